@@ -1,0 +1,56 @@
+"""The on-disk cache of generated modules (numba's own cache lives beside them)."""
+
+import importlib.util
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+__all__ = ["cache_dir", "load_or_create"]
+
+
+def cache_dir(override=None):
+    """The cache directory: ``override``, else ``$RIEMANNOPT_CACHE_DIR``, else
+    ``$XDG_CACHE_HOME/riemannopt``, else ``~/.cache/riemannopt``; created if missing."""
+    if override is None:
+        override = os.environ.get("RIEMANNOPT_CACHE_DIR")
+    if override is None:
+        xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        override = os.path.join(xdg, "riemannopt")
+    path = Path(override)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _write_atomic(path, text):
+    # Another process may compile the same problem at the same time: never expose half a file.
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.stem, suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def load_or_create(name, make_source, directory=None):
+    """Import the generated module ``name``, writing its source with ``make_source()`` first if
+    the cache does not hold it.
+
+    Returns
+    -------
+    module, bool
+        The module and whether it came from the cache (in memory or on disk).
+    """
+    if name in sys.modules:
+        return sys.modules[name], True
+    path = cache_dir(directory) / f"{name}.py"
+    hit = path.exists()
+    if not hit:
+        _write_atomic(path, make_source())
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # before exec, so sibling generated modules can import it
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[name]
+        raise
+    return module, hit

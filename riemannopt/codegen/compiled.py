@@ -1,0 +1,115 @@
+"""The compiled form of a problem: numba functions plus the parameter values."""
+
+import numpy as np
+
+from ..errors import DomainError, ShapeError
+from .emit import FUNCTIONS
+
+__all__ = ["CompiledProblem"]
+
+
+class CompiledProblem:
+    """Fast float64 evaluation of everything the integrators need.
+
+    Made by :meth:`Problem.compile`.  Each method takes a point ``x`` of shape ``(n,)`` (and a
+    tangent vector ``v``) and returns float64 arrays; the underlying ``@njit`` functions, which
+    also take the parameter vector, are in :attr:`module` for use inside other jitted code.
+
+    Attributes
+    ----------
+    problem : Problem
+        The symbolic problem it was compiled from.
+    module : module
+        The generated numba module (functions ``metric(x, p)``, ``gamma_vv(x, v, p)``, ...).
+    p : ndarray
+        The parameter values, in ``problem.param_symbols`` order.
+    from_cache : bool
+        Whether the generated source came from the cache (no symbolic derivation was done).
+    cache_dir : path or None
+        The cache directory it was compiled with (None: the default).
+    """
+
+    def __init__(self, problem, module, from_cache=False, cache_dir=None):
+        self.problem = problem
+        self.cache_dir = cache_dir
+        self.module = module
+        self.n = problem.n
+        self.key = problem.key
+        self.from_cache = from_cache
+        self.p = problem.param_values
+
+    def __repr__(self):
+        return f"CompiledProblem({self.problem!r}, key={self.key})"
+
+    def with_params(self, **values):
+        """The same compiled code with other parameter values (by symbol name): no recompilation."""
+        problem = self.problem.with_params(**values)
+        return CompiledProblem(problem, self.module, self.from_cache, self.cache_dir)
+
+    def vector(self, v, what="v"):
+        """``v`` as a contiguous float64 array of shape ``(n,)``, or a ShapeError."""
+        a = np.ascontiguousarray(v, dtype=np.float64)
+        if a.shape != (self.n,):
+            raise ShapeError(f"{what} must have shape ({self.n},) for this problem, got {np.shape(v)}")
+        return a
+
+    def point(self, x, what="x"):
+        """``x`` as a float64 point of this problem, or a ShapeError / DomainError."""
+        a = self.vector(x, what)
+        if not self.module.in_domain(a, self.p):
+            conds = ", ".join(map(str, self.problem.domain))
+            raise DomainError(f"{what} = {a} is outside the domain ({conds})", point=a)
+        return a
+
+    def in_domain(self, x):
+        """Whether ``x`` satisfies the problem's domain conditions."""
+        return bool(self.module.in_domain(self.vector(x), self.p))
+
+    def metric(self, x):
+        """``g_ij(x)``, shape (n, n)."""
+        return self.module.metric(self.point(x), self.p)
+
+    def inverse_metric(self, x):
+        """``g^ij(x)``, shape (n, n)."""
+        return self.module.inverse_metric(self.point(x), self.p)
+
+    def christoffel(self, x):
+        """``Γ^m_ij(x)`` as ``[m, i, j]``, shape (n, n, n)."""
+        return self.module.christoffel(self.point(x), self.p)
+
+    def christoffel_first(self, x):
+        """``Γ_kij(x)`` as ``[k, i, j]``, shape (n, n, n)."""
+        return self.module.christoffel_first(self.point(x), self.p)
+
+    def gamma_vv(self, x, v):
+        """``Γ(v, v)^m = Γ^m_ij v^i v^j``, shape (n,)."""
+        return self.module.gamma_vv(self.point(x), self.vector(v), self.p)
+
+    def gamma_uv(self, x, u, v):
+        """``Γ(u, v)^m = Γ^m_ij u^i v^j``, shape (n,)."""
+        return self.module.gamma_uv(self.point(x), self.vector(u, "u"), self.vector(v), self.p)
+
+    def gamma_first_vv(self, x, v):
+        """``Γ_first(v, v)_k = Γ_kij v^i v^j``, shape (n,)."""
+        return self.module.gamma_first_vv(self.point(x), self.vector(v), self.p)
+
+    def dgamma_vvv(self, x, v):
+        """``∂_k Γ^m_ij v^k v^i v^j``, shape (n,)."""
+        return self.module.dgamma_vvv(self.point(x), self.vector(v), self.p)
+
+    def grad(self, x):
+        """``∂_i L(x)``, shape (n,)."""
+        return self.module.grad(self.point(x), self.p)
+
+    def direction(self, x):
+        """The natural direction ``d(x) = -g(x)^{-1} ∇L(x)`` (paper eq. 5), shape (n,)."""
+        return self.module.direction(self.point(x), self.p)
+
+    def loss(self, x):
+        """``L(x)`` as a float."""
+        return float(self.module.loss(self.point(x), self.p))
+
+
+missing = set(FUNCTIONS) - set(vars(CompiledProblem))
+assert not missing, f"CompiledProblem lacks wrappers for {missing}"
+del missing

@@ -1,0 +1,83 @@
+"""One exception hierarchy for riemannopt.
+
+Every error names what was wrong and where (which method, which step, which point), so a failed
+run can be diagnosed without a debugger.  Errors raised by an optimizer that fails mid-run carry
+the partial trajectory it computed in ``.trajectory``.
+"""
+
+__all__ = [
+    "RiemannOptError",
+    "MetricError",
+    "SymbolicError",
+    "ShapeError",
+    "DomainError",
+    "NotPositiveDefiniteError",
+    "NonFiniteError",
+    "ExpMapError",
+    "MethodError",
+    "CompileError",
+    "OptimizationError",
+]
+
+
+class RiemannOptError(Exception):
+    """Base class of every riemannopt error."""
+
+
+class SymbolicError(RiemannOptError, ValueError):
+    """A symbolic input is malformed (unknown free symbols, wrong coordinates, ...)."""
+
+
+class MetricError(SymbolicError):
+    """A metric is not square, not symmetric, or singular as an expression."""
+
+
+class ShapeError(RiemannOptError, ValueError):
+    """An array argument has the wrong shape."""
+
+
+class MethodError(RiemannOptError, ValueError):
+    """An unknown method name or a bad option for a method."""
+
+
+class CompileError(RiemannOptError):
+    """Code generation or just-in-time compilation failed."""
+
+
+class OptimizationError(RiemannOptError):
+    """An optimizer failed mid-run.
+
+    Attributes
+    ----------
+    method : str or None
+        The method that failed.
+    step : int or None
+        The step (1-based index of the iterate being computed) at which it failed.
+    point : ndarray or None
+        The offending point.
+    trajectory : Trajectory or None
+        What was computed before the failure (``trajectory.x[0]`` is the start point).
+    """
+
+    def __init__(self, message, *, method=None, step=None, point=None, trajectory=None):
+        super().__init__(message)
+        self.method = method
+        self.step = step
+        self.point = point
+        self.trajectory = trajectory
+
+
+class DomainError(OptimizationError, ValueError):
+    """A point lies outside the model's domain."""
+
+
+class NotPositiveDefiniteError(OptimizationError, ValueError):
+    """The metric is singular or not positive definite at a point."""
+
+
+class NonFiniteError(OptimizationError, FloatingPointError):
+    """An iterate or a value became NaN or infinite."""
+
+
+class ExpMapError(OptimizationError):
+    """The ODE solver could not finish an exponential map (or the exact flow)."""

@@ -1,0 +1,11 @@
+"""Integrators of the natural-gradient flow (paper eq. 5–9), the exponential map, the exact flow.
+
+Numerical core: the jitted kernels in ``_kernels.py``, linked per problem.  Thin Python edges:
+:func:`optimize`, :func:`exp_map`, :func:`geodesic`.  This package never imports sympy.
+"""
+
+from .expmap import Geodesic, exp_map, geodesic
+from .optimize import METHODS, optimize
+from .trajectory import Trajectory
+
+__all__ = ["optimize", "METHODS", "exp_map", "geodesic", "Geodesic", "Trajectory"]

@@ -1,0 +1,175 @@
+"""A catalogue of problems: statistical models (Fisher metrics) and geometric toy manifolds.
+
+Every constructor returns a :class:`~riemannopt.symbolic.Problem` with its domain declared.  The
+statistical models use the **mean** negative log-likelihood per sample as the loss, so the
+paper's learning rates apply unchanged (§7.1 uses 0.5 for the Gamma experiment).
+"""
+
+import numpy as np
+import sympy as sp
+
+from .errors import ShapeError
+from .symbolic import Metric, Problem, fisher_metric
+
+__all__ = [
+    "gamma_mle",
+    "gamma_data",
+    "gamma_fisher",
+    "GAMMA_REPARAMS",
+    "gaussian_mle",
+    "gaussian_fisher",
+    "beta_fisher",
+    "polar_plane",
+    "sphere",
+    "poincare_half_plane",
+]
+
+_x = sp.Symbol("x", positive=True)  # the data variable of the densities
+
+
+def _data(data):
+    data = np.asarray(data, dtype=np.float64).reshape(-1) if np.ndim(data) else np.asarray(data)
+    if data.ndim != 1 or data.size == 0:
+        raise ShapeError(f"data must be a non-empty one-dimensional array, got shape {np.shape(data)}")
+    return data
+
+
+# -- Gamma(shape α, rate β) -----------------------------------------------------------------------
+_alpha, _beta = sp.symbols("alpha beta", real=True)
+_mean_x, _mean_log_x = sp.symbols("mean_x mean_log_x", real=True)
+
+
+def gamma_log_density(alpha=_alpha, beta=_beta, x=_x):
+    """``log p(x | α, β)`` of the Gamma distribution with shape α and rate β (paper §7.1)."""
+    return alpha * sp.log(beta) - sp.loggamma(alpha) + (alpha - 1) * sp.log(x) - beta * x
+
+
+def gamma_fisher():
+    """Fisher metric of Gamma(α, β): ``[[ψ'(α), -1/β], [-1/β, α/β²]]``, derived from the density."""
+    return fisher_metric(
+        gamma_log_density(), _x, [_alpha, _beta], {_x: _alpha / _beta, sp.log(_x): sp.digamma(_alpha) - sp.log(_beta)}
+    )
+
+
+def gamma_mle(data):
+    """Maximum-likelihood fitting of a Gamma distribution (paper §7.1).
+
+    Coordinates ``(α, β)`` (shape, rate), metric the Fisher information, loss the mean negative
+    log-likelihood, which depends on the data only through the parameters ``mean_x`` and
+    ``mean_log_x``; domain ``α > 0, β > 0``.
+    """
+    data = _data(data)
+    if np.any(data <= 0):
+        raise ShapeError("Gamma data must be positive")
+    loss = -(_alpha * sp.log(_beta) - sp.loggamma(_alpha) + (_alpha - 1) * _mean_log_x - _beta * _mean_x)
+    return Problem(
+        gamma_fisher(),
+        loss,
+        params={_mean_x: data.mean(), _mean_log_x: np.log(data).mean()},
+        domain=[_alpha > 0, _beta > 0],
+        name="gamma",
+    )
+
+
+def gamma_data(seed=1234, n=10000, shape=20.0, rate=20.0):
+    """The paper's synthetic data: ``n`` draws from Gamma(shape, rate).
+
+    Equivalent to ``np.random.seed(seed); np.random.gamma(shape, 1 / rate, n)`` (NumPy's legacy
+    generator, as the paper's experiment used), without touching the global random state.
+    """
+    return np.random.RandomState(seed).gamma(shape, 1.0 / rate, n)
+
+
+_a1, _b1 = sp.symbols("alpha' beta'", real=True)
+
+#: The four parameterizations of paper §7.1, each ``(new_coords, phi)`` with ``(α, β) = φ(α', β')``.
+GAMMA_REPARAMS = {
+    "identity": ((_a1, _b1), (_a1, _b1)),
+    "inv_beta": ((_a1, _b1), (_a1, 1 / _b1)),
+    "cube_beta": ((_a1, _b1), (_a1, _b1**3)),
+    "squares": ((_a1, _b1), (_a1**2, _b1**2)),
+}
+
+
+# -- Gaussian(μ, σ) -------------------------------------------------------------------------------
+_mu, _sigma = sp.symbols("mu sigma", real=True)
+_mean_x2 = sp.Symbol("mean_x2", real=True)
+
+
+def gaussian_fisher():
+    """Fisher metric of N(μ, σ²) in (μ, σ): ``diag(1/σ², 2/σ²)``, derived from the density."""
+    x = sp.Symbol("x", real=True)
+    logp = -sp.log(_sigma) - (x - _mu) ** 2 / (2 * _sigma**2) - sp.log(2 * sp.pi) / 2
+    return fisher_metric(logp, x, [_mu, _sigma], {x: _mu, x**2: _mu**2 + _sigma**2})
+
+
+def gaussian_mle(data):
+    """Maximum-likelihood fitting of a Gaussian in coordinates ``(μ, σ)``; domain ``σ > 0``."""
+    data = _data(data)
+    loss = sp.log(_sigma) + (_mean_x2 - 2 * _mu * _mean_x + _mu**2) / (2 * _sigma**2) + sp.log(2 * sp.pi) / 2
+    return Problem(
+        gaussian_fisher(),
+        loss,
+        params={_mean_x: data.mean(), _mean_x2: (data**2).mean()},
+        domain=[_sigma > 0],
+        name="gaussian",
+    )
+
+
+# -- Beta(a, b) -----------------------------------------------------------------------------------
+def beta_fisher():
+    """Fisher metric of Beta(a, b): ``ψ'(a) - ψ'(a+b)``, ``-ψ'(a+b)``, ``ψ'(b) - ψ'(a+b)``, derived."""
+    a, b = sp.symbols("a b", real=True)
+    x = sp.Symbol("x", positive=True)
+    logp = (a - 1) * sp.log(x) + (b - 1) * sp.log(1 - x) - (sp.loggamma(a) + sp.loggamma(b) - sp.loggamma(a + b))
+    return fisher_metric(
+        logp, x, [a, b], {sp.log(x): sp.digamma(a) - sp.digamma(a + b), sp.log(1 - x): sp.digamma(b) - sp.digamma(a + b)}
+    )
+
+
+# -- geometric toy manifolds with closed-form geodesics --------------------------------------------
+def polar_plane(target=(1.0, 0.5)):
+    """The flat plane in polar coordinates ``(r, θ)``, ``g = diag(1, r²)``, domain ``r > 0``.
+
+    Loss: half the squared Euclidean distance to ``target`` (Cartesian), a parameter.
+    """
+    r, th = sp.symbols("r theta", real=True)
+    tx, ty = sp.symbols("target_x target_y", real=True)
+    loss = ((r * sp.cos(th) - tx) ** 2 + (r * sp.sin(th) - ty) ** 2) / 2
+    return Problem(
+        Metric([r, th], sp.diag(1, r**2)), loss, params={tx: target[0], ty: target[1]}, domain=[r > 0], name="polar"
+    )
+
+
+def sphere(target=(0.0, 0.6, 0.8)):
+    """The unit 2-sphere in spherical coordinates ``(θ, φ)``, ``g = diag(1, sin²θ)``, ``0 < θ < π``.
+
+    Loss: minus the inner product of the point (embedded in R³) with ``target``, a parameter.
+    """
+    th, ph = sp.symbols("theta phi", real=True)
+    t1, t2, t3 = sp.symbols("target_1 target_2 target_3", real=True)
+    loss = -(sp.sin(th) * sp.cos(ph) * t1 + sp.sin(th) * sp.sin(ph) * t2 + sp.cos(th) * t3)
+    return Problem(
+        Metric([th, ph], sp.diag(1, sp.sin(th) ** 2)),
+        loss,
+        params={t1: target[0], t2: target[1], t3: target[2]},
+        domain=[th > 0, th < sp.pi],
+        name="sphere",
+    )
+
+
+def poincare_half_plane(target=(0.5, 2.0)):
+    """The Poincaré half-plane ``(x, y)``, ``g = I / y²``, domain ``y > 0``.
+
+    Loss: ``½ (x - a)² + ½ (log y - log b)²`` for ``target = (a, b)``, parameters.
+    """
+    x, y = sp.symbols("x y", real=True)
+    a, b = sp.symbols("target_x target_y", real=True)
+    loss = (x - a) ** 2 / 2 + (sp.log(y) - sp.log(b)) ** 2 / 2
+    return Problem(
+        Metric([x, y], sp.diag(1 / y**2, 1 / y**2)),
+        loss,
+        params={a: target[0], b: target[1]},
+        domain=[y > 0],
+        name="half-plane",
+    )

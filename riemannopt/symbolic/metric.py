@@ -1,0 +1,129 @@
+"""Riemannian metrics as sympy matrices, and the connection they determine (paper §2, eq. 2)."""
+
+from functools import cached_property
+
+import sympy as sp
+
+from ..errors import MetricError, SymbolicError
+
+__all__ = ["Metric", "as_coords", "simplify_entries"]
+
+
+def as_coords(coords, what="coords"):
+    """Validate a sequence of distinct sympy Symbols and return it as a tuple."""
+    try:
+        coords = tuple(coords)
+    except TypeError:
+        raise SymbolicError(f"{what} must be a sequence of sympy Symbols, got {coords!r}") from None
+    if not coords:
+        raise SymbolicError(f"{what} is empty: a manifold needs at least one coordinate")
+    for i, c in enumerate(coords):
+        if not isinstance(c, sp.Symbol):
+            raise SymbolicError(f"{what}[{i}] = {c!r} is not a sympy Symbol")
+    if len(set(coords)) != len(coords):
+        raise SymbolicError(f"{what} has repeated symbols: {coords}")
+    return coords
+
+
+def simplify_entries(array):
+    """Simplify every entry of a sympy Matrix or Array (zero entries stay cheap)."""
+    return array.applyfunc(lambda e: sp.simplify(e) if e != 0 else e)
+
+
+class Metric:
+    """A Riemannian metric ``g(x)`` in coordinates ``x``.
+
+    Parameters
+    ----------
+    coords : sequence of sympy.Symbol
+        The coordinates ``x^1 .. x^n``.
+    matrix : sympy.Matrix or nested list
+        The ``n × n`` symmetric matrix ``g_ij(x)``.  It may also contain parameter symbols
+        (runtime constants of a :class:`Problem`).
+
+    Notes
+    -----
+    The inverse and the Christoffel symbols are derived lazily, once, and simplified.  With the
+    paper's eq. (2),
+
+    .. math::  \\Gamma_{kij} = \\tfrac12 (\\partial_i g_{kj} + \\partial_j g_{ki} - \\partial_k g_{ij}),
+               \\qquad \\Gamma^m_{ij} = g^{mk} \\Gamma_{kij}.
+
+    Raises
+    ------
+    MetricError
+        If the matrix is not square, does not match the number of coordinates, is not symmetric,
+        or is singular as an expression (its determinant simplifies to zero).
+    """
+
+    def __init__(self, coords, matrix):
+        self.coords = as_coords(coords)
+        try:
+            matrix = sp.Matrix(matrix)
+        except (TypeError, ValueError) as exc:
+            raise MetricError(f"metric matrix could not be read as a sympy Matrix: {exc}") from None
+        n = len(self.coords)
+        if matrix.rows != matrix.cols:
+            raise MetricError(f"metric matrix is not square: shape {matrix.shape}")
+        if matrix.rows != n:
+            raise MetricError(
+                f"metric matrix is {matrix.rows}×{matrix.cols} but there are {n} coordinates {self.coords}"
+            )
+        for i in range(n):
+            for j in range(i + 1, n):
+                if sp.simplify(matrix[i, j] - matrix[j, i]) != 0:
+                    raise MetricError(
+                        f"metric matrix is not symmetric: g[{i},{j}] = {matrix[i, j]} "
+                        f"but g[{j},{i}] = {matrix[j, i]}"
+                    )
+        det = sp.simplify(matrix.det())
+        if det == 0:
+            raise MetricError(f"metric matrix is singular: its determinant simplifies to 0 ({matrix.tolist()})")
+        self.matrix = matrix
+        self.det = det
+
+    @property
+    def n(self):
+        """Dimension of the manifold."""
+        return len(self.coords)
+
+    def __repr__(self):
+        return f"Metric(coords={list(self.coords)}, matrix={self.matrix.tolist()})"
+
+    def __eq__(self, other):
+        return isinstance(other, Metric) and (self.coords, self.matrix) == (other.coords, other.matrix)
+
+    def __hash__(self):
+        return hash((self.coords, tuple(self.matrix)))
+
+    @cached_property
+    def inverse(self):
+        """The inverse metric ``g^{ij}`` (sympy Matrix), simplified."""
+        return simplify_entries(self.matrix.adjugate() / self.det)
+
+    @cached_property
+    def christoffel_first(self):
+        """Christoffel symbols of the first kind, ``[k, i, j] = Γ_{kij}`` (sympy Array)."""
+        g, x, n = self.matrix, self.coords, self.n
+        dg = [[[sp.diff(g[a, b], x[c]) for c in range(n)] for b in range(n)] for a in range(n)]
+        return simplify_entries(
+            sp.Array(
+                [
+                    [[(dg[k][j][i] + dg[k][i][j] - dg[i][j][k]) / 2 for j in range(n)] for i in range(n)]
+                    for k in range(n)
+                ]
+            )
+        )
+
+    @cached_property
+    def christoffel(self):
+        """Christoffel symbols of the second kind, ``[m, i, j] = Γ^m_{ij}`` (paper eq. 2)."""
+        ginv, first, n = self.inverse, self.christoffel_first, self.n
+        return simplify_entries(
+            sp.Array(
+                [
+                    [[sum(ginv[m, k] * first[k, i, j] for k in range(n)) for j in range(n)] for i in range(n)]
+                    for m in range(n)
+                ]
+            )
+        )
