@@ -6,6 +6,10 @@ The integrators link this source against one problem's generated module (``from 
 run inside one jitted loop that numba can cache on disk.  Every name used below that is not
 defined here comes from the problem module (see ``riemannopt.codegen.emit.FUNCTIONS``).
 
+The code is written with explicit loops rather than array expressions: numba compiles slice
+assignments of array expressions several times slower, and this module is compiled once per
+problem.
+
 Status codes returned by the loops (``OK`` when a step succeeded) are mapped to exceptions by
 :mod:`riemannopt.integrators.optimize`.
 """
@@ -63,6 +67,19 @@ def finite(x):
 
 
 @njit(cache=True)
+def combine(out, x, a, u, b=0.0, w=None, c=0.0, z=None):
+    """``out = x + a·u + b·w + c·z`` elementwise (terms with a None vector are skipped)."""
+    for i in range(x.size):
+        s = x[i] + a * u[i]
+        if w is not None:
+            s += b * w[i]
+        if z is not None:
+            s += c * z[i]
+        out[i] = s
+    return out
+
+
+@njit(cache=True)
 def natural(x, p, b, out):
     """``out = g(x)^{-1} b`` with the point checked: returns a status code."""
     if not finite(x):
@@ -77,17 +94,20 @@ def natural(x, p, b, out):
 @njit(cache=True)
 def nat_dir(x, p, out):
     """``out = d(x) = -g(x)^{-1} ∇L(x)`` (paper eq. 5)."""
-    return natural(x, p, -grad(x, p), out)
+    g = grad(x, p)
+    for i in range(g.size):
+        g[i] = -g[i]
+    return natural(x, p, g, out)
 
 
 @njit(cache=True)
 def geodesic_rhs(y, p, out):
     """The geodesic equation as a first-order system in ``y = (γ, γ̇)``."""
     n = y.size // 2
-    x = y[:n]
-    v = y[n:]
-    out[:n] = v
-    out[n:] = -gamma_vv(x, v, p)
+    a = gamma_vv(y[:n], y[n:], p)
+    for i in range(n):
+        out[i] = y[n + i]
+        out[n + i] = -a[i]
 
 
 # Dormand–Prince 5(4) tableau (Dormand & Prince 1980); the 5th-order solution propagates.
@@ -162,8 +182,9 @@ def dopri_geodesic(y, t0, t1, h, p, rtol, atol, max_steps):
             ok = math.isfinite(err)
         if ok and err <= 1.0:
             t = t1 if last else t + dt
-            y[:] = ynew
-            k[0, :] = k[6, :]  # first-same-as-last
+            for i in range(m):
+                y[i] = ynew[i]
+                k[0, i] = k[6, i]  # first-same-as-last
             fac = 5.0 if err == 0.0 else min(5.0, max(0.2, 0.9 * err**-0.2))
             if not last or fac < 1.0:
                 h = hs * fac
@@ -179,8 +200,9 @@ def exp_map(x, v, p, rtol, atol, max_steps):
     """``Exp_x(v) = γ(1)`` for the geodesic with ``γ(0) = x, γ̇(0) = v``: ``(status, point)``."""
     n = x.size
     y = np.empty(2 * n)
-    y[:n] = x
-    y[n:] = v
+    for i in range(n):
+        y[i] = x[i]
+        y[n + i] = v[i]
     status, y, _ = dopri_geodesic(y, 0.0, 1.0, 0.0, p, rtol, atol, max_steps)
     return status, y[:n].copy()
 
@@ -190,14 +212,16 @@ def geodesic_path(x, v, ts, p, rtol, atol, max_steps, out):
     """Fill ``out[i]`` with ``(γ(ts[i]), γ̇(ts[i]))``; returns ``(status, count filled)``."""
     n = x.size
     y = np.empty(2 * n)
-    y[:n] = x
-    y[n:] = v
+    for i in range(n):
+        y[i] = x[i]
+        y[n + i] = v[i]
     t, h = 0.0, 0.0
     for i in range(ts.size):
         status, y, h = dopri_geodesic(y, t, ts[i], h, p, rtol, atol, max_steps)
         if status != OK:
             return status, i
-        out[i] = y
+        for j in range(2 * n):
+            out[i, j] = y[j]
         t = ts[i]
     return OK, ts.size
 
@@ -206,55 +230,58 @@ def geodesic_path(x, v, ts, p, rtol, atol, max_steps, out):
 def step(code, x, xprev, lr, k, p, rtol, atol, max_steps, out):
     """One update ``x_k → x_{k+1}`` of the method ``code`` (DESIGN §1, paper eq. 5–9)."""
     n = x.size
-    d = np.empty(n)
     if code == GD:
-        out[:] = x - lr * grad(x, p)
+        combine(out, x, -lr, grad(x, p))
         return OK
+    d = np.empty(n)
     status = nat_dir(x, p, d)
     if status != OK:
         return status
+    tmp = np.empty(n)
     if code == NG:
-        out[:] = x + lr * d
+        combine(out, x, lr, d)
     elif code == MID:
         dm = np.empty(n)
-        status = nat_dir(x + 0.5 * lr * d, p, dm)
+        status = nat_dir(combine(tmp, x, 0.5 * lr, d), p, dm)
         if status != OK:
             return status
-        out[:] = x + lr * dm
+        combine(out, x, lr, dm)
     elif code == GEO:
-        out[:] = x + lr * d - 0.5 * lr * lr * gamma_vv(x, d, p)
+        combine(out, x, lr, d, -0.5 * lr * lr, gamma_vv(x, d, p))
     elif code == GEOF:
         # eq. 8–9: the velocity of the previous step replaces d inside Γ, so one solve suffices.
-        v = d if k == 0 else (x - xprev) / lr
+        v = d if k == 0 else combine(np.empty(n), np.zeros(n), 1.0 / lr, x, -1.0 / lr, xprev)
+        b = combine(tmp, np.zeros(n), -1.0, grad(x, p), -0.5 * lr, gamma_first_vv(x, v, p))
         w = np.empty(n)
-        status = natural(x, p, -grad(x, p) - 0.5 * lr * gamma_first_vv(x, v, p), w)
+        status = natural(x, p, b, w)
         if status != OK:
             return status
-        out[:] = x + lr * w
+        combine(out, x, lr, w)
     elif code == RE:
-        status, y = exp_map(x, lr * d, p, rtol, atol, max_steps)
+        status, y = exp_map(x, combine(tmp, np.zeros(n), lr, d), p, rtol, atol, max_steps)
         if status != OK:
             return status
-        out[:] = y
+        combine(out, y, 0.0, y)
     elif code == RK4:
         k2 = np.empty(n)
         k3 = np.empty(n)
         k4 = np.empty(n)
-        status = nat_dir(x + 0.5 * lr * d, p, k2)
+        status = nat_dir(combine(tmp, x, 0.5 * lr, d), p, k2)
         if status != OK:
             return status
-        status = nat_dir(x + 0.5 * lr * k2, p, k3)
+        status = nat_dir(combine(tmp, x, 0.5 * lr, k2), p, k3)
         if status != OK:
             return status
-        status = nat_dir(x + lr * k3, p, k4)
+        status = nat_dir(combine(tmp, x, lr, k3), p, k4)
         if status != OK:
             return status
-        out[:] = x + lr / 6.0 * (d + 2.0 * k2 + 2.0 * k3 + k4)
+        combine(tmp, d, 2.0, k2, 2.0, k3, 1.0, k4)
+        combine(out, x, lr / 6.0, tmp)
     elif code == GEO3:
         # Third-order Taylor expansion of the geodesic: γ⃛ = -∂Γ(v,v,v) + 2Γ(Γ(v,v), v).
         a = gamma_vv(x, d, p)
-        jerk = -dgamma_vvv(x, d, p) + 2.0 * gamma_uv(x, a, d, p)
-        out[:] = x + lr * d - 0.5 * lr * lr * a + lr * lr * lr / 6.0 * jerk
+        jerk = combine(tmp, np.zeros(n), -1.0, dgamma_vvv(x, d, p), 2.0, gamma_uv(x, a, d, p))
+        combine(out, x, lr, d, -0.5 * lr * lr, a, lr * lr * lr / 6.0, jerk)
     return OK
 
 
@@ -281,7 +308,8 @@ def run(code, x0, lr, steps, p, rtol, atol, max_steps, X, L):
     ``computed`` says whether ``X[k]`` was produced (and is the offending point) or the step from
     ``X[k-1]`` failed before producing it; ``X[:k]`` and ``L[:k]`` hold the valid part.
     """
-    X[0] = x0
+    for i in range(x0.size):
+        X[0, i] = x0[i]
     status = check(code, x0, p)
     if status != OK:
         return status, 0, True

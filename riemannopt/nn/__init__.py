@@ -1,0 +1,21 @@
+"""Neural networks on the Fisher manifold: gradients, Fisher- and connection-vector products.
+
+For a fully connected network whose outputs ``y`` parameterize ``p(t | y)`` (squared loss,
+binary or multi-class cross-entropy), :class:`MLP` computes, each at the cost of a few
+gradients (paper §5, Propositions 1–2, Appendix C):
+
+* the gradient of the mean negative log-likelihood;
+* Fisher-vector products ``F v`` (the Fisher equals the generalized Gauss-Newton matrix for
+  these losses, Martens §8);
+* the connection-vector products ``Γ_first(v, v)`` that geodesic correction needs, by one
+  forward pass carrying the first and second directional derivatives and one backward pass.
+
+:func:`solve_damped` is the truncated conjugate-gradient solver for ``(F + λD) x = b``.
+This package does not import sympy.
+"""
+
+from riemannopt.nn.backends import BackendUnavailableError
+from riemannopt.nn.cg import CGResult, solve_damped
+from riemannopt.nn.mlp import MLP, Linearization
+
+__all__ = ["MLP", "Linearization", "solve_damped", "CGResult", "BackendUnavailableError"]
