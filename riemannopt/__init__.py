@@ -4,7 +4,7 @@ Implements *Accelerating Natural Gradient with Higher-Order Invariance* (Song, S
 ICML 2018).  See ``docs/`` for the mathematics and tutorials.
 """
 
-from . import errors, models
+from . import errors, experiments, models
 from .codegen import CompiledProblem
 from .integrators import METHODS, Geodesic, Trajectory, exp_map, geodesic, optimize
 from .symbolic import Metric, Problem, fisher_metric
@@ -24,4 +24,5 @@ __all__ = [
     "Geodesic",
     "models",
     "errors",
+    "experiments",
 ]
