@@ -4,7 +4,8 @@ Implements *Accelerating Natural Gradient with Higher-Order Invariance* (Song, S
 ICML 2018).  See ``docs/`` for the mathematics and tutorials.
 """
 
-from . import errors, experiments, models
+from . import errors, experiments, models, nn
+from .analysis import convergence_order, invariance_order
 from .codegen import CompiledProblem
 from .integrators import METHODS, Geodesic, Trajectory, exp_map, geodesic, optimize
 from .symbolic import Metric, Problem, fisher_metric
@@ -25,4 +26,7 @@ __all__ = [
     "models",
     "errors",
     "experiments",
+    "nn",
+    "convergence_order",
+    "invariance_order",
 ]

@@ -17,9 +17,12 @@ __all__ = [
     "gamma_fisher",
     "GAMMA_REPARAMS",
     "gaussian_mle",
+    "gaussian_data",
     "gaussian_fisher",
+    "GAUSSIAN_REPARAMS",
     "beta_fisher",
     "polar_plane",
+    "POLAR_REPARAMS",
     "sphere",
     "poincare_half_plane",
 ]
@@ -116,6 +119,21 @@ def gaussian_mle(data):
     )
 
 
+def gaussian_data(seed=0, n=1000, mean=1.0, std=2.0):
+    """``n`` draws from N(mean, std²) with NumPy's default generator seeded by ``seed``."""
+    return np.random.default_rng(seed).normal(mean, std, n)
+
+
+_m1, _s1 = sp.symbols("mu' sigma'", real=True)
+
+#: Reparameterizations of the Gaussian ``(μ, σ) = φ(μ', σ')``: log-scale and variance.
+GAUSSIAN_REPARAMS = {
+    "identity": ((_m1, _s1), (_m1, _s1)),
+    "log_sigma": ((_m1, _s1), (_m1, sp.exp(_s1))),
+    "variance": ((_m1, _s1), (_m1, sp.sqrt(_s1))),
+}
+
+
 # -- Beta(a, b) -----------------------------------------------------------------------------------
 def beta_fisher():
     """Fisher metric of Beta(a, b): ``ψ'(a) - ψ'(a+b)``, ``-ψ'(a+b)``, ``ψ'(b) - ψ'(a+b)``, derived."""
@@ -139,6 +157,17 @@ def polar_plane(target=(1.0, 0.5)):
     return Problem(
         Metric([r, th], sp.diag(1, r**2)), loss, params={tx: target[0], ty: target[1]}, domain=[r > 0], name="polar"
     )
+
+
+_u, _w = sp.symbols("u w", real=True)
+
+#: Reparameterizations of the polar plane ``(r, θ) = φ(·)``: identity, log-radius, and a shear
+#: that mixes the two coordinates.
+POLAR_REPARAMS = {
+    "identity": ((_u, _w), (_u, _w)),
+    "log_r": ((_u, _w), (sp.exp(_u), _w)),
+    "shear": ((_u, _w), (_u, _w + _u**2 / 2)),
+}
 
 
 def sphere(target=(0.0, 0.6, 0.8)):

@@ -3,7 +3,7 @@
 import numpy as np
 from matplotlib.figure import Figure
 
-__all__ = ["gamma_panels"]
+__all__ = ["gamma_panels", "convergence_figure", "invariance_figure"]
 
 _TITLES = {
     "identity": "α, β",
@@ -39,4 +39,64 @@ def gamma_panels(result):
     axes[0].set_ylim(lo - 0.05 * (hi - lo), hi + 0.05 * (hi - lo))
     axes[-1].legend(loc="upper right", fontsize="small")
     fig.suptitle(f"Fitting Gamma(α, β) by natural gradient in four parameterizations (lr = {result.lr})")
+    return fig
+
+
+def _reference_slopes(ax, h, anchor, orders):
+    """Dashed lines of slope ``orders`` through ``anchor`` at the largest ``h``, labelled."""
+    h = np.asarray(h)
+    for q in orders:
+        y = anchor * (h / h.max()) ** q
+        ax.plot(h, y, color="0.6", ls="--", lw=0.8)
+        ax.annotate(f"O(h$^{q}$)", (h.min(), y[np.argmin(h)]), fontsize="x-small", color="0.4", ha="right", va="center")
+
+
+def convergence_figure(studies, expected=None, title=None):
+    """Log-log plot of global error at time T against step size, one line per study, with
+    reference slopes (Theorem 1).
+
+    Parameters
+    ----------
+    studies : sequence of ConvergenceStudy
+    expected : sequence of int, optional
+        Expected orders, shown in the legend.
+    title : str, optional
+    """
+    fig = Figure(figsize=(6.4, 4.8), layout="constrained")
+    ax = fig.subplots()
+    for i, st in enumerate(studies):
+        exp = f", expected {expected[i]}" if expected is not None else ""
+        ax.loglog(st.h, st.error, marker="o", label=f"{st.method} → {st.reference} (slope {st.order:.2f}{exp})")
+    h = studies[0].h
+    anchor = np.exp(np.mean([np.log(st.error.max()) for st in studies if st.error.max() > 0]))
+    _reference_slopes(ax, h, anchor, sorted({1, 2, 3, 4} & set(expected or [1, 2])))
+    ax.set_xlabel("step size h = T / steps")
+    ax.set_ylabel("global error at time T")
+    ax.set_title(title or f"Convergence order (T = {studies[0].T:g})")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize="x-small")
+    return fig
+
+
+def invariance_figure(studies, title=None):
+    """Log-log plot of the gap between the two parameterizations' runs against step size, one
+    line per method (the order of invariance is the slope; exact methods sit at round-off).
+
+    Parameters
+    ----------
+    studies : sequence of InvarianceStudy
+    title : str, optional
+    """
+    fig = Figure(figsize=(6.4, 4.8), layout="constrained")
+    ax = fig.subplots()
+    floor = 1e-17  # so that exactly-invariant methods with a zero gap still show
+    for st in studies:
+        roundoff = st.gap.max() < 1e-9
+        label = f"{st.method} (gap at round-off)" if roundoff else f"{st.method} (order {st.order:.2f})"
+        ax.loglog(st.h, np.maximum(st.gap, floor), marker="o", ls=":" if roundoff else "-", label=label)
+    ax.set_xlabel("step size h = T / steps")
+    ax.set_ylabel("gap between parameterizations at time T")
+    ax.set_title(title or f"Order of invariance (T = {studies[0].T:g})")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize="x-small")
     return fig

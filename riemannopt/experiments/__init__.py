@@ -1,5 +1,16 @@
 """The paper's experiments as functions."""
 
 from .gamma import GAMMA_METHODS, GammaResult, gamma_figure
+from .orders import INVARIANCE_ORDERS, STUDY_PROBLEMS, THEOREM1_PAIRS, invariance_table, study_problem, theorem1_table
 
-__all__ = ["gamma_figure", "GammaResult", "GAMMA_METHODS"]
+__all__ = [
+    "gamma_figure",
+    "GammaResult",
+    "GAMMA_METHODS",
+    "theorem1_table",
+    "invariance_table",
+    "study_problem",
+    "STUDY_PROBLEMS",
+    "THEOREM1_PAIRS",
+    "INVARIANCE_ORDERS",
+]
