@@ -20,78 +20,9 @@ import tempfile
 import time
 
 import numpy as np
-import sympy as sp
-from scipy.integrate import solve_ivp
+from baseline import baseline_exp, baseline_run, best_time, lambdified
 
 import riemannopt as ro
-
-
-def lambdified(problem):
-    """The baseline's building blocks: metric, gradient, Christoffel symbols, loss as numpy code."""
-    args = (problem.coords, problem.param_symbols)
-    mods = ["numpy", "scipy"]
-    metric = sp.lambdify(args, problem.metric.matrix, mods)
-    grad = sp.lambdify(args, list(problem.gradient), mods)
-    chris = sp.lambdify(args, problem.metric.christoffel.tolist(), mods)
-    loss = sp.lambdify(args, problem.loss, mods)
-    p = problem.param_values
-    return (
-        lambda x: np.asarray(metric(x, p), dtype=float),
-        lambda x: np.asarray(grad(x, p), dtype=float),
-        lambda x: np.asarray(chris(x, p), dtype=float),
-        lambda x: float(loss(x, p)),
-    )
-
-
-def baseline_run(fns, method, x0, lr, steps, rtol=1e-12, atol=1e-14):
-    """A straightforward numpy/scipy implementation of DESIGN §1's update rules."""
-    metric, grad, chris, loss = fns
-    d = lambda x: -np.linalg.solve(metric(x), grad(x))  # noqa: E731
-    gvv = lambda x, v: np.einsum("mij,i,j->m", chris(x), v, v)  # noqa: E731
-    X = [np.array(x0, dtype=float)]
-    L = [loss(X[0])]
-    for k in range(steps):
-        x = X[-1]
-        if method == "gd":
-            y = x - lr * grad(x)
-        elif method == "ng":
-            y = x + lr * d(x)
-        elif method == "mid":
-            y = x + lr * d(x + lr / 2 * d(x))
-        elif method == "geo":
-            dx = d(x)
-            y = x + lr * dx - lr**2 / 2 * gvv(x, dx)
-        elif method == "geof":
-            v = d(x) if k == 0 else (x - X[-2]) / lr
-            G = metric(x)
-            first = np.einsum("kl,lij,i,j->k", G, chris(x), v, v)
-            y = x + lr * np.linalg.solve(G, -grad(x) - lr / 2 * first)
-        elif method == "re":
-            y = baseline_exp(chris, x, lr * d(x), rtol, atol)
-        else:
-            raise ValueError(method)
-        X.append(y)
-        L.append(loss(y))
-    return np.array(X), np.array(L)
-
-
-def baseline_exp(chris, x, v, rtol, atol):
-    n = len(x)
-
-    def rhs(t, y):
-        return np.concatenate([y[n:], -np.einsum("mij,i,j->m", chris(y[:n]), y[n:], y[n:])])
-
-    sol = solve_ivp(rhs, (0.0, 1.0), np.concatenate([x, v]), method="DOP853", rtol=rtol, atol=atol)
-    return sol.y[:n, -1]
-
-
-def best_time(f, repeat):
-    best = np.inf
-    for _ in range(repeat):
-        t = time.perf_counter()
-        f()
-        best = min(best, time.perf_counter() - t)
-    return best
 
 
 def bench_steps(C, fns, steps, base_steps, repeat):

@@ -15,6 +15,7 @@ __all__ = [
     "NonFiniteError",
     "ExpMapError",
     "MethodError",
+    "BackendUnavailableError",
     "CompileError",
     "OptimizationError",
 ]
@@ -38,6 +39,11 @@ class ShapeError(RiemannOptError, ValueError):
 
 class MethodError(RiemannOptError, ValueError):
     """An unknown method name or a bad option for a method."""
+
+
+class BackendUnavailableError(MethodError, NotImplementedError):
+    """A known compute backend that cannot be used (not implemented yet, or its dependencies
+    are missing)."""
 
 
 class CompileError(RiemannOptError):

@@ -7,9 +7,19 @@ compile of an equal problem, in any process, imports the stored module: no symbo
 and numba's cache beside it means no re-jitting either.
 """
 
+import hashlib
+from importlib import resources
+
 from .cache import cache_dir, load_or_create
 from .compiled import CompiledProblem
 from .emit import emit_module
+
+# Generated modules are named after the problem *and* the code that generates and supports them,
+# so that a change to the printer or the special functions never reuses stale cached code (numba's
+# cache does not see changes in the functions a cached function calls).
+_CODEGEN_TAG = hashlib.sha256(
+    b"".join(resources.files(__package__).joinpath(f).read_bytes() for f in ("emit.py", "printer.py", "special.py"))
+).hexdigest()[:10]
 
 __all__ = ["CompiledProblem", "compile_problem", "cache_dir", "emit_module"]
 
@@ -23,5 +33,6 @@ def compile_problem(problem, cache_dir=None):
     cache_dir : path, optional
         Where generated modules are stored (default: see :func:`cache_dir`).
     """
-    module, hit = load_or_create(f"_riemannopt_gen_{problem.key}", lambda: emit_module(problem), cache_dir)
+    name = f"_riemannopt_gen_{problem.key}_{_CODEGEN_TAG}"
+    module, hit = load_or_create(name, lambda: emit_module(problem), cache_dir)
     return CompiledProblem(problem, module, from_cache=hit, cache_dir=cache_dir)

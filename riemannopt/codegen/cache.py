@@ -6,15 +6,17 @@ import sys
 import tempfile
 from pathlib import Path
 
+from ..errors import CompileError
+
 __all__ = ["cache_dir", "load_or_create"]
 
 
 def cache_dir(override=None):
     """The cache directory: ``override``, else ``$RIEMANNOPT_CACHE_DIR``, else
     ``$XDG_CACHE_HOME/riemannopt``, else ``~/.cache/riemannopt``; created if missing."""
-    if override is None:
+    if not override:
         override = os.environ.get("RIEMANNOPT_CACHE_DIR")
-    if override is None:
+    if not override:
         xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
         override = os.path.join(xdg, "riemannopt")
     path = Path(override)
@@ -45,6 +47,20 @@ def load_or_create(name, make_source, directory=None):
     hit = path.exists()
     if not hit:
         _write_atomic(path, make_source())
+    try:
+        return _import(name, path), hit
+    except Exception as exc:
+        if not hit:
+            raise CompileError(f"generated module {path} does not import: {exc}") from exc
+    # A damaged cache entry (an interrupted write by an older version, a hand edit): regenerate once.
+    _write_atomic(path, make_source())
+    try:
+        return _import(name, path), False
+    except Exception as exc:
+        raise CompileError(f"generated module {path} does not import: {exc}") from exc
+
+
+def _import(name, path):
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module  # before exec, so sibling generated modules can import it
@@ -53,4 +69,4 @@ def load_or_create(name, make_source, directory=None):
     except BaseException:
         del sys.modules[name]
         raise
-    return module, hit
+    return module

@@ -63,7 +63,7 @@ class CompiledProblem:
 
     def in_domain(self, x):
         """Whether ``x`` satisfies the problem's domain conditions."""
-        return bool(self.module.in_domain(self.vector(x), self.p))
+        return bool(self.module.in_domain(self.vector(x, "x"), self.p))
 
     def metric(self, x):
         """``g_ij(x)``, shape (n, n)."""

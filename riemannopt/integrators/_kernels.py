@@ -13,6 +13,7 @@ problem.
 Status codes returned by the loops (``OK`` when a step succeeded) are mapped to exceptions by
 :mod:`riemannopt.integrators.optimize`.
 """
+# ruff: noqa: F821  (metric, grad, gamma_vv, ... come from the problem module linked in)
 import math
 
 import numpy as np

@@ -20,7 +20,7 @@ _TAG = hashlib.sha256(_SOURCE.encode()).hexdigest()[:12]
 def kernels_for(compiled):
     """The kernel module linked against ``compiled`` (a :class:`CompiledProblem`), cached."""
     problem_module = compiled.module.__name__
-    name = f"_riemannopt_kern_{compiled.key}_{_TAG}"
+    name = problem_module.replace("_riemannopt_gen_", "_riemannopt_kern_", 1) + f"_{_TAG}"
     header = f"# Kernels of riemannopt.integrators linked against {problem_module}.\nfrom {problem_module} import *  # noqa: F403\n"
     module, _ = load_or_create(name, lambda: header + _SOURCE, compiled.cache_dir)
     return module

@@ -6,7 +6,7 @@ gradients (paper §5, Propositions 1–2, Appendix C):
 
 * the gradient of the mean negative log-likelihood;
 * Fisher-vector products ``F v`` (the Fisher equals the generalized Gauss-Newton matrix for
-  these losses, Martens §8);
+  these losses: Martens, *New perspectives on the natural gradient method*, §8);
 * the connection-vector products ``Γ_first(v, v)`` that geodesic correction needs, by one
   forward pass carrying the first and second directional derivatives and one backward pass.
 
@@ -14,7 +14,7 @@ gradients (paper §5, Propositions 1–2, Appendix C):
 This package does not import sympy.
 """
 
-from riemannopt.nn.backends import BackendUnavailableError
+from riemannopt.errors import BackendUnavailableError
 from riemannopt.nn.cg import CGResult, solve_damped
 from riemannopt.nn.mlp import MLP, Linearization
 

@@ -1,15 +1,16 @@
-"""Activation functions and their first two directional derivatives.
+r"""Activation functions and their first two directional derivatives.
 
 A layer computes ``a = φ(s)``.  The R/S forward pass of paper Appendix C needs, for every layer,
 
 .. math::
 
-    R_v(a) = φ'(s) ⊙ R_v(s), \\qquad S_v(a) = φ''(s) ⊙ R_v(s)^2 + φ'(s) ⊙ S_v(s)
+    R_v(a) = \phi'(s) \odot R_v(s), \qquad
+    S_v(a) = \phi''(s) \odot R_v(s)^2 + \phi'(s) \odot S_v(s)
 
 (Proposition 3 applied to eq. 19).  For the element-wise activations here ``φ'`` and ``φ''`` are
 cheap functions of the *output* ``a``, so the forward pass stores only ``a`` and never ``s``:
-sigmoid ``φ' = a(1 − a)``, ``φ'' = a(1 − a)(1 − 2a)``; tanh ``φ' = 1 − a²``,
-``φ'' = −2a(1 − a²)``; linear ``φ' = 1``, ``φ'' = 0``.
+sigmoid ``φ' = a(1 − a)``, ``φ''/φ' = 1 − 2a``; tanh ``φ' = 1 − a²``, ``φ''/φ' = −2a``;
+linear ``φ' = 1``, ``φ'' = 0``.
 
 Softmax acts on a whole row and is allowed on the output layer only (with the softmax
 cross-entropy loss); its Jacobian is ``diag(y) − y yᵀ``, symmetric, so its Jacobian-vector and
@@ -27,7 +28,7 @@ __all__ = ["Activation", "Sigmoid", "Tanh", "Linear", "Softmax", "get_activation
 class Activation:
     """An element-wise activation ``a = φ(s)``.
 
-    Subclasses define :meth:`value`, :meth:`d1` and :meth:`d2`; the product helpers below are
+    Subclasses define :meth:`value`, :meth:`d1` and :meth:`curv`; the product helpers below are
     written once in terms of them.  Methods whose name ends in ``_`` may overwrite an argument.
     """
 
@@ -42,34 +43,41 @@ class Activation:
         """``φ'(s)`` as a function of ``a = φ(s)``."""
         raise NotImplementedError
 
-    def d2(self, a):
-        """``φ''(s)`` as a function of ``a = φ(s)``."""
+    def curv(self, a):
+        """``φ''(s) / φ'(s)`` as a function of ``a`` (``φ' > 0`` for these activations)."""
         raise NotImplementedError
 
-    def jvp(self, a, r):
-        """``R_v(a) = φ'(s) ⊙ R_v(s)`` given ``a`` and ``r = R_v(s)``."""
-        return self.d1(a) * r
+    def d2(self, a):
+        """``φ''(s)`` as a function of ``a = φ(s)``."""
+        return self.d1(a) * self.curv(a)
 
-    def jvp2(self, a, r, s):
-        """``(R_v(a), S_v(a))`` from ``a``, ``r = R_v(s)`` and ``s = S_v(s)``.
+    def jvp(self, a, rs):
+        """``R_v(a) = φ'(s) ⊙ R_v(s)`` given ``a`` and ``rs = R_v(s)``."""
+        return self.d1(a) * rs
 
-        ``s`` may be ``None`` (meaning zero: the first layer, whose inputs do not depend on θ).
+    def jvp2(self, a, rs, ss):
+        """``(R_v(a), S_v(a))`` given ``a``, ``rs = R_v(s)`` and ``ss = S_v(s)``.
+
+        ``S_v(a) = φ' ⊙ ((φ''/φ') ⊙ R_v(s)² + S_v(s))`` shares ``φ'`` with ``R_v(a)``.  ``ss`` may be
+        ``None``, meaning zero (the first layer, whose inputs do not depend on θ).
         """
         d1 = self.d1(a)
-        ra = d1 * r
-        sa = self.d2(a) * (r * r)
-        if s is not None:
-            sa += d1 * s
-        return ra, sa
+        sa = self.curv(a)
+        sa *= rs
+        sa *= rs
+        if ss is not None:
+            sa += ss
+        sa *= d1
+        return d1 * rs, sa
 
     def vjp_(self, a, g):
         """``φ'(s) ⊙ g`` (back-propagation through the activation); overwrites ``g``."""
         g *= self.d1(a)
         return g
 
-    def rvjp(self, a, r, g):
+    def rvjp(self, a, rs, g):
         """``R_v(φ'(s)) ⊙ g = φ''(s) ⊙ R_v(s) ⊙ g`` with ``g`` held fixed (Algorithm 3)."""
-        return self.d2(a) * r * g
+        return self.d2(a) * rs * g
 
     def __repr__(self):
         return f"<activation {self.name}>"
@@ -86,8 +94,8 @@ class Sigmoid(Activation):
     def d1(self, a):
         return a * (1 - a)
 
-    def d2(self, a):
-        return a * (1 - a) * (1 - 2 * a)
+    def curv(self, a):
+        return 1 - 2 * a
 
 
 class Tanh(Activation):
@@ -101,8 +109,8 @@ class Tanh(Activation):
     def d1(self, a):
         return 1 - a * a
 
-    def d2(self, a):
-        return -2 * a * (1 - a * a)
+    def curv(self, a):
+        return -2 * a
 
 
 class Linear(Activation):
@@ -116,19 +124,19 @@ class Linear(Activation):
     def d1(self, a):
         return np.ones_like(a)
 
-    def d2(self, a):
+    def curv(self, a):
         return np.zeros_like(a)
 
-    def jvp(self, a, r):
-        return r
+    def jvp(self, a, rs):
+        return rs
 
-    def jvp2(self, a, r, s):
-        return r, s
+    def jvp2(self, a, rs, ss):
+        return rs, ss
 
     def vjp_(self, a, g):
         return g
 
-    def rvjp(self, a, r, g):
+    def rvjp(self, a, rs, g):
         return np.zeros_like(g)
 
 
@@ -149,9 +157,9 @@ class Softmax:
         return s
 
     @staticmethod
-    def jvp(y, r):
-        """``(diag(y) − y yᵀ) r = y ⊙ (r − ⟨y, r⟩)`` for each row."""
-        return y * (r - np.sum(y * r, axis=1, keepdims=True))
+    def jvp(y, rs):
+        """``R_v(y) = (diag(y) − y yᵀ) R_v(s) = y ⊙ (R_v(s) − ⟨y, R_v(s)⟩)`` for each row."""
+        return y * (rs - np.sum(y * rs, axis=1, keepdims=True))
 
     def vjp_(self, y, g):
         """Same as :meth:`jvp` (the Jacobian is symmetric); overwrites ``g``."""
@@ -160,13 +168,12 @@ class Softmax:
         return g
 
     @staticmethod
-    def rvjp(y, r, g):
-        """``R_v(diag(y) − y yᵀ) g`` with ``g`` held fixed, given ``r = R_v(s)``.
+    def rvjp(y, rs, g):
+        """``R_v(diag(y) − y yᵀ) g`` with ``g`` held fixed, given ``rs = R_v(s)``.
 
-        ``R_v(y) = y ⊙ (r − ⟨y, r⟩)`` and the product rule give
-        ``R_v(y) ⊙ (g − ⟨y, g⟩) − y ⟨R_v(y), g⟩``.
+        The product rule gives ``R_v(y) ⊙ (g − ⟨y, g⟩) − y ⟨R_v(y), g⟩``.
         """
-        ry = y * (r - np.sum(y * r, axis=1, keepdims=True))
+        ry = y * (rs - np.sum(y * rs, axis=1, keepdims=True))
         return ry * (g - np.sum(y * g, axis=1, keepdims=True)) - y * np.sum(ry * g, axis=1, keepdims=True)
 
     def __repr__(self):

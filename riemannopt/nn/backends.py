@@ -7,15 +7,11 @@ signatures: ``forward``, ``loss``, ``gradient``, ``fisher_vp``, ``connection_vp`
 :func:`get_backend`.
 """
 
-from riemannopt.errors import MethodError
+from riemannopt.errors import BackendUnavailableError, MethodError
 
-__all__ = ["BACKENDS", "BackendUnavailableError", "get_backend"]
+__all__ = ["BACKENDS", "get_backend"]
 
 BACKENDS = ("numpy", "cuda")
-
-
-class BackendUnavailableError(MethodError, NotImplementedError):
-    """A known backend that cannot be used (not implemented yet, or its dependencies missing)."""
 
 
 def get_backend(name):

@@ -1,7 +1,7 @@
 """Truncated preconditioned conjugate gradient on a damped curvature system.
 
 Solves ``(F + λ D) x = b`` given only ``v ↦ F v`` (e.g. :meth:`riemannopt.nn.Linearization.fisher_vp`),
-in the style of Martens (2010), *Deep learning via Hessian-free optimization*, §4: CG minimizes
+in the style of Martens (2010), *Deep learning via Hessian-free optimization*: CG minimizes
 the quadratic ``q(x) = ½ xᵀ A x − bᵀ x`` (``A = F + λ D``) and is stopped when ``q`` stops making
 relative progress, long before the residual is small, because the quadratic is itself only a
 local model.  Paper Appendix D uses ``D = diag(F)``; Martens uses ``D = I``.

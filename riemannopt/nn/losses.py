@@ -155,8 +155,9 @@ class BCE(Loss):
 class SoftmaxCE(Loss):
     """Multi-class cross-entropy ``−Σ t log y`` with ``y = softmax(s)`` (Appendix B.3).
 
-    With ``r̃ = R(s) − ⟨y, R(s)⟩``: ``R(y) = y ⊙ r̃`` and ``S(y) = y ⊙ (S(s) − ⟨y, S(s)⟩ + r̃² − ⟨y, r̃²⟩)``,
-    so ``c1 S(y) + c2 R(y)² = S(s) + ½ r̃² + (a constant per row)``.  ``J_softmaxᵀ`` annihilates
+    With ``r̃ = R(s) − ⟨y, R(s)⟩``: ``R(y) = y ⊙ r̃`` and
+    ``S(y) = y ⊙ (S(s) − ⟨y, S(s)⟩ + r̃² − ⟨y, r̃²⟩)``, so
+    ``c1 S(y) + c2 R(y)² = S(s) + ½ r̃² + (a constant per row)``.  ``J_softmaxᵀ`` annihilates
     constants, hence the signal ``J_softmaxᵀ (S(s) + ½ r̃²)``: no division by ``y``.
     """
 
@@ -181,8 +182,9 @@ class SoftmaxCE(Loss):
         rt = rs - _rowdot(y, rs)
         rt2 = rt * rt
         if split:
+            h2 = -0.5 * rt2
             h1 = rt2 if ss is None else ss + rt2
-            return self.act.vjp_(y, h1), self.act.vjp_(y, -0.5 * rt2)
+            return self.act.vjp_(y, h1), self.act.vjp_(y, h2)
         h = 0.5 * rt2
         if ss is not None:
             h += ss

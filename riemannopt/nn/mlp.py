@@ -18,8 +18,9 @@ class MLP:
     Layer ``i`` computes ``s_i = a_{i−1} @ W_iᵀ + b_i`` and ``a_i = φ_i(s_i)`` with ``a_0 = X``;
     rows of ``X`` are examples.  The outputs ``y = a_l`` parameterize ``p(t | y)`` and the loss is
     the mean over examples of ``−log p(t | y)``; its Fisher information is the generalized
-    Gauss-Newton matrix (Martens §8), and :meth:`connection_vp` gives the Levi-Civita
-    connection product ``Γ_first(v, v)`` of Proposition 2.
+    Gauss-Newton matrix (Martens, *New perspectives on the natural gradient method*, §8), and
+    :meth:`connection_vp` gives the Levi-Civita connection product ``Γ_first(v, v)`` of
+    Proposition 2.
 
     θ is one flat vector holding, layer after layer, ``W_i`` (shape ``(n_out, n_in)``, row-major)
     then ``b_i``.
@@ -124,7 +125,7 @@ class MLP:
         ----------
         seed : int or numpy.random.Generator
         scheme : {"sparse", "gaussian"}
-            ``"sparse"`` (Martens 2010, §5): each unit gets ``min(n_nonzero, n_in)`` non-zero
+            ``"sparse"`` (Martens 2010): each unit gets ``min(n_nonzero, n_in)`` non-zero
             incoming weights at random positions, drawn from ``N(0, scale²)`` (``scale``
             default 1); ``"gaussian"``: every weight from ``N(0, scale²)`` (default
             ``scale = 1/√n_in``).  Biases are 0.
@@ -143,7 +144,8 @@ class MLP:
             if scheme == "sparse":
                 k = min(n_nonzero, n_in)
                 cols = np.argsort(rng.random((n_out, n_in)), axis=1)[:, :k]
-                W[np.arange(n_out)[:, None], cols] = rng.normal(0.0, 1.0 if scale is None else scale, (n_out, k))
+                std = 1.0 if scale is None else scale
+                W[np.arange(n_out)[:, None], cols] = rng.normal(0.0, std, (n_out, k))
             elif scheme == "gaussian":
                 W[...] = rng.normal(0.0, 1.0 / np.sqrt(n_in) if scale is None else scale, W.shape)
             else:
@@ -161,7 +163,8 @@ class MLP:
             With ``.loss(T)``, ``.gradient(T)``, ``.fisher_vp(v)``, ``.connection_vp(v)``,
             ``.connection_terms(v)``, ``.term3(v)`` and the outputs ``.y``.
         """
-        params = self.unflatten(theta)
+        # A copy, so that updating θ in place cannot desynchronize the stored forward pass.
+        params = self._views(self._vector(theta, "theta").copy())
         X = self._inputs(X)
         return Linearization(self, params, self._backend.forward(params, self._acts, X))
 
@@ -229,8 +232,12 @@ class MLP:
             onehot[np.arange(n), T] = 1
             return onehot
         if T.shape != (n, n_out):
-            accepted = f"({n}, {n_out})" + (f" or integer labels ({n},)" if self.loss_name == "softmax_ce" else "")
-            raise ShapeError(f"targets T must have shape {accepted} for loss {self.loss_name!r}, got {T.shape}")
+            accepted = f"({n}, {n_out})"
+            if self.loss_name == "softmax_ce":
+                accepted += f" or integer labels ({n},)"
+            raise ShapeError(
+                f"targets T must have shape {accepted} for loss {self.loss_name!r}, got {T.shape}"
+            )
         return T.astype(self.dtype, copy=False)
 
 
@@ -238,7 +245,8 @@ class Linearization:
     """A forward pass of an :class:`MLP` at fixed (θ, X), reused by every product.
 
     Truncated CG calls the Fisher-vector product many times at one θ; each call here costs only
-    the R forward pass and the backward pass.  Made by :meth:`MLP.linearize`.
+    the R forward pass and the backward pass.  Made by :meth:`MLP.linearize`, which keeps a copy
+    of θ but not of ``X`` (do not modify ``X`` in place while the linearization is in use).
 
     Attributes
     ----------

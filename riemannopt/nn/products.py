@@ -10,8 +10,8 @@ Costs, counted in matrix products of a layer's size (a gradient is a forward pas
 per layer, plus a backward pass, 2 per layer):
 
 * :func:`fisher_vp` given a stored forward pass: R forward (2 per layer) + backward (2) — the
-  Fisher-vector product ``J_sᵀ F_s J_s v`` of Martens §8, with ``J_s`` the Jacobian of the output
-  pre-activation;
+  Fisher-vector product ``J_sᵀ F_s J_s v`` (Martens, *New perspectives on the natural gradient
+  method*, §8), with ``J_s`` the Jacobian of the output pre-activation;
 * :func:`connection_vp`: R/S forward (4 per layer) + **one** backward (2), Algorithms 1 and 2
   fused;
 * :func:`term3`: R forward (2) + the R-operator applied to the backward pass (5), Algorithm 3.

@@ -144,6 +144,8 @@ class Problem:
         new.__dict__.update(self.__dict__)
         new.params = {**self.params, **{by_name[k]: float(v) for k, v in values.items()}}
         new.__dict__.pop("_in_domain_numeric", None)  # it closes over the old values
+        if self.base is not None:  # φ and its inverse may use the parameters too
+            new.base = self.base.with_params(**values)
         return new
 
     # -- reparameterization ---------------------------------------------------------------------
