@@ -62,7 +62,7 @@ def fisher_metric(log_density, variable, coords, expectations, simplify=True):
         for j in range(i, n):
             h = sp.expand(-sp.diff(log_density, coords[i], coords[j]))
             for stat, _ in stats:
-                h = h.subs(stat, placeholders[stat])
+                h = h.xreplace({stat: placeholders[stat]})
             if variable in h.free_symbols:
                 raise SymbolicError(
                     f"entry ({i}, {j}) of the negative Hessian, {h}, still depends on {variable} after "

@@ -158,3 +158,13 @@ def test_poisson_fisher_monte_carlo():
     rng = np.random.default_rng(2021)
     draws = rng.poisson(3.5, N_MC)
     _check_mc(M, [3.5], (draws / 3.5 - 1.0)[:, None])
+
+
+def test_inverse_gaussian_with_reciprocal_statistic():
+    """Inverse Gaussian IG(μ, λ): with the statistics x and 1/x both supplied (1/x must not be
+    rewritten through x), the Fisher metric is the textbook diag(λ/μ³, 1/(2λ²))."""
+    x = sp.Symbol("x", positive=True)
+    mu, lam = sp.symbols("mu lam", positive=True)
+    logp = sp.log(lam) / 2 - sp.log(2 * sp.pi * x**3) / 2 - lam * (x - mu) ** 2 / (2 * mu**2 * x)
+    g = ro.fisher_metric(logp, x, [mu, lam], {x: mu, 1 / x: 1 / mu + 1 / lam}).matrix
+    assert sp.simplify(g - sp.diag(lam / mu**3, 1 / (2 * lam**2))) == sp.zeros(2, 2)
