@@ -6,7 +6,6 @@ the samples reached before that are kept.
 """
 
 import numpy as np
-from scipy.integrate import solve_ivp
 
 __all__ = ["ivp_samples"]
 
@@ -23,6 +22,8 @@ def ivp_samples(rhs, y0, ts, rtol, atol):
     message : str
         The solver's message.
     """
+    from scipy.integrate import solve_ivp  # deferred: importing scipy.integrate costs ~0.5 s
+
     ts = np.asarray(ts, dtype=np.float64)
     Y = np.full((ts.size, y0.size), np.nan)
     if ts[-1] == 0.0:
