@@ -51,6 +51,15 @@ def _reference_slopes(ax, h, anchor, orders):
         ax.annotate(f"O(h$^{q}$)", (h.min(), y[np.argmin(h)]), fontsize="x-small", color="0.4", ha="right", va="center")
 
 
+def _finish_order_axes(fig, ax, ylabel, title):
+    ax.set_xlabel("step size h = T / steps")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize="x-small")
+    return fig
+
+
 def convergence_figure(studies, expected=None, title=None):
     """Log-log plot of global error at time T against step size, one line per study, with
     reference slopes (Theorem 1).
@@ -70,12 +79,7 @@ def convergence_figure(studies, expected=None, title=None):
     h = studies[0].h
     anchor = np.exp(np.mean([np.log(st.error.max()) for st in studies if st.error.max() > 0]))
     _reference_slopes(ax, h, anchor, sorted({1, 2, 3, 4} & set(expected or [1, 2])))
-    ax.set_xlabel("step size h = T / steps")
-    ax.set_ylabel("global error at time T")
-    ax.set_title(title or f"Convergence order (T = {studies[0].T:g})")
-    ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize="x-small")
-    return fig
+    return _finish_order_axes(fig, ax, "global error at time T", title or f"Convergence order (T = {studies[0].T:g})")
 
 
 def invariance_figure(studies, title=None):
@@ -94,9 +98,4 @@ def invariance_figure(studies, title=None):
         roundoff = st.gap.max() < 1e-9
         label = f"{st.method} (gap at round-off)" if roundoff else f"{st.method} (order {st.order:.2f})"
         ax.loglog(st.h, np.maximum(st.gap, floor), marker="o", ls=":" if roundoff else "-", label=label)
-    ax.set_xlabel("step size h = T / steps")
-    ax.set_ylabel("gap between parameterizations at time T")
-    ax.set_title(title or f"Order of invariance (T = {studies[0].T:g})")
-    ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize="x-small")
-    return fig
+    return _finish_order_axes(fig, ax, "gap between parameterizations at time T", title or f"Order of invariance (T = {studies[0].T:g})")
