@@ -27,7 +27,12 @@ class GammaResult:
         ``{(reparam, method): losses}``: mean negative log-likelihood per iteration.
     x : dict
         ``{(reparam, method): iterates}`` mapped back to the (α, β) coordinates.
-    reparams, methods : tuple of str
+    reparams : tuple of str
+        The parameterizations, keys of :data:`riemannopt.models.GAMMA_REPARAMS`.
+    methods : tuple of str
+        The methods, keys of :data:`GAMMA_METHODS`.
+    steps : int
+        Iterations of each run (failed runs hold fewer).
     lr : float
     failures : dict
         ``{(reparam, method): message}`` for runs that failed (their partial losses are kept).
@@ -38,6 +43,7 @@ class GammaResult:
     reparams: tuple
     methods: tuple
     lr: float
+    steps: int
     failures: dict = field(default_factory=dict)
 
     def final(self, reparam, method):
@@ -53,7 +59,7 @@ class GammaResult:
         """Final NLL per method × parameterization, and each method's spread across them."""
         w = max(len(GAMMA_METHODS.get(m, m)) for m in self.methods) + 2
         head = f"{'method':<{w}}" + "".join(f"{r:>14}" for r in self.reparams) + f"{'spread':>12}"
-        lines = [f"final mean NLL after {len(next(iter(self.nll.values()))) - 1} iterations (lr = {self.lr})", head]
+        lines = [f"final mean NLL after {self.steps} iterations (lr = {self.lr})", head]
         for m in self.methods:
             row = f"{GAMMA_METHODS.get(m, m):<{w}}" + "".join(f"{self.final(r, m):>14.8f}" for r in self.reparams)
             lines.append(row + f"{self.spread(m):>12.2e}")
@@ -120,4 +126,4 @@ def gamma_figure(
             traj, failures[r, m] = exc.trajectory, str(exc)
         nll[r, m] = traj.loss
         xs[r, m] = C.problem.to_base(traj.x) if len(traj.x) else traj.x
-    return GammaResult(nll=nll, x=xs, reparams=tuple(reparams), methods=tuple(methods), lr=lr, failures=failures)
+    return GammaResult(nll=nll, x=xs, reparams=tuple(reparams), methods=tuple(methods), lr=lr, steps=steps, failures=failures)

@@ -7,7 +7,8 @@ from ..codegen import CompiledProblem
 
 __all__ = ["as_compiled", "raise_status", "check_positive", "STATUS_TEXT"]
 
-# Status codes of _kernels.py → (exception class, what went wrong).
+# Status codes of _kernels.py (OUT_OF_DOMAIN, NOT_PD, NON_FINITE, EXPMAP_FAILED) → (exception
+# class, what went wrong); tests/integrators/test_failures.py checks the codes agree.
 STATUS_TEXT = {
     1: (errors.DomainError, "is outside the domain"),
     2: (errors.NotPositiveDefiniteError, "has a metric that is singular or not positive definite"),

@@ -95,7 +95,7 @@ def exp_map(problem, x, v, method="dopri", rtol=1e-12, atol=1e-14, max_steps=100
     else:
         y = exp_map_ivp(C, K, x, v, rtol, atol)
     if y is None:
-        raise_status(4, C, method=f"exp_map[{method}]", step=1, point=x)
+        raise_status(K.EXPMAP_FAILED, C, method=f"exp_map[{method}]", step=1, point=x)
     return y
 
 
@@ -117,5 +117,5 @@ def geodesic(problem, x, v, ts, method="dopri", rtol=1e-12, atol=1e-14, max_step
     else:
         Y, count, _ = ivp_samples(_geodesic_rhs(C, K), np.concatenate([x, v]), ts, rtol, atol)
     if count < ts.size:
-        raise_status(4, C, method=f"geodesic[{method}]", step=count, point=Y[count - 1, :n] if count else x)
+        raise_status(K.EXPMAP_FAILED, C, method=f"geodesic[{method}]", step=count, point=Y[count - 1, :n] if count else x)
     return Geodesic(t=ts, x=Y[:, :n], v=Y[:, n:])

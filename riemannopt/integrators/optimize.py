@@ -115,7 +115,7 @@ def _validated(C, K, method, X, L, count, lr, start=0):
         if status == K.OK:
             L[k] = K.loss(X[k], C.p)
             if not np.isfinite(L[k]):
-                status = 3
+                status = K.NON_FINITE
         if status != K.OK:
             raise_status(status, C, method=method, step=k, point=X[k], trajectory=make_trajectory(X, L, method, lr, k))
 
@@ -130,7 +130,7 @@ def _exact(C, K, x0, lr, steps, rtol, atol, X, L):
     _validated(C, K, "exact", X, L, count, lr)
     traj = make_trajectory(X, L, "exact", lr, count)
     if count < steps + 1:
-        raise_status(4, C, method="exact", step=count, point=X[count - 1], trajectory=traj, during=True)
+        raise_status(K.EXPMAP_FAILED, C, method="exact", step=count, point=X[count - 1], trajectory=traj, during=True)
     return traj
 
 
@@ -145,7 +145,7 @@ def _re_ivp(C, K, x0, lr, steps, rtol, atol, X, L):
         y = exp_map_ivp(C, K, X[k], lr * d, rtol, atol) if status == K.OK else None
         if y is None:
             traj = make_trajectory(X, L, "re", lr, k + 1)
-            raise_status(status if status != K.OK else 4, C, method="re", step=k + 1, point=X[k], trajectory=traj, during=True)
+            raise_status(status if status != K.OK else K.EXPMAP_FAILED, C, method="re", step=k + 1, point=X[k], trajectory=traj, during=True)
         X[k + 1] = y
         _validated(C, K, "re", X, L, k + 2, lr, start=k + 1)
     return make_trajectory(X, L, "re", lr, steps + 1)

@@ -248,7 +248,7 @@ class Problem:
         x = self._points(x, self.n, "x")
         rows = np.atleast_2d(x)
         if self._inverse is not None:
-            inv = sp.lambdify((self.base.coords, self.base.param_symbols), list(self._inverse), "numpy")
+            inv = self._inverse_numeric
             p = self.base.param_values
             out = np.array([np.asarray(inv(r, p), dtype=np.float64).reshape(-1) for r in rows])
         else:
@@ -257,6 +257,10 @@ class Problem:
                 [self._newton(r, r if g0 is None else g0[min(i, len(g0) - 1)], tol, maxiter) for i, r in enumerate(rows)]
             )
         return out if x.ndim == 2 else out[0]
+
+    @cached_property
+    def _inverse_numeric(self):
+        return sp.lambdify((self.base.coords, self.base.param_symbols), list(self._inverse), "numpy")
 
     def _newton(self, target, xi, tol, maxiter):
         f, jac = self._phi_numeric

@@ -89,3 +89,17 @@ def test_exact_flow_failure_keeps_samples():
     traj = info.value.trajectory
     assert 3 <= len(traj) <= 4  # a(t) = t reaches 1 at t = 1 ≈ 3.3 steps
     np.testing.assert_allclose(traj.x[:, 0], 0.3 * np.arange(len(traj)), rtol=1e-10, atol=1e-12)
+
+
+def test_status_codes_agree_with_kernels(gamma):
+    """The Python side maps the kernels' status codes to exceptions by number: they must agree."""
+    from riemannopt import errors
+    from riemannopt.integrators.common import STATUS_TEXT
+    from riemannopt.integrators.link import kernels_for
+
+    K = kernels_for(gamma)
+    assert STATUS_TEXT[K.OUT_OF_DOMAIN][0] is errors.DomainError
+    assert STATUS_TEXT[K.NOT_PD][0] is errors.NotPositiveDefiniteError
+    assert STATUS_TEXT[K.NON_FINITE][0] is errors.NonFiniteError
+    assert STATUS_TEXT[K.EXPMAP_FAILED][0] is errors.ExpMapError
+    assert K.OK not in STATUS_TEXT
