@@ -56,7 +56,7 @@ def main():
     setup = time.perf_counter() - t
 
     t = time.perf_counter()
-    ours = {r: theorem1_table(C, x0, T=args.T, steps_list=steps, pairs=PAIRS)[0] for r, C in compiled.items()}
+    ours = {r: theorem1_table(C, x0, T=args.T, steps_list=steps, pairs=PAIRS).studies for r, C in compiled.items()}
     t_ro = time.perf_counter() - t
 
     t = time.perf_counter()

@@ -1,4 +1,4 @@
-"""The riemannopt command."""
+"""The riemannopt command: the Gamma figure, and argument checking before any work starts."""
 
 import pytest
 
@@ -23,8 +23,52 @@ def test_gamma_command_reports_failures_with_partial_results(tmp_path, capsys):
     assert out.exists()
 
 
-def test_unknown_command_exits_with_usage(capsys):
-    with pytest.raises(SystemExit) as info:
-        main(["frobnicate"])
-    assert info.value.code == 2
-    assert "invalid choice" in capsys.readouterr().err
+BAD_USAGE = [
+    (["frobnicate"], "invalid choice: 'frobnicate'"),
+    (["gamma", "--lr", "-1"], "--lr: expected a positive finite number, got '-1'"),
+    (["gamma", "--lr", "nan"], "--lr: expected a positive finite number, got 'nan'"),
+    (["gamma", "--steps", "0"], "--steps: expected a positive integer, got '0'"),
+    (["gamma", "--out", "{missing}/fig.png"], "does not exist"),
+    (["gamma", "--out", "fig.nosuchformat"], "cannot write a figure as '.nosuchformat'"),
+    (["gamma", "--out", "{tmp}"], "is a directory"),
+    (["orders", "--problem", "rosenbrock"], "invalid choice: 'rosenbrock'"),
+    (["orders", "--problem", "gaussian", "--reparam", "squares"], "unknown reparameterization 'squares' of gaussian"),
+    (["orders", "--steps", "16"], "--steps: need at least two positive step counts"),
+    (["orders", "--steps", "16,16,32"], "--steps: step counts must be distinct"),
+    (["orders", "--T", "0"], "--T: expected a positive finite number"),
+    (["invariance", "--reparam", "cubes"], "unknown reparameterization 'cubes' of gamma"),
+    (["invariance", "--reparam", "identity"], "compares a method with itself"),
+    (["invariance", "--methods", "ng,adam"], "--methods: unknown method adam"),
+    (["invariance", "--methods", "ng,ng"], "methods must be distinct"),
+]
+
+
+@pytest.mark.parametrize("argv, message", BAD_USAGE, ids=[" ".join(a) for a, _ in BAD_USAGE])
+def test_bad_usage_exits_2_with_one_line_before_any_work(argv, message, tmp_path, monkeypatch, capsys):
+    """Every argument is checked before computing: exit status 2, exactly one line on stderr
+    naming the argument, and nothing compiled (the codegen cache stays empty)."""
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    monkeypatch.setenv("RIEMANNOPT_CACHE_DIR", str(cache))
+    argv = [a.format(missing=tmp_path / "missing", tmp=tmp_path) for a in argv]
+    try:
+        status = main(argv)
+    except SystemExit as exc:
+        status = exc.code
+    err = capsys.readouterr().err
+    assert status == 2
+    assert err.count("\n") == 1 and message in err, err
+    assert not any(cache.iterdir())
+
+
+def test_default_reparameterization_of_each_problem_is_valid():
+    """Each catalogue problem has its own default --reparam (the Gaussian has no 'squares'), and
+    --help lists every problem's choices."""
+    from riemannopt.cli import build_parser
+    from riemannopt.experiments import STUDY_PROBLEMS, check_study_problem
+
+    for name, entry in STUDY_PROBLEMS.items():
+        assert check_study_problem(name)[1] == entry.default_reparam != "identity"
+    text = build_parser()._subparsers._group_actions[0].choices["orders"].format_help()
+    for entry in STUDY_PROBLEMS.values():
+        assert all(r in text for r in entry.reparams)

@@ -1,7 +1,16 @@
 """The paper's experiments as functions."""
 
 from .gamma import GAMMA_METHODS, GammaResult, gamma_figure
-from .orders import INVARIANCE_ORDERS, STUDY_PROBLEMS, THEOREM1_PAIRS, invariance_table, study_problem, theorem1_table
+from .orders import (
+    INVARIANCE_ORDERS,
+    STUDY_PROBLEMS,
+    THEOREM1_PAIRS,
+    OrderTable,
+    check_study_problem,
+    invariance_table,
+    study_problem,
+    theorem1_table,
+)
 
 __all__ = [
     "gamma_figure",
@@ -13,4 +22,6 @@ __all__ = [
     "STUDY_PROBLEMS",
     "THEOREM1_PAIRS",
     "INVARIANCE_ORDERS",
+    "OrderTable",
+    "check_study_problem",
 ]

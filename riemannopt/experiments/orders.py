@@ -10,7 +10,15 @@ from ..analysis import convergence_order, invariance_order
 from ..errors import MethodError
 from ..progress import progress
 
-__all__ = ["STUDY_PROBLEMS", "THEOREM1_PAIRS", "INVARIANCE_ORDERS", "study_problem", "theorem1_table", "invariance_table"]
+__all__ = [
+    "STUDY_PROBLEMS",
+    "THEOREM1_PAIRS",
+    "INVARIANCE_ORDERS",
+    "OrderTable",
+    "study_problem",
+    "theorem1_table",
+    "invariance_table",
+]
 
 #: ``(method, reference, expected order)``: Theorem 1 (paper Appendix A) and the higher-order
 #: methods beyond the paper.
@@ -31,74 +39,133 @@ INVARIANCE_ORDERS = {"ng": 1, "mid": 2, "geo": 2, "geof": 2, "geo3": 3, "rk4": 4
 
 @dataclass(frozen=True)
 class StudyProblem:
-    """A catalogue problem with a start point and its named reparameterizations."""
+    """A catalogue problem with a start point and its named reparameterizations.
+
+    Attributes
+    ----------
+    make : callable
+        Builds the problem in its base coordinates.
+    x0 : tuple
+        Default start point (read in whichever parameterization is run).
+    reparams : dict
+        ``{name: (new_coords, phi)}``, ``"identity"`` included.
+    default_reparam : str
+        The nonlinear reparameterization the commands use when none is named.
+    """
 
     make: object
     x0: tuple
     reparams: dict
+    default_reparam: str
 
 
-#: Problems the commands know, with the start point used by default.
+#: Problems the commands know, with the start point and reparameterization used by default.
 STUDY_PROBLEMS = {
-    "gamma": StudyProblem(lambda: models.gamma_mle(models.gamma_data()), (1.0, 1.0), models.GAMMA_REPARAMS),
-    "gaussian": StudyProblem(lambda: models.gaussian_mle(models.gaussian_data()), (0.0, 1.0), models.GAUSSIAN_REPARAMS),
-    "polar": StudyProblem(models.polar_plane, (1.5, 2.0), models.POLAR_REPARAMS),
+    "gamma": StudyProblem(
+        lambda: models.gamma_mle(models.gamma_data()), (1.0, 1.0), models.GAMMA_REPARAMS, "squares"
+    ),
+    "gaussian": StudyProblem(
+        lambda: models.gaussian_mle(models.gaussian_data()), (0.0, 1.0), models.GAUSSIAN_REPARAMS, "log_sigma"
+    ),
+    "polar": StudyProblem(models.polar_plane, (1.5, 2.0), models.POLAR_REPARAMS, "log_r"),
 }
+
+
+def check_study_problem(name, reparam=None):
+    """Validate a catalogue problem name and one of its reparameterizations (``None``: the
+    problem's default); returns ``(StudyProblem, reparam)``."""
+    if name not in STUDY_PROBLEMS:
+        raise MethodError(f"unknown problem {name!r}; choose one of {', '.join(STUDY_PROBLEMS)}")
+    entry = STUDY_PROBLEMS[name]
+    reparam = entry.default_reparam if reparam is None else reparam
+    if reparam not in entry.reparams:
+        raise MethodError(
+            f"unknown reparameterization {reparam!r} of {name}; choose one of {', '.join(entry.reparams)}"
+        )
+    return entry, reparam
 
 
 def study_problem(name, reparam="identity"):
     """``(problem, x0)``: the catalogue problem ``name`` in the parameterization ``reparam``, with
     the default start point given in that parameterization's own coordinates."""
-    if name not in STUDY_PROBLEMS:
-        raise MethodError(f"unknown problem {name!r}; choose one of {', '.join(STUDY_PROBLEMS)}")
-    sp_ = STUDY_PROBLEMS[name]
-    if reparam not in sp_.reparams:
-        raise MethodError(f"unknown reparameterization {reparam!r} of {name}; choose one of {', '.join(sp_.reparams)}")
+    sp_, reparam = check_study_problem(name, reparam)
     base = sp_.make()
     if reparam == "identity":
         return base, np.array(sp_.x0)
     return base.reparameterize(*sp_.reparams[reparam], name=f"{name}/{reparam}"), np.array(sp_.x0)
 
 
-def _mark(fitted, expected, tol):
-    return "pass" if abs(fitted - expected) <= tol else "FAIL"
+@dataclass
+class OrderTable:
+    """Fitted orders of several studies against the orders theory expects.
+
+    Attributes
+    ----------
+    studies : list of ConvergenceStudy or InvarianceStudy
+    expected : list
+        The expected order of each study (``None``: exactly invariant, a gap at round-off).
+    marks : list of bool
+        Whether each study met its expectation.
+    text : str
+        The printed table, one row per study with a pass mark.
+    """
+
+    studies: list
+    expected: list
+    marks: list
+    text: str
+
+    @property
+    def passed(self):
+        """Whether every study met its expectation."""
+        return all(self.marks)
+
+
+def _mark(ok):
+    return "pass" if ok else "FAIL"
 
 
 def theorem1_table(problem, x0, T=2.0, steps_list=(16, 32, 64, 128), pairs=THEOREM1_PAIRS, tol=0.15, show_progress=None):
-    """Run every ``(method, reference)`` pair; returns ``(studies, text)``.
+    """Run every ``(method, reference, expected order)`` of ``pairs``; returns an :class:`OrderTable`.
 
-    ``text`` lists fitted and expected orders with a pass mark (``|fitted − expected| ≤ tol``).
-    Runs are shared between pairs (each reference is computed once per step count).
+    A pair passes when ``|fitted − expected| ≤ tol``.  Runs are shared between pairs (each
+    reference is computed once per step count).
     """
     memo = {}
     studies = [
         convergence_order(problem, m, r, x0, T, steps_list, memo=memo, show_progress=False)
         for m, r, _ in progress(pairs, desc="Theorem 1", enable=show_progress)
     ]
+    expected = [e for _, _, e in pairs]
+    marks = [bool(abs(st.order - e) <= tol) for st, e in zip(studies, expected)]
     lines = [f"{'method → reference':<20}{'fitted':>8}{'expected':>10}{'':>6}   errors at h = " + ", ".join(f"{h:.3g}" for h in studies[0].h)]
-    for st, (_, _, expected) in zip(studies, pairs):
-        errs = ", ".join(f"{e:.2e}" for e in st.error)
-        lines.append(f"{st.method + ' → ' + st.reference:<20}{st.order:>8.3f}{expected:>10d}{_mark(st.order, expected, tol):>6}   {errs}")
-    return studies, "\n".join(lines)
+    for st, e, ok in zip(studies, expected, marks):
+        errs = ", ".join(f"{x:.2e}" for x in st.error)
+        lines.append(f"{st.method + ' → ' + st.reference:<20}{st.order:>8.3f}{e:>10d}{_mark(ok):>6}   {errs}")
+    return OrderTable(studies, expected, marks, "\n".join(lines))
 
 
 def invariance_table(problem, reparam, x0, T=2.0, steps_list=(16, 32, 64, 128), methods=tuple(INVARIANCE_ORDERS), tol=0.15, roundoff=1e-9, show_progress=None):
-    """The order of invariance of each method under ``reparam``; returns ``(studies, text)``.
+    """The order of invariance of each method under ``reparam``; returns an :class:`OrderTable`.
 
-    Exactly invariant methods pass when the largest gap is below ``roundoff``.
+    A method passes when its fitted order is within ``tol`` of :data:`INVARIANCE_ORDERS`; an
+    exactly invariant one when its largest gap is below ``roundoff``.
     """
     memo = {}
     studies = [
         invariance_order(problem, reparam, m, x0, T, steps_list, memo=memo, show_progress=False)
         for m in progress(methods, desc="invariance", enable=show_progress)
     ]
+    expected = [INVARIANCE_ORDERS.get(st.method) for st in studies]
+    marks = [
+        bool(st.gap.max() <= roundoff) if e is None else bool(abs(st.order - e) <= tol)
+        for st, e in zip(studies, expected)
+    ]
     lines = [f"{'method':<8}{'order':>8}{'expected':>10}{'':>6}   gaps at h = " + ", ".join(f"{h:.3g}" for h in studies[0].h)]
-    for st in studies:
-        expected = INVARIANCE_ORDERS.get(st.method)
+    for st, e, ok in zip(studies, expected, marks):
         gaps = ", ".join(f"{g:.2e}" for g in st.gap)
-        if expected is None:
-            mark = "pass" if st.gap.max() <= roundoff else "FAIL"
-            lines.append(f"{st.method:<8}{'—':>8}{'exact':>10}{mark:>6}   {gaps}")
+        if e is None:
+            lines.append(f"{st.method:<8}{'—':>8}{'exact':>10}{_mark(ok):>6}   {gaps}")
         else:
-            lines.append(f"{st.method:<8}{st.order:>8.3f}{expected:>10d}{_mark(st.order, expected, tol):>6}   {gaps}")
-    return studies, "\n".join(lines)
+            lines.append(f"{st.method:<8}{st.order:>8.3f}{e:>10d}{_mark(ok):>6}   {gaps}")
+    return OrderTable(studies, expected, marks, "\n".join(lines))

@@ -24,8 +24,9 @@ def test_fit_order_reproduces_hand_computation():
 
 
 def _check_theorem1(problem, x0, T, steps):
-    studies, text = theorem1_table(problem, x0, T=T, steps_list=steps)
-    for st, (m, r, expected) in zip(studies, THEOREM1_PAIRS):
+    table = theorem1_table(problem, x0, T=T, steps_list=steps)
+    text = table.text
+    for st, (m, r, expected) in zip(table.studies, THEOREM1_PAIRS):
         assert (st.method, st.reference) == (m, r)
         np.testing.assert_allclose(st.h, T / np.asarray(steps))
         np.testing.assert_allclose(st.error, np.linalg.norm(st.x_method - st.x_reference, axis=1))

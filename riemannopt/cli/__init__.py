@@ -1,0 +1,55 @@
+"""The ``riemannopt`` command: one module per subcommand.
+
+Each command module has ``register(subparsers)``, which adds its parser and sets ``run(args)``
+(returns the exit status) and optionally ``check(args)`` (cross-argument checks that raise
+:class:`~riemannopt.cli._args.UsageError`).  Every argument is checked before any work starts.
+
+Exit status: 0 success; 1 the work ran but failed (a run diverged, an order missed its
+expectation); 2 bad usage (one line on stderr); 130 interrupted.
+"""
+
+import sys
+
+from . import gamma, orders
+from ._args import Parser, UsageError
+
+__all__ = ["main", "build_parser"]
+
+COMMANDS = (gamma, orders)
+
+
+def build_parser():
+    """The argument parser of the ``riemannopt`` command."""
+    parser = Parser(
+        prog="riemannopt",
+        description="Natural-gradient optimizers, their invariance and their convergence order "
+        "(Song, Song & Ermon, ICML 2018).",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="command")
+    for module in COMMANDS:
+        module.register(sub)
+    return parser
+
+
+def main(argv=None):
+    """Entry point of the ``riemannopt`` console script; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    prog = f"riemannopt {args.command}"
+    try:
+        if hasattr(args, "check"):
+            args.check(args)
+    except UsageError as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        return args.run(args)
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a riemannopt error is expected and explained; anything else is a bug
+        from ..errors import RiemannOptError
+
+        if isinstance(exc, RiemannOptError):
+            print(f"{prog}: {exc}", file=sys.stderr)
+            return 1
+        raise
