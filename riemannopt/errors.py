@@ -10,6 +10,7 @@ __all__ = [
     "MetricError",
     "SymbolicError",
     "ShapeError",
+    "InputError",
     "DomainError",
     "NotPositiveDefiniteError",
     "NonFiniteError",
@@ -35,6 +36,11 @@ class MetricError(SymbolicError):
 
 class ShapeError(RiemannOptError, ValueError):
     """An array argument has the wrong shape."""
+
+
+class InputError(RiemannOptError, ValueError):
+    """An argument has an invalid value: not a number, not finite, or outside its allowed range
+    (the message names the argument and, for arrays, the first offending entry)."""
 
 
 class MethodError(RiemannOptError, ValueError):

@@ -8,11 +8,13 @@ local model.  Paper Appendix D uses ``D = diag(F)``; Martens uses ``D = I``.
 """
 
 import math
+import numbers
 from dataclasses import dataclass
 
 import numpy as np
 
-from riemannopt.errors import MethodError, ShapeError
+from riemannopt._checks import as_float_array, check_finite
+from riemannopt.errors import InputError, NonFiniteError, ShapeError
 
 __all__ = ["CGResult", "solve_damped"]
 
@@ -97,36 +99,54 @@ def solve_damped(
     ShapeError
         If ``b`` is not a vector, or ``diag``, ``x0``, ``precond`` or ``matvec``'s result do not
         match it.
-    MethodError
-        For negative ``damping``, ``eps`` or ``tol``, a non-positive preconditioner, or a
-        negative ``max_iter``.
+    InputError
+        For a NaN or infinite entry in ``b``, ``diag``, ``x0`` or ``precond``; a ``damping``,
+        ``eps`` or ``tol`` that is not a finite number ≥ 0; a negative or non-integer
+        ``max_iter``; a negative ``diag`` or a non-positive preconditioner.
+    NonFiniteError
+        If ``matvec`` returns a NaN or an infinity mid-run; ``.point`` holds the last iterate.
     """
-    b = np.asarray(b)
+    b = as_float_array(b, "b", None)
     if b.ndim != 1:
         raise ShapeError(f"b must be a vector, got shape {b.shape}")
     dtype = b.dtype if b.dtype in (np.float32, np.float64) else np.dtype(np.float64)
-    b = b.astype(dtype, copy=False)
+    b = check_finite(b.astype(dtype, copy=False), "b")
     n = b.shape[0]
 
     def vector(x, name):
-        x = np.asarray(x, dtype=dtype)
+        x = as_float_array(x, name, dtype)
         if x.shape != (n,):
             raise ShapeError(f"{name} must have shape ({n},) like b, got {x.shape}")
-        return x
+        return check_finite(x, name)
 
-    if damping < 0 or eps < 0 or (tol is not None and tol < 0):
-        raise MethodError(f"damping, eps and tol must be >= 0, got {damping}, {eps}, {tol}")
-    if max_iter < 0:
-        raise MethodError(f"max_iter must be >= 0, got {max_iter}")
+    for name, value in (("damping", damping), ("eps", eps), ("tol", tol)):
+        if value is None and name == "tol":
+            continue
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (math.isfinite(value) and value >= 0):
+            raise InputError(f"{name} must be a finite number >= 0, got {value!r}")
+    if isinstance(max_iter, bool) or not isinstance(max_iter, numbers.Integral) or max_iter < 0:
+        raise InputError(f"max_iter must be an integer >= 0, got {max_iter!r}")
     if diag is not None:
         diag = vector(diag, "diag")
+        if np.any(diag < 0):
+            raise InputError(f"diag must be non-negative, but diag[{int(np.argmax(diag < 0))}] < 0")
     if precond is not None:
         precond = vector(precond, "precond")
         if not np.all(precond > 0):
-            raise MethodError("the preconditioner's diagonal must be positive")
+            raise InputError(f"the preconditioner must be positive, but precond[{int(np.argmax(~(precond > 0)))}] <= 0")
 
     def apply(x):
-        y = vector(matvec(x), "matvec(x)")
+        y = as_float_array(matvec(x), "matvec(x)", dtype)
+        if y.shape != (n,):
+            raise ShapeError(f"matvec(x) must have shape ({n},) like b, got {y.shape}")
+        if not np.isfinite(y).all():
+            raise NonFiniteError(
+                f"solve_damped: the curvature product F·p is not finite at CG step {len(q)}; "
+                "the last finite iterate is in the exception's .point",
+                method="cg",
+                step=len(q),
+                point=x.copy(),
+            )
         if damping:
             y = y + damping * (x if diag is None else diag * x)
         return y

@@ -4,7 +4,8 @@ import numbers
 
 import numpy as np
 
-from riemannopt.errors import MethodError, ShapeError
+from riemannopt._checks import as_float_array, check_finite
+from riemannopt.errors import InputError, MethodError, ShapeError
 from riemannopt.nn.activations import get_activation
 from riemannopt.nn.backends import get_backend
 from riemannopt.nn.losses import make_loss
@@ -96,7 +97,7 @@ class MLP:
         ShapeError
             If ``theta`` is not a vector of length :attr:`n_params`.
         """
-        return self._views(self._vector(theta, "theta"))
+        return self._views(self._vector(theta, "theta", finite=False))
 
     def flatten(self, params):
         """The flat vector of ``params = [(W_1, b_1), ...]`` (inverse of :meth:`unflatten`).
@@ -206,23 +207,25 @@ class MLP:
             k += size + n_out
         return views
 
-    def _vector(self, x, name):
-        x = np.asarray(x, dtype=self.dtype)
+    def _vector(self, x, name, finite=True):
+        x = as_float_array(x, name, self.dtype)
         if x.shape != (self.n_params,):
             raise ShapeError(f"{name} must have shape ({self.n_params},) for {self!r}, got {x.shape}")
-        return x
+        return check_finite(x, name) if finite else x
 
     def _inputs(self, X):
-        X = np.asarray(X, dtype=self.dtype)
+        X = as_float_array(X, "X", self.dtype)
         if X.ndim != 2 or X.shape[1] != self.sizes[0] or X.shape[0] == 0:
             raise ShapeError(
                 f"X must have shape (n_examples >= 1, {self.sizes[0]}) (one example per row), got {X.shape}"
             )
-        return X
+        return check_finite(X, "X")
 
     def _targets(self, T, n):
         n_out = self.sizes[-1]
         T = np.asarray(T)
+        if T.dtype == object or not (np.issubdtype(T.dtype, np.number) or T.dtype == bool):
+            raise InputError(f"targets T must be numeric, got an array of dtype {T.dtype}")
         if self.loss_name == "softmax_ce" and T.ndim == 1 and np.issubdtype(T.dtype, np.integer):
             if T.shape[0] != n:
                 raise ShapeError(f"got {T.shape[0]} integer labels for {n} examples")
@@ -238,7 +241,21 @@ class MLP:
             raise ShapeError(
                 f"targets T must have shape {accepted} for loss {self.loss_name!r}, got {T.shape}"
             )
-        return T.astype(self.dtype, copy=False)
+        T = check_finite(T.astype(self.dtype, copy=False), "T")
+        if self.loss_name == "bce" and (T.min() < 0 or T.max() > 1):
+            bad = np.unravel_index(np.argmax((T < 0) | (T > 1)), T.shape)
+            raise InputError(f"bce targets T must lie in [0, 1], but T[{bad[0]}, {bad[1]}] = {T[bad]}")
+        if self.loss_name == "softmax_ce":
+            tol = np.sqrt(np.finfo(self.dtype).eps) * n_out
+            sums = T.sum(axis=1)
+            bad_rows = np.flatnonzero((T < 0).any(axis=1) | (np.abs(sums - 1) > tol))
+            if bad_rows.size:
+                i = int(bad_rows[0])
+                raise InputError(
+                    f"softmax_ce targets T must be distributions (rows >= 0 summing to 1), "
+                    f"but row {i} = {T[i]} sums to {sums[i]:.6g}"
+                )
+        return T
 
 
 class Linearization:
@@ -301,7 +318,7 @@ class Linearization:
             the loss's ``c1`` (``1/σ²``, ``1/(y(1−y))`` or ``1/y``).
         """
         if lam is not None:
-            lam = np.asarray(lam, dtype=self.net.dtype)
+            lam = check_finite(as_float_array(lam, "lam", self.net.dtype), "lam")
             try:
                 fits = np.broadcast_shapes(lam.shape, self.y.shape) == self.y.shape
             except ValueError:

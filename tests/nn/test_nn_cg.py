@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from riemannopt.errors import MethodError, ShapeError
+from riemannopt.errors import InputError, NonFiniteError, ShapeError
 from riemannopt.nn import MLP, solve_damped
 
 
@@ -104,7 +104,62 @@ def test_bad_inputs():
         solve_damped(mv, b, x0=np.zeros(4))
     with pytest.raises(ShapeError, match="matvec"):
         solve_damped(lambda x: x[:3], b)
-    with pytest.raises(MethodError, match="damping"):
+    with pytest.raises(InputError, match="damping"):
         solve_damped(mv, b, -1.0)
-    with pytest.raises(MethodError, match="positive"):
+    with pytest.raises(InputError, match="positive"):
         solve_damped(mv, b, precond=np.zeros(5))
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(damping=float("nan")), "damping must be a finite number >= 0, got nan"),
+        (dict(damping=float("inf")), "damping must be a finite number >= 0"),
+        (dict(damping="1"), "damping must be a finite number"),
+        (dict(eps=-1e-3), "eps must be a finite number >= 0"),
+        (dict(tol=float("nan")), "tol must be a finite number >= 0"),
+        (dict(max_iter=2.5), "max_iter must be an integer >= 0"),
+        (dict(x0=[0, 0, float("nan"), 0, 0]), r"x0 must be finite, but x0\[2\] = nan"),
+        (dict(diag=[1, 1, 1, -1, 1]), r"diag must be non-negative, but diag\[3\]"),
+        (dict(precond=[1, 1, 1, 1, float("inf")]), r"precond must be finite, but precond\[4\] = inf"),
+    ],
+)
+def test_bad_values_raise_input_error_naming_the_argument(kwargs, match):
+    A, b = spd(5, 2.0)
+    with pytest.raises(InputError, match=match):
+        solve_damped(lambda x: A @ x, b, **kwargs)
+
+
+def test_nan_right_hand_side_is_rejected_not_solved():
+    """A NaN in b used to return x = 0 with reason 'negative_curvature'."""
+    A, b = spd(5, 2.0)
+    b[1] = np.nan
+    with pytest.raises(InputError, match=r"b must be finite, but b\[1\] = nan"):
+        solve_damped(lambda x: A @ x, b)
+    with pytest.raises(InputError, match="b must be numeric"):
+        solve_damped(lambda x: A @ x, ["a", "b"])
+
+
+def test_non_finite_curvature_product_mid_run_keeps_the_last_iterate():
+    """The product turns NaN at the third call, in CG step 3: the error names that step and carries the
+    iterate computed before it (two steps of plain CG, recomputed here by hand)."""
+    A, b = spd(5, 2.0)
+    calls = []
+
+    def mv(x):
+        calls.append(1)
+        return A @ x if len(calls) < 3 else np.full(5, np.nan)
+
+    with pytest.raises(NonFiniteError, match="CG step 3") as info:
+        solve_damped(mv, b, max_iter=10, eps=0)
+    x = np.zeros(5)
+    r = b.copy()
+    p = r.copy()
+    for _ in range(2):
+        ap = A @ p
+        alpha = (r @ r) / (p @ ap)
+        x = x + alpha * p
+        r_new = r - alpha * ap
+        p = r_new + (r_new @ r_new) / (r @ r) * p
+        r = r_new
+    np.testing.assert_allclose(info.value.point, x, rtol=1e-12)

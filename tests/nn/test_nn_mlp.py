@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from riemannopt.errors import MethodError, RiemannOptError, ShapeError
+from riemannopt.errors import InputError, MethodError, RiemannOptError, ShapeError
 from riemannopt.nn import MLP, BackendUnavailableError
 
 
@@ -131,6 +131,49 @@ def test_softmax_targets_validation():
         net.loss(theta, X, np.array([0, 1]))
     with pytest.raises(ShapeError, match="or integer labels"):
         net.loss(theta, X, np.array([0.0, 1.0, 2.0]))
+
+
+@pytest.mark.parametrize(
+    "loss, acts, bad, match",
+    [
+        ("bce", ["tanh", "sigmoid"], dict(T=[[0.5, 1.5]] * 5), r"bce targets T must lie in \[0, 1\], but T\[0, 1\] = 1.5"),
+        ("bce", ["tanh", "sigmoid"], dict(T=[[0.5, -0.1]] * 5), r"T\[0, 1\] = -0.1"),
+        ("squared", ["tanh", "linear"], dict(T=[[0.0, np.inf]] * 5), r"T must be finite, but T\[0, 1\] = inf"),
+        ("softmax_ce", ["tanh", "softmax"], dict(T=[[0.5, 0.6]] * 5), "must be distributions .* row 0 .* sums to 1.1"),
+        ("softmax_ce", ["tanh", "softmax"], dict(T=[[1.5, -0.5]] * 5), "must be distributions .* row 0"),
+        ("bce", ["tanh", "sigmoid"], dict(X_nan=(2, 1)), r"X must be finite, but X\[2, 1\] = nan"),
+        ("bce", ["tanh", "sigmoid"], dict(theta_nan=7), r"theta must be finite, but theta\[7\] = nan"),
+        ("bce", ["tanh", "sigmoid"], dict(T=[["a", "b"]] * 5), "targets T must be numeric"),
+        ("bce", ["tanh", "sigmoid"], dict(X_str=True), "X must be numeric"),
+    ],
+)
+def test_bad_values_raise_input_error(loss, acts, bad, match):
+    """NaN or inf in X, θ or T, bce targets outside [0, 1] and softmax targets that are not
+    distributions are rejected up front, naming the argument and the first offending entry."""
+    net = MLP([3, 4, 2], acts, loss)
+    theta, X = net.init(0), np.full((5, 3), 0.5)
+    T = np.array(bad.get("T", [[0.0, 1.0]] * 5))
+    if "X_nan" in bad:
+        X[bad["X_nan"]] = np.nan
+    if "theta_nan" in bad:
+        theta[bad["theta_nan"]] = np.nan
+    if "X_str" in bad:
+        X = [["a"] * 3] * 5
+    with pytest.raises(InputError, match=match):
+        net.gradient(theta, X, T)
+
+
+def test_non_finite_direction_and_lam_are_rejected():
+    net = small_net()
+    theta, X = net.init(0), np.zeros((5, 3))
+    v = np.zeros(net.n_params)
+    v[3] = np.inf
+    with pytest.raises(InputError, match=r"v must be finite, but v\[3\] = inf"):
+        net.connection_vp(theta, X, v)
+    with pytest.raises(InputError, match="lam must be finite"):
+        net.term3(theta, X, np.zeros(net.n_params), lam=np.full((5, 2), np.nan))
+    # unflatten is a view, not a computation: it does not judge the values.
+    assert np.isnan(net.unflatten(np.full(net.n_params, np.nan))[0][0]).all()
 
 
 def test_nn_package_does_not_import_sympy():
