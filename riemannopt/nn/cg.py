@@ -135,20 +135,20 @@ def solve_damped(
         if not np.all(precond > 0):
             raise InputError(f"the preconditioner must be positive, but precond[{int(np.argmax(~(precond > 0)))}] <= 0")
 
-    def apply(x):
-        y = as_float_array(matvec(x), "matvec(x)", dtype)
+    def apply(v, step, iterate):
+        y = as_float_array(matvec(v), "matvec(x)", dtype)
         if y.shape != (n,):
             raise ShapeError(f"matvec(x) must have shape ({n},) like b, got {y.shape}")
         if not np.isfinite(y).all():
             raise NonFiniteError(
-                f"solve_damped: the curvature product F·p is not finite at CG step {len(q)}; "
+                f"solve_damped: the curvature product F·p is not finite at CG step {step}; "
                 "the last finite iterate is in the exception's .point",
                 method="cg",
-                step=len(q),
-                point=x.copy(),
+                step=step,
+                point=iterate.copy(),
             )
         if damping:
-            y = y + damping * (x if diag is None else diag * x)
+            y = y + damping * (v if diag is None else diag * v)
         return y
 
     def q_of(x, r):
@@ -160,7 +160,7 @@ def solve_damped(
         r = b.copy()
     else:
         x = vector(x0, "x0").copy()
-        r = b - apply(x)
+        r = b - apply(x, 0, x)
     q = [q_of(x, r)]
     b_norm = float(np.linalg.norm(b))
 
@@ -177,7 +177,7 @@ def solve_damped(
             reason = "max_iter"
             break
         i += 1
-        ap = apply(p)
+        ap = apply(p, i, x)
         pap = float(p @ ap)
         if not pap > 0:
             reason = "negative_curvature"
