@@ -10,12 +10,25 @@ gradients (paper §5, Propositions 1–2, Appendix C):
 * the connection-vector products ``Γ_first(v, v)`` that geodesic correction needs, by one
   forward pass carrying the first and second directional derivatives and one backward pass.
 
+The products run on a backend (:mod:`riemannopt.nn.backends`: ``numpy``, ``cuda``).
 :func:`solve_damped` is the truncated conjugate-gradient solver for ``(F + λD) x = b``.
 This package does not import sympy.
 """
 
 from riemannopt.errors import BackendUnavailableError
+from riemannopt.nn.backends import BACKENDS, available_backends, get_backend
 from riemannopt.nn.cg import CGResult, solve_damped
+from riemannopt.nn.layout import Layout
 from riemannopt.nn.mlp import MLP, Linearization
 
-__all__ = ["MLP", "Linearization", "solve_damped", "CGResult", "BackendUnavailableError"]
+__all__ = [
+    "MLP",
+    "Linearization",
+    "Layout",
+    "solve_damped",
+    "CGResult",
+    "BACKENDS",
+    "get_backend",
+    "available_backends",
+    "BackendUnavailableError",
+]

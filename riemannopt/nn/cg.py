@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from riemannopt._checks import as_float_array, check_finite
+from riemannopt._checks import check_finite
 from riemannopt.errors import InputError, NonFiniteError, ShapeError
 
 __all__ = ["CGResult", "solve_damped"]
@@ -25,8 +25,9 @@ class CGResult:
 
     Attributes
     ----------
-    x : ndarray
-        The last iterate.
+    x : array
+        The last iterate (an array of the vector operations' kind: numpy unless ``ops`` was
+        given).
     iterations : int
         Number of CG steps taken (matrix-vector products after the initial residual).
     converged : bool
@@ -60,6 +61,7 @@ def solve_damped(
     tol=None,
     min_gap=10,
     gap_ratio=0.1,
+    ops=None,
 ):
     """Truncated preconditioned CG on ``(F + damping · D) x = b`` (Martens 2010).
 
@@ -70,7 +72,8 @@ def solve_damped(
     Parameters
     ----------
     matvec : callable
-        ``v ↦ F v`` for a symmetric positive semi-definite ``F``.
+        ``v ↦ F v`` for a symmetric positive semi-definite ``F``; returns a new vector (the
+        solver may overwrite it).
     b : array_like, shape (n,)
         Right-hand side (for a natural-gradient step, minus the gradient).
     damping : float
@@ -89,6 +92,10 @@ def solve_damped(
         Relative residual tolerance.
     min_gap, gap_ratio : int, float
         The window ``k = max(min_gap, ⌈gap_ratio · i⌉)`` of the progress rule (Martens: 10, 0.1).
+    ops : riemannopt.nn.backends.base.VectorOps, optional
+        The vector operations to run with, e.g. ``net.backend``: the vectors then stay in that
+        backend's memory (on a GPU for ``cuda``) and only scalars reach the host.  Default:
+        numpy, in ``b``'s floating type (float64 for other types).
 
     Returns
     -------
@@ -100,25 +107,36 @@ def solve_damped(
         If ``b`` is not a vector, or ``diag``, ``x0``, ``precond`` or ``matvec``'s result do not
         match it.
     InputError
-        For a NaN or infinite entry in ``b``, ``diag``, ``x0`` or ``precond``; a ``damping``,
-        ``eps`` or ``tol`` that is not a finite number ≥ 0; a negative or non-integer
-        ``max_iter``; a negative ``diag`` or a non-positive preconditioner.
+        For a non-numeric argument; a NaN or infinite entry in ``b``, ``diag``, ``x0`` or
+        ``precond``; a ``damping``, ``eps`` or ``tol`` that is not a finite number ≥ 0; a
+        negative or non-integer ``max_iter``; a negative ``diag`` or a non-positive
+        preconditioner.
     NonFiniteError
-        If ``matvec`` returns a NaN or an infinity mid-run; ``.point`` holds the last iterate.
+        If ``matvec`` returns a NaN or an infinity mid-run; ``.point`` holds the last iterate
+        (as a numpy array).
     """
-    b = as_float_array(b, "b", None)
-    if b.ndim != 1:
-        raise ShapeError(f"b must be a vector, got shape {b.shape}")
-    dtype = b.dtype if b.dtype in (np.float32, np.float64) else np.dtype(np.float64)
-    b = check_finite(b.astype(dtype, copy=False), "b")
+    if ops is None:
+        from riemannopt.nn.backends.numpy_backend import NumpyVectors
+
+        kind = getattr(b, "dtype", None) or np.asarray(b).dtype
+        ops = NumpyVectors(np.dtype(kind) if np.dtype(kind) in (np.float32, np.float64) else np.dtype(np.float64))
+    b = ops.asarray(b, "b")
+    if len(b.shape) != 1:
+        raise ShapeError(f"b must be a vector, got shape {tuple(b.shape)}")
     n = b.shape[0]
 
-    def vector(x, name):
-        x = as_float_array(x, name, dtype)
-        if x.shape != (n,):
-            raise ShapeError(f"{name} must have shape ({n},) like b, got {x.shape}")
-        return check_finite(x, name)
+    def finite(x, name):
+        if not ops.all_finite(x):
+            check_finite(ops.to_numpy(x), name)  # names the first offending entry
+        return x
 
+    def vector(x, name):
+        x = ops.asarray(x, name)
+        if tuple(x.shape) != (n,):
+            raise ShapeError(f"{name} must have shape ({n},) like b, got {tuple(x.shape)}")
+        return finite(x, name)
+
+    b = finite(b, "b")
     for name, value in (("damping", damping), ("eps", eps), ("tol", tol)):
         if value is None and name == "tol":
             continue
@@ -128,48 +146,53 @@ def solve_damped(
         raise InputError(f"max_iter must be an integer >= 0, got {max_iter!r}")
     if diag is not None:
         diag = vector(diag, "diag")
-        if np.any(diag < 0):
-            raise InputError(f"diag must be non-negative, but diag[{int(np.argmax(diag < 0))}] < 0")
+        if n and ops.min_max(diag)[0] < 0:
+            i = int(np.argmax(ops.to_numpy(diag) < 0))
+            raise InputError(f"diag must be non-negative, but diag[{i}] < 0")
     if precond is not None:
         precond = vector(precond, "precond")
-        if not np.all(precond > 0):
-            raise InputError(f"the preconditioner must be positive, but precond[{int(np.argmax(~(precond > 0)))}] <= 0")
+        if n and not ops.min_max(precond)[0] > 0:
+            i = int(np.argmax(~(ops.to_numpy(precond) > 0)))
+            raise InputError(f"the preconditioner must be positive, but precond[{i}] <= 0")
 
     def apply(v, step, iterate):
-        y = as_float_array(matvec(v), "matvec(x)", dtype)
-        if y.shape != (n,):
-            raise ShapeError(f"matvec(x) must have shape ({n},) like b, got {y.shape}")
-        if not np.isfinite(y).all():
+        y = matvec(v)
+        if tuple(y.shape) != (n,):
+            raise ShapeError(f"matvec(x) must have shape ({n},) like b, got {tuple(y.shape)}")
+        if not ops.all_finite(y):
             raise NonFiniteError(
                 f"solve_damped: the curvature product F·p is not finite at CG step {step}; "
                 "the last finite iterate is in the exception's .point",
                 method="cg",
                 step=step,
-                point=iterate.copy(),
+                point=ops.to_numpy(ops.copy(iterate)),
             )
         if damping:
-            y = y + damping * (v if diag is None else diag * v)
+            ops.axpy_(damping, v if diag is None else ops.multiply(diag, v), y)
         return y
 
     def q_of(x, r):
         # q = ½ xᵀAx − bᵀx with Ax = b − r: no extra product needed.
-        return -0.5 * float(x @ (b + r))
+        return -0.5 * (ops.dot(x, b) + ops.dot(x, r))
 
     if x0 is None:
-        x = np.zeros(n, dtype=dtype)
-        r = b.copy()
+        x = ops.zeros(n)
+        r = ops.copy(b)
     else:
-        x = vector(x0, "x0").copy()
-        r = b - apply(x, 0, x)
+        x = ops.copy(vector(x0, "x0"))
+        r = ops.axpby(1.0, b, -1.0, apply(x, 0, x))
     q = [q_of(x, r)]
-    b_norm = float(np.linalg.norm(b))
+    b_norm = math.sqrt(ops.dot(b, b))
 
     def solved(r, rz):
-        return rz == 0 or (tol is not None and np.linalg.norm(r) <= tol * b_norm)
+        return rz == 0 or (tol is not None and math.sqrt(ops.dot(r, r)) <= tol * b_norm)
 
-    z = r if precond is None else r / precond
-    p = z.copy()
-    rz = float(r @ z)
+    def preconditioned(r):
+        return r if precond is None else ops.divide(r, precond)
+
+    z = preconditioned(r)
+    p = ops.copy(z)
+    rz = ops.dot(r, z)
     reason = "residual" if solved(r, rz) else None
     i = 0
     while reason is None:
@@ -178,23 +201,23 @@ def solve_damped(
             break
         i += 1
         ap = apply(p, i, x)
-        pap = float(p @ ap)
+        pap = ops.dot(p, ap)
         if not pap > 0:
             reason = "negative_curvature"
             break
         alpha = rz / pap
-        x += alpha * p
-        r -= alpha * ap
+        ops.axpy_(alpha, p, x)
+        ops.axpy_(-alpha, ap, r)
         q.append(q_of(x, r))
-        z = r if precond is None else r / precond
-        rz_new = float(r @ z)
+        z = preconditioned(r)
+        rz_new = ops.dot(r, z)
         k = max(min_gap, math.ceil(gap_ratio * i))
         if solved(r, rz_new):
             reason = "residual"
         elif i > k and q[i] < 0 and (q[i] - q[i - k]) / q[i] < k * eps:
             reason = "progress"
-        p *= rz_new / rz
-        p += z
+        ops.scale_(rz_new / rz, p)
+        ops.axpy_(1.0, z, p)
         rz = rz_new
     return CGResult(
         x=x,

@@ -4,10 +4,11 @@ import numbers
 
 import numpy as np
 
-from riemannopt._checks import as_float_array, check_finite
+from riemannopt._checks import check_finite
 from riemannopt.errors import InputError, MethodError, ShapeError
 from riemannopt.nn.activations import get_activation
 from riemannopt.nn.backends import get_backend
+from riemannopt.nn.layout import Layout
 from riemannopt.nn.losses import make_loss
 
 __all__ = ["MLP", "Linearization"]
@@ -24,7 +25,7 @@ class MLP:
     Proposition 2.
 
     θ is one flat vector holding, layer after layer, ``W_i`` (shape ``(n_out, n_in)``, row-major)
-    then ``b_i``.
+    then ``b_i`` (:class:`~riemannopt.nn.layout.Layout`).
 
     Parameters
     ----------
@@ -37,10 +38,25 @@ class MLP:
         cross-entropy (output sigmoid); ``softmax_ce``: multi-class cross-entropy (output softmax).
     sigma : float, optional
         σ of the ``squared`` loss (default 1).
-    backend : {"numpy", "cuda"}, optional
-        Where the products are computed.  ``"cuda"`` is not available yet.
+    backend : str, optional
+        Where the products are computed, a key of :data:`riemannopt.nn.backends.BACKENDS`:
+        ``"numpy"`` (default) or ``"cuda"``.  Arrays passed in are converted once to the
+        backend's memory; products return arrays of the backend's type (numpy arrays for
+        ``"numpy"``, device arrays for ``"cuda"``; ``net.backend.to_numpy(a)`` copies one to the
+        host).
     dtype : {numpy.float64, numpy.float32}, optional
         Floating-point type of θ and of every computation (float32 for speed).
+    backend_options : dict, optional
+        Options of the backend (see its class).
+
+    Attributes
+    ----------
+    layout : Layout
+        Where each layer's ``W`` and ``b`` sit in θ.
+    backend : riemannopt.nn.backends.base.Backend
+        The backend instance computing this network's products.
+    n_params : int
+        Length of θ.
 
     Raises
     ------
@@ -49,9 +65,11 @@ class MLP:
     MethodError
         Unknown activation, loss, backend or dtype; softmax on a hidden layer; an output
         activation the loss does not allow.
+    BackendUnavailableError
+        A known backend that cannot run here (its message names what is missing).
     """
 
-    def __init__(self, sizes, activations, loss, *, sigma=1.0, backend="numpy", dtype=np.float64):
+    def __init__(self, sizes, activations, loss, *, sigma=1.0, backend="numpy", dtype=np.float64, backend_options=None):
         sizes = tuple(sizes)
         if len(sizes) < 2 or not all(
             isinstance(n, numbers.Integral) and not isinstance(n, bool) and n >= 1 for n in sizes
@@ -69,38 +87,53 @@ class MLP:
         dtype = np.dtype(dtype)
         if dtype not in (np.float32, np.float64):
             raise MethodError(f"dtype must be float32 or float64, got {dtype}")
-        self._loss = make_loss(loss, acts[-1], sigma)
-        self._backend = get_backend(backend)
-        self._acts = acts
+        make_loss(loss, acts[-1], sigma)  # validates the loss, its output activation and sigma
         self.sizes = tuple(int(n) for n in sizes)
         self.activations = tuple(act.name for act in acts)
         self.loss_name = loss
         self.sigma = float(sigma)
-        self.backend = backend
         self.dtype = dtype
-        self.shapes = [((n_out, n_in), (n_out,)) for n_in, n_out in zip(sizes[:-1], sizes[1:])]
-        self.n_params = sum(n_out * n_in + n_out for (n_out, n_in), _ in self.shapes)
+        self.layout = Layout(self.sizes)
+        self.shapes = self.layout.shapes
+        self.n_params = self.layout.n_params
+        self.backend_options = dict(backend_options or {})
+        self.backend = get_backend(backend)(
+            self.layout, self.activations, loss, self.sigma, dtype, **self.backend_options
+        )
 
     def __repr__(self):
         return (
             f"MLP(sizes={list(self.sizes)}, activations={list(self.activations)}, "
-            f"loss={self.loss_name!r}, backend={self.backend!r}, dtype={self.dtype.name})"
+            f"loss={self.loss_name!r}, backend={self.backend.name!r}, dtype={self.dtype.name})"
         )
+
+    def replace(self, **changes):
+        """The same architecture with some constructor arguments changed, e.g.
+        ``net.replace(dtype=np.float32, backend="cuda")``."""
+        args = dict(
+            sigma=self.sigma,
+            backend=self.backend.name,
+            dtype=self.dtype,
+            backend_options=self.backend_options,
+        )
+        args.update(changes)
+        return MLP(self.sizes, self.activations, self.loss_name, **args)
 
     # -- parameters ---------------------------------------------------------------------------
 
     def unflatten(self, theta):
-        """``[(W_1, b_1), ..., (W_l, b_l)]`` as views into ``theta`` (no copy).
+        """``[(W_1, b_1), ..., (W_l, b_l)]`` as views into ``theta`` (no copy; a numpy or a
+        backend array).
 
         Raises
         ------
         ShapeError
             If ``theta`` is not a vector of length :attr:`n_params`.
         """
-        return self._views(self._vector(theta, "theta", finite=False))
+        return self.layout.views(self.vector(theta, "theta", finite=False))
 
     def flatten(self, params):
-        """The flat vector of ``params = [(W_1, b_1), ...]`` (inverse of :meth:`unflatten`).
+        """The flat numpy vector of ``params = [(W_1, b_1), ...]`` (inverse of :meth:`unflatten`).
 
         Raises
         ------
@@ -111,7 +144,7 @@ class MLP:
         if len(params) != len(self.shapes):
             raise ShapeError(f"expected {len(self.shapes)} (W, b) pairs, got {len(params)}")
         theta = np.empty(self.n_params, dtype=self.dtype)
-        for i, ((W, b), (gW, gb), shapes) in enumerate(zip(params, self._views(theta), self.shapes)):
+        for i, ((W, b), (gW, gb), shapes) in enumerate(zip(params, self.layout.views(theta), self.shapes)):
             for name, block, view, shape in (("W", W, gW, shapes[0]), ("b", b, gb, shapes[1])):
                 block = np.asarray(block)
                 if block.shape != shape:
@@ -120,7 +153,7 @@ class MLP:
         return theta
 
     def init(self, seed=0, scheme="sparse", *, n_nonzero=15, scale=None):
-        """Random initial parameters.
+        """Random initial parameters (a numpy array on the host).
 
         Parameters
         ----------
@@ -140,7 +173,7 @@ class MLP:
         """
         rng = np.random.default_rng(seed)
         theta = np.zeros(self.n_params, dtype=self.dtype)
-        for W, _ in self._views(theta):
+        for W, _ in self.layout.views(theta):
             n_out, n_in = W.shape
             if scheme == "sparse":
                 k = min(n_nonzero, n_in)
@@ -161,13 +194,12 @@ class MLP:
         Returns
         -------
         Linearization
-            With ``.loss(T)``, ``.gradient(T)``, ``.fisher_vp(v)``, ``.connection_vp(v)``,
-            ``.connection_terms(v)``, ``.term3(v)`` and the outputs ``.y``.
+            With ``.loss(T)``, ``.gradient(T)``, ``.fisher_vp(v)``, ``.connection_vp(v)``, ... and
+            the outputs ``.y``.
         """
         # A copy, so that updating θ in place cannot desynchronize the stored forward pass.
-        params = self._views(self._vector(theta, "theta").copy())
-        X = self._inputs(X)
-        return Linearization(self, params, self._backend.forward(params, self._acts, X))
+        theta = self.backend.copy(self.vector(theta, "theta"))
+        return Linearization(self, theta, self.inputs(X))
 
     def predict(self, theta, X):
         """The network outputs ``y`` (after the final activation), one row per example."""
@@ -199,61 +231,78 @@ class MLP:
 
     # -- validation ---------------------------------------------------------------------------
 
-    def _views(self, theta):
-        views, k = [], 0
-        for shape_W, (n_out,) in self.shapes:
-            size = shape_W[0] * shape_W[1]
-            views.append((theta[k:k + size].reshape(shape_W), theta[k + size:k + size + n_out]))
-            k += size + n_out
-        return views
+    def _finite(self, a, name):
+        if not self.backend.all_finite(a):
+            check_finite(self.backend.to_numpy(a), name)  # names the first offending entry
+        return a
 
-    def _vector(self, x, name, finite=True):
-        x = as_float_array(x, name, self.dtype)
-        if x.shape != (self.n_params,):
-            raise ShapeError(f"{name} must have shape ({self.n_params},) for {self!r}, got {x.shape}")
-        return check_finite(x, name) if finite else x
+    def vector(self, x, name="v", finite=True):
+        """``x`` as a backend vector of length :attr:`n_params`.
 
-    def _inputs(self, X):
-        X = as_float_array(X, "X", self.dtype)
+        Raises
+        ------
+        ShapeError
+            For any other shape.
+        InputError
+            If ``x`` is not numeric, or (with ``finite``) holds a NaN or an infinity.
+        """
+        x = self.backend.asarray(x, name)
+        if tuple(x.shape) != (self.n_params,):
+            raise ShapeError(f"{name} must have shape ({self.n_params},) for {self!r}, got {tuple(x.shape)}")
+        return self._finite(x, name) if finite else x
+
+    def inputs(self, X):
+        """``X`` as a backend array of shape ``(n ≥ 1, n_0)``, checked finite."""
+        X = self.backend.asarray(X, "X")
         if X.ndim != 2 or X.shape[1] != self.sizes[0] or X.shape[0] == 0:
             raise ShapeError(
-                f"X must have shape (n_examples >= 1, {self.sizes[0]}) (one example per row), got {X.shape}"
+                f"X must have shape (n_examples >= 1, {self.sizes[0]}) (one example per row), got {tuple(X.shape)}"
             )
-        return check_finite(X, "X")
+        return self._finite(X, "X")
 
-    def _targets(self, T, n):
+    def targets(self, T, n):
+        """Targets for ``n`` examples as a backend array of the outputs' shape, checked.
+
+        ``softmax_ce`` also takes ``n`` integer labels.  Raises :class:`ShapeError` for a wrong
+        shape and :class:`InputError` for non-finite targets, ``bce`` targets outside
+        ``[0, 1]`` and ``softmax_ce`` rows that are not distributions.
+        """
         n_out = self.sizes[-1]
-        T = np.asarray(T)
-        if T.dtype == object or not (np.issubdtype(T.dtype, np.number) or T.dtype == bool):
-            raise InputError(f"targets T must be numeric, got an array of dtype {T.dtype}")
-        if self.loss_name == "softmax_ce" and T.ndim == 1 and np.issubdtype(T.dtype, np.integer):
-            if T.shape[0] != n:
-                raise ShapeError(f"got {T.shape[0]} integer labels for {n} examples")
-            if T.min() < 0 or T.max() >= n_out:
-                raise ShapeError(f"integer labels must lie in [0, {n_out}), got [{T.min()}, {T.max()}]")
-            onehot = np.zeros((n, n_out), dtype=self.dtype)
-            onehot[np.arange(n), T] = 1
-            return onehot
-        if T.shape != (n, n_out):
+        dtype = getattr(T, "dtype", None)
+        if dtype is None:
+            T = np.asarray(T)
+            dtype = T.dtype
+        dtype = np.dtype(dtype)
+        if not (np.issubdtype(dtype, np.number) or dtype == bool):
+            raise InputError(f"targets T must be numeric, got an array of dtype {dtype}")
+        if self.loss_name == "softmax_ce" and len(T.shape) == 1 and np.issubdtype(dtype, np.integer):
+            labels = np.asarray(self.backend.to_numpy(T) if hasattr(T, "__cuda_array_interface__") else T)
+            if labels.shape[0] != n:
+                raise ShapeError(f"got {labels.shape[0]} integer labels for {n} examples")
+            if labels.min() < 0 or labels.max() >= n_out:
+                raise ShapeError(f"integer labels must lie in [0, {n_out}), got [{labels.min()}, {labels.max()}]")
+            return self.backend.one_hot(labels, n_out)
+        if tuple(T.shape) != (n, n_out):
             accepted = f"({n}, {n_out})"
             if self.loss_name == "softmax_ce":
                 accepted += f" or integer labels ({n},)"
             raise ShapeError(
-                f"targets T must have shape {accepted} for loss {self.loss_name!r}, got {T.shape}"
+                f"targets T must have shape {accepted} for loss {self.loss_name!r}, got {tuple(T.shape)}"
             )
-        T = check_finite(T.astype(self.dtype, copy=False), "T")
-        if self.loss_name == "bce" and (T.min() < 0 or T.max() > 1):
-            bad = np.unravel_index(np.argmax((T < 0) | (T > 1)), T.shape)
-            raise InputError(f"bce targets T must lie in [0, 1], but T[{bad[0]}, {bad[1]}] = {T[bad]}")
-        if self.loss_name == "softmax_ce":
-            tol = np.sqrt(np.finfo(self.dtype).eps) * n_out
-            sums = T.sum(axis=1)
-            bad_rows = np.flatnonzero((T < 0).any(axis=1) | (np.abs(sums - 1) > tol))
-            if bad_rows.size:
-                i = int(bad_rows[0])
+        T = self._finite(self.backend.asarray(T, "T"), "T")
+        if self.loss_name in ("bce", "softmax_ce"):
+            lo, hi, row_gap = self.backend.target_stats(T)
+            if self.loss_name == "bce" and (lo < 0 or hi > 1):
+                host = self.backend.to_numpy(T)
+                bad = np.unravel_index(np.argmax((host < 0) | (host > 1)), host.shape)
+                raise InputError(f"bce targets T must lie in [0, 1], but T[{bad[0]}, {bad[1]}] = {host[bad]}")
+            if self.loss_name == "softmax_ce" and (lo < 0 or row_gap > np.sqrt(np.finfo(self.dtype).eps) * n_out):
+                host = self.backend.to_numpy(T)
+                sums = host.sum(axis=1)
+                i = int(np.flatnonzero((host < 0).any(axis=1) | (np.abs(sums - 1) > np.sqrt(np.finfo(self.dtype).eps) * n_out))[0])
                 raise InputError(
                     f"softmax_ce targets T must be distributions (rows >= 0 summing to 1), "
-                    f"but row {i} = {T[i]} sums to {sums[i]:.6g}"
+                    f"but row {i} = {host[i]} sums to {sums[i]:.6g}"
                 )
         return T
 
@@ -264,49 +313,68 @@ class Linearization:
     Truncated CG calls the Fisher-vector product many times at one θ; each call here costs only
     the R forward pass and the backward pass.  Made by :meth:`MLP.linearize`, which keeps a copy
     of θ but not of ``X`` (do not modify ``X`` in place while the linearization is in use).
+    Every product returns an array of the network's backend (see :class:`MLP`).
 
     Attributes
     ----------
     net : MLP
-    y : ndarray
-        The network outputs, one row per example.
+    theta : array
+        The parameters (a private copy, in the backend's memory).
+    n : int
+        The number of examples (rows of ``X``).
     """
 
-    def __init__(self, net, params, fwd):
+    def __init__(self, net, theta, X):
         self.net = net
-        self._params = params
-        self._fwd = fwd
+        self.theta = theta
+        self.n = int(X.shape[0])
+        self.forward = net.backend.forward(theta, X)
 
     @property
     def y(self):
-        return self._fwd.y
+        """The network outputs, one row per example."""
+        return self.net.backend.outputs(self.forward)
 
-    def _call(self, name, *args):
-        net = self.net
-        return getattr(net._backend, name)(self._params, net._acts, net._loss, self._fwd, *args)
-
-    def _direction(self, v):
-        return self.net._views(self.net._vector(v, "v"))
+    def _targets(self, T):
+        return self.net.targets(T, self.n)
 
     def loss(self, T):
         """Mean ``−log p(t | y)`` over the examples."""
-        return self._call("loss", self.net._targets(T, len(self.y)))
+        return self.net.backend.loss(self.forward, self._targets(T))
+
+    def error(self, T, kind="squared"):
+        """The paper's reported error: ``"squared"`` (mean over examples of ``‖y − t‖²``) or
+        ``"classification"`` (fraction of examples whose largest output is not at the largest
+        target)."""
+        if kind not in ("squared", "classification"):
+            raise MethodError(f"unknown error kind {kind!r}; expected 'squared' or 'classification'")
+        return self.net.backend.error(self.forward, self._targets(T), kind)
 
     def gradient(self, T):
         """Gradient of :meth:`loss` with respect to θ (flat)."""
-        return self._call("gradient", self.net._targets(T, len(self.y)))
+        return self.net.backend.gradient(self.forward, self._targets(T))
+
+    def gradient_and_diag(self, T):
+        """``(gradient, diag of the empirical Fisher)`` from one backward pass (the diagonal is
+        the mean of the squared per-example gradients, Martens 2010's preconditioner)."""
+        return self.net.backend.gradient_and_diag(self.forward, self._targets(T))
 
     def fisher_vp(self, v):
         """``F v`` with ``F = E_x J_sᵀ F_s J_s`` the Fisher (= generalized Gauss-Newton) matrix."""
-        return self._call("fisher_vp", self._direction(v))
+        return self.net.backend.fisher_vp(self.forward, self.net.vector(v))
+
+    def empirical_fisher_vp(self, v, T):
+        """``(1/n) Σ_k g_k g_kᵀ v`` with the per-example gradients ``g_k`` (Martens, *New
+        perspectives*, §7): the empirical Fisher, for comparison with :meth:`fisher_vp`."""
+        return self.net.backend.empirical_fisher_vp(self.forward, self._targets(T), self.net.vector(v))
 
     def connection_vp(self, v):
         """``Γ_first(v, v)`` (Prop. 2): one R/S forward pass and one backward pass."""
-        return self._call("connection_vp", self._direction(v))
+        return self.net.backend.connection_vp(self.forward, self.net.vector(v))
 
     def connection_terms(self, v):
         """``(term1, term2)`` of ``Γ_first(v, v)`` (Algorithms 1 and 2); they sum to :meth:`connection_vp`."""
-        return self._call("connection_terms", self._direction(v))
+        return self.net.backend.connection_terms(self.forward, self.net.vector(v))
 
     def term3(self, v, lam=None):
         """``E_x Σ_i λ_i ∂_ν ∂_α y_i ∂_β y_i v^α v^β`` (Algorithm 3).
@@ -317,14 +385,20 @@ class Linearization:
             ``λ``, broadcastable to the outputs' shape ``(n_examples, n_out)``; ``None`` uses
             the loss's ``c1`` (``1/σ²``, ``1/(y(1−y))`` or ``1/y``).
         """
+        backend = self.net.backend
         if lam is not None:
-            lam = check_finite(as_float_array(lam, "lam", self.net.dtype), "lam")
+            lam = self.net._finite(backend.asarray(lam, "lam"), "lam")
+            out_shape = (self.n, self.net.sizes[-1])
             try:
-                fits = np.broadcast_shapes(lam.shape, self.y.shape) == self.y.shape
+                fits = np.broadcast_shapes(tuple(lam.shape), out_shape) == out_shape
             except ValueError:
                 fits = False
             if not fits:
-                raise ShapeError(
-                    f"lam of shape {lam.shape} does not broadcast to the outputs' shape {self.y.shape}"
-                )
-        return self._call("term3", self._direction(v), lam)
+                raise ShapeError(f"lam of shape {tuple(lam.shape)} does not broadcast to the outputs' shape {out_shape}")
+        return backend.term3(self.forward, self.net.vector(v), lam)
+
+    def perturb_vp(self, v, T):
+        """The bracket of the small-curvature correction, paper Appendix F eq. (20): with
+        ``A = F + λD``, the update is ``δθ₁ + δθ₂``, ``δθ₂ = −A⁻¹ perturb_vp(δθ₁)``; see
+        :meth:`riemannopt.nn.backends.base.Backend.perturb_vp`."""
+        return self.net.backend.perturb_vp(self.forward, self._targets(T), self.net.vector(v))

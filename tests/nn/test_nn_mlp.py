@@ -93,11 +93,17 @@ def test_bad_options_raise():
         small_net(backend="opencl")
 
 
-def test_cuda_backend_is_not_available_yet():
-    with pytest.raises(BackendUnavailableError, match="CUDA backend .* not available yet") as info:
-        small_net(backend="cuda")
+def test_unimportable_backend_names_what_is_missing(monkeypatch):
+    """A registered backend whose module cannot be imported (a missing optional dependency) is a
+    BackendUnavailableError naming the backend and the import failure, not an ImportError."""
+    from riemannopt.nn import backends
+
+    monkeypatch.setitem(backends.BACKENDS, "fake", "riemannopt.nn.backends.no_such_module:Fake")
+    with pytest.raises(BackendUnavailableError, match="'fake' backend .*no_such_module") as info:
+        small_net(backend="fake")
     assert isinstance(info.value, MethodError) and isinstance(info.value, NotImplementedError)
     assert isinstance(info.value, RiemannOptError)
+    assert "fake" not in backends.available_backends() and "numpy" in backends.available_backends()
 
 
 def test_wrong_shapes_raise_shape_error():

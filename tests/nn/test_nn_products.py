@@ -287,3 +287,106 @@ def test_float32_close_to_float64(case):
         assert got.dtype == np.float32, name
         assert_close(got, getattr(net, name)(theta, X, *args), 1e-4)
     assert net32.loss(theta, X, T) == pytest.approx(net.loss(theta, X, T), rel=1e-5)
+
+
+# -- products the trainer uses (issue 9) --------------------------------------------------------
+
+
+def ref_logits(theta, X, sizes, acts):
+    """The output pre-activation s_l: ref_outputs without the last activation (complex-safe)."""
+    return ref_outputs(theta, X, sizes, list(acts[:-1]) + ["linear"])
+
+
+def per_example_gradients(theta, X, T, case):
+    """(n, P) gradients of each example's own loss, by complex steps (exact to round-off)."""
+    eye = np.eye(len(theta))
+    return np.array(
+        [[complex_step(lambda t: ref_loss(t, X[k:k + 1], T[k:k + 1], case), theta, e) for e in eye] for k in range(len(X))]
+    )
+
+
+def output_fisher_and_signal(s, T, case):
+    """Per example: F_s = J_φᵀ diag(c1) J_φ and ∂ℓ/∂s = J_φᵀ ∂ℓ/∂y, with J_φ = ∂y/∂s by complex
+    steps through the output activation (independent of the package's stable forms)."""
+    sizes, acts, loss, sigma = CASES[case]
+    phi = lambda z: ref_outputs(np.concatenate([np.eye(z.shape[1]).ravel(), np.zeros(z.shape[1])]), z, [z.shape[1]] * 2, acts[-1:])  # noqa: E731
+    F, g = [], []
+    for k in range(len(s)):
+        z = s[k:k + 1]
+        J = np.array([complex_step(phi, z, e)[0] for e in np.eye(z.shape[1])]).T  # J[i, j] = ∂y_i/∂s_j
+        y = phi(z)[0].real
+        c1, _ = c1_c2(y, case)
+        t = T[k]
+        dl_dy = {"squared": (y - t) / sigma**2, "bce": (y - t) / (y * (1 - y)), "softmax_ce": -t / y}[loss]
+        F.append(J.T @ np.diag(c1) @ J)
+        g.append(J.T @ dl_dy)
+    return np.array(F), np.array(g)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_gradient_and_diag_against_per_example_gradients(case):
+    """The gradient equals net.gradient bit for bit; the diagonal equals (1/n) Σ_k g_k ⊙ g_k of
+    complex-step per-example gradients (1e-12)."""
+    net, theta, X, T, _ = problem(case)
+    state = net.linearize(theta, X)
+    grad, diag = state.gradient_and_diag(T)
+    np.testing.assert_array_equal(grad, state.gradient(T))
+    G = per_example_gradients(theta, X, T, case)
+    assert_close(diag, np.mean(G * G, axis=0), 1e-12)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_empirical_fisher_vp_against_dense(case):
+    """(1/n) Σ_k g_k g_kᵀ v from complex-step per-example gradients (1e-12); unlike the Fisher
+    it depends on the targets."""
+    net, theta, X, T, v = problem(case)
+    G = per_example_gradients(theta, X, T, case)
+    assert_close(net.linearize(theta, X).empirical_fisher_vp(v, T), G.T @ (G @ v) / len(X), 1e-12)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_perturb_vp_against_finite_differences(case):
+    """App. F eq. (20): R_v(J_sᵀ)(∂L/∂s + H_s R_v(s)) + ½ J_sᵀ H_s S_v(s), with H_s the output
+    Fisher.  First part: ∇_θ' [mean_k w_k · R_v(s_k)(θ')] with w held fixed, R_v by complex
+    step and the outer gradient by central differences; second part: ½ ∇_θ' [mean_k u_k · s_k(θ')]
+    with u = H_s S_v(s), S_v(s) by central second differences (1e-6 of the norm, or absolutely
+    where the bracket vanishes: a one-layer net has R_v(J_sᵀ) = 0 and S_v(s) = 0)."""
+    net, theta, X, T, v = problem(case)
+    sizes, acts, _, _ = CASES[case]
+    s_of = lambda t: ref_logits(t, X, sizes, acts)  # noqa: E731
+    s = s_of(theta).real
+    F, g = output_fisher_and_signal(s, T, case)
+    rs = complex_step(s_of, theta, v)
+    w = g + np.einsum("kij,kj->ki", F, rs)
+    h = 1e-5
+    outer = lambda t: np.sum(w * complex_step(s_of, t, v)) / len(X)  # noqa: E731
+    first = np.array([(outer(theta + h * e) - outer(theta - h * e)) / (2 * h) for e in np.eye(len(theta))])
+    h2 = 1e-4
+    ss = (s_of(theta + h2 * v) - 2 * s + s_of(theta - h2 * v)) / h2**2
+    u = np.einsum("kij,kj->ki", F, ss)
+    second = np.array([complex_step(lambda t: np.sum(u * s_of(t)) / len(X), theta, e) for e in np.eye(len(theta))])
+    want = first + 0.5 * second
+    got = net.linearize(theta, X).perturb_vp(v, T)
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-6 * max(np.linalg.norm(want), 1.0))
+
+
+def test_perturb_vp_vanishes_for_one_layer():
+    """A one-layer network's logits are linear in θ: R_v(J_sᵀ) = 0 and S_v(s) = 0, so the bracket
+    of eq. (20) is exactly zero whatever the targets."""
+    net = MLP([3, 4], ["softmax"], "softmax_ce")
+    rng = np.random.default_rng(3)
+    theta, X = rng.standard_normal(net.n_params), rng.standard_normal((6, 3))
+    T = np.eye(4)[rng.integers(0, 4, 6)]
+    np.testing.assert_array_equal(net.linearize(theta, X).perturb_vp(rng.standard_normal(net.n_params), T), 0)
+
+
+@pytest.mark.parametrize("case", ["squared_linear", "softmax_ce"])
+def test_error_kinds(case):
+    """Squared error = mean_k ‖y_k − t_k‖²; classification error = share of argmax mismatches,
+    both from the naive forward pass."""
+    net, theta, X, T, _ = problem(case, n=9)
+    sizes, acts, _, _ = CASES[case]
+    y = ref_outputs(theta, X, sizes, acts)
+    state = net.linearize(theta, X)
+    assert state.error(T, "squared") == pytest.approx(np.sum((y - T) ** 2) / len(X), rel=1e-13)
+    assert state.error(T, "classification") == np.mean(y.argmax(1) != T.argmax(1))
