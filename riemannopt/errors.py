@@ -19,6 +19,7 @@ __all__ = [
     "BackendUnavailableError",
     "CompileError",
     "OptimizationError",
+    "TrainingError",
 ]
 
 
@@ -93,3 +94,22 @@ class NonFiniteError(OptimizationError, FloatingPointError):
 
 class ExpMapError(OptimizationError):
     """The ODE solver could not finish an exponential map (or the exact flow)."""
+
+
+class TrainingError(RiemannOptError):
+    """A training run (:func:`riemannopt.nn.train`, natural policy gradient) diverged or met a
+    non-finite value.
+
+    Attributes
+    ----------
+    iteration : int or None
+        The iteration that failed.
+    result : object or None
+        What was computed before the failure (a ``TrainResult`` with ``.theta`` and
+        ``.history``, or the reinforcement-learning equivalent).
+    """
+
+    def __init__(self, message, *, iteration=None, result=None):
+        super().__init__(message)
+        self.iteration = iteration
+        self.result = result
