@@ -126,9 +126,15 @@ def _store(configured, path, text):
         _write_atomic(path, text)
         return path
     except OSError as exc:
-        path = _fallback(configured, exc) / path.name
-    _write_atomic(path, text)
-    return path
+        error = exc
+    private = _fallback(configured, error) / path.name
+    if private == path:  # the private directory itself cannot be written
+        raise CompileError(f"cannot write the generated module {path}: {error}")
+    try:
+        _write_atomic(private, text)
+    except OSError as exc:
+        raise CompileError(f"cannot write the generated module to {path} nor to {private}: {exc}") from exc
+    return private
 
 
 def load_or_create(name, make_source, directory=None, expect=()):
