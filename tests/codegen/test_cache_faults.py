@@ -29,8 +29,9 @@ T0, V0, C0 = 0.7, 1.3, 1.5
 
 
 def problem(k):
-    """A 1-D problem whose key no other test produces (``k`` makes it new)."""
-    t, c = sp.symbols("t c", real=True)
+    """A 1-D problem whose key no other test produces (``k`` makes it new; the coordinate's name
+    sets it apart from test_cache.py's otherwise equal problems)."""
+    t, c = sp.symbols("t_faults c", real=True)
     return ro.Problem(ro.Metric([t], [[1 + t**2]]), (t - c) ** 2 / 2 + sp.Integer(k) * t**3, params={c: C0}, domain=[t > -10])
 
 
@@ -224,8 +225,8 @@ def _results(procs):
 def test_processes_compiling_the_same_new_problem_at_once(tmp_path, processes):
     """``processes`` fresh processes compile the same new problem into an empty cache at the same
     moment: all succeed with the closed-form values (rtol 1e-14), the cache holds one complete
-    module and no temporary file, and a later process finds the source and numba's machine code
-    (hits, no misses): concurrent writes of both caches left them consistent."""
+    module and no temporary file, and (after four) a later process finds the source and numba's
+    machine code (hits, no misses): concurrent writes of both caches left them consistent."""
     cache, go, k = tmp_path / "cache", tmp_path / "go", fresh_k()
     procs = [_spawn(cache, k, go) for _ in range(processes)]
     deadline = time.monotonic() + 120
@@ -240,7 +241,8 @@ def test_processes_compiling_the_same_new_problem_at_once(tmp_path, processes):
     modules = list(cache.glob("_riemannopt_gen_*.py"))
     assert len(modules) == 1 and cache_module._read_entry(modules[0]) is not None
     assert not list(cache.rglob("*.tmp")) and not list(cache.rglob("*.tmp.*"))
-    [later] = _results([_spawn(cache, k, go)])
-    assert later["from_cache"] is True and later["values"] == r["values"]
-    for f, (hits, misses) in later["stats"].items():
-        assert hits >= 1 and misses == 0, (f, hits, misses)
+    if processes == 4:  # one later process suffices to check what the most writers left
+        [later] = _results([_spawn(cache, k, go)])
+        assert later["from_cache"] is True and later["values"] == r["values"]
+        for f, (hits, misses) in later["stats"].items():
+            assert hits >= 1 and misses == 0, (f, hits, misses)
