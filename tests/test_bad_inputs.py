@@ -252,7 +252,7 @@ def _optimize_rows(method):
 
 
 OPTIMIZE = [row for m in ro.METHODS for row in _optimize_rows(m)] + [
-    Row("optimize/steps too many for memory", lambda: ro.optimize(gamma(), "ng", X0, 0.5, 10**12), E.InputError, r"steps = 1000000000000 keeps 1000000000001 iterates, which need 24 TB .*record_every"),
+    Row("optimize/steps too many for memory", lambda: ro.optimize(gamma(), "ng", X0, 0.5, 10**12), E.InputError, r"steps = 1000000000000 keeps 1000000000001 iterates \(pass record_every=k to keep every k-th\), which need 24 TB but this machine has"),
     Row("optimize/max_steps not a number", lambda: ro.optimize(gamma(), "re", X0, 0.5, 3, max_steps="many"), E.InputError, "max_steps must be an integer ≥ 1, got 'many'"),
     Row("optimize/record_every zero", lambda: ro.optimize(gamma(), "ng", X0, 0.5, 3, record_every=0), E.InputError, "record_every must be an integer ≥ 1, got 0"),
     Row("optimize/lr not a number", lambda: ro.optimize(gamma(), "ng", X0, "fast", 3), E.MethodError, "lr must be a positive number, got 'fast'"),

@@ -1,11 +1,9 @@
 """Argument checking and status handling shared by the integrators."""
 
-import numbers
-
 import numpy as np
 
 from .. import errors
-from .._checks import as_float_array, check_finite
+from .._checks import as_count, as_float_array, check_finite
 from ..codegen import CompiledProblem
 from .flows import WHY_DOMAIN, WHY_NON_FINITE, WHY_STEP_CAP, WHY_TOLERANCE
 
@@ -14,7 +12,6 @@ __all__ = [
     "raise_status",
     "raise_expmap",
     "check_positive",
-    "check_count",
     "check_start",
     "check_max_steps",
     "STATUS_TEXT",
@@ -118,13 +115,6 @@ def check_positive(value, name):
     return value
 
 
-def check_count(value, name, cls=errors.InputError):
-    """``value`` as an int ≥ 1, or ``cls`` naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise cls(f"{name} must be an integer ≥ 1, got {value!r}")
-    return int(value)
-
-
 #: Default step caps of one ODE solve: the jitted Dormand–Prince integrator takes about a
 #: microsecond per step, scipy's DOP853 (driven from Python) about a hundred.
 MAX_STEPS_DOPRI = 100_000
@@ -136,7 +126,7 @@ def check_max_steps(max_steps, scipy):
     scipy's DOP853, else the jitted integrator) when it is None."""
     if max_steps is None:
         return MAX_STEPS_SCIPY if scipy else MAX_STEPS_DOPRI
-    return check_count(max_steps, "max_steps")
+    return as_count(max_steps, "max_steps")
 
 
 def check_start(compiled, kernels, x, what, check_metric=True):

@@ -1,15 +1,12 @@
 """``optimize``: run one of the paper's integrators of the natural-gradient flow."""
 
-import numbers
-import os
-
 import numpy as np
 
-from .._checks import as_float_array, check_finite
-from ..errors import ExpMapError, InputError, MethodError
-from .common import as_compiled, check_count, check_max_steps, check_positive, domain_text, raise_status, why_text
+from .._checks import allocate, as_count, as_float_array, check_finite
+from ..errors import ExpMapError, MethodError
+from .common import as_compiled, check_max_steps, check_positive, domain_text, raise_status, why_text
 from .expmap import exp_map_ivp
-from .flows import ivp_samples
+from .flows import WHY_DOMAIN, ivp_samples
 from .link import kernels_for
 from .trajectory import make_trajectory
 
@@ -33,42 +30,12 @@ def check_method(method):
     return method
 
 
-def check_steps(steps):
-    if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 1:
-        raise MethodError(f"steps must be an integer ≥ 1, got {steps!r}")
-    return int(steps)
-
-
-def _physical_memory():
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (AttributeError, ValueError, OSError):  # not a POSIX system: rely on MemoryError
-        return None
-
-
-def _size(nbytes):
-    for unit in ("B", "kB", "MB", "GB", "TB", "PB"):
-        if nbytes < 1000 or unit == "PB":
-            return f"{nbytes:.3g} {unit}"
-        nbytes /= 1000
-
-
 def _buffers(steps, every, n):
-    """The trajectory buffers for ``1 + ceil(steps / every)`` kept iterates, after checking that
-    they fit in memory (an InputError naming ``steps`` and the bytes needed, before allocating)."""
+    """The trajectory buffers for ``1 + ceil(steps / every)`` kept iterates, checked to fit in
+    memory before they are allocated."""
     rows = 1 + -(-steps // every)
-    nbytes = rows * (n + 1) * 8
-    memory = _physical_memory()
-    advice = "; pass record_every=k to keep only every k-th iterate (and the last)"
-    if memory is not None and nbytes > memory:
-        raise InputError(
-            f"steps = {steps} keeps {rows} iterates, which need {_size(nbytes)} for the trajectory "
-            f"(x and loss) but this machine has {_size(memory)} of memory{advice}"
-        )
-    try:
-        return np.empty((rows, n)), np.empty(rows)
-    except MemoryError:
-        raise InputError(f"steps = {steps} keeps {rows} iterates, which need {_size(nbytes)} for the trajectory{advice}") from None
+    what = f"steps = {steps} keeps {rows} iterates (pass record_every=k to keep every k-th), which"
+    return allocate([(rows, n), (rows,)], what)
 
 
 def optimize(
@@ -142,11 +109,11 @@ def optimize(
     C = as_compiled(problem)
     x0 = C.vector(check_finite(as_float_array(x0, "x0"), "x0"), "x0")
     lr = check_positive(lr, "lr")
-    steps = check_steps(steps)
+    steps = as_count(steps, "steps", MethodError)
     rtol = check_positive(rtol, "rtol")
     atol = check_positive(atol, "atol")
     max_steps = check_max_steps(max_steps, scipy=method == "exact" or (method == "re" and expmap == "solve_ivp"))
-    every = check_count(record_every, "record_every")
+    every = as_count(record_every, "record_every")
     X, L = _buffers(steps, every, C.n)
     K = kernels_for(C)
     if method == "exact":
@@ -203,7 +170,7 @@ def _exact(C, K, x0, lr, steps, every, rtol, atol, max_steps, X, L):
             f"the ODE solver of the flow ẋ = d(x) stopped at t = {res.t:.6g}, x = {res.y}, before "
             f"t_{step} = {ts[count]:.6g}, because {why_text(res.why, max_steps)}"
         )
-        if res.why == 1:
+        if res.why == WHY_DOMAIN:
             where += domain_text(C)
         msg = f"method 'exact' failed at step {step}: {where}; the partial trajectory ({len(traj)} iterates) is in the exception's .trajectory"
         raise ExpMapError(msg, method="exact", step=step, point=np.array(res.y), trajectory=traj, t=float(res.t))

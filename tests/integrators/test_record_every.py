@@ -58,5 +58,5 @@ def test_buffers_grow_with_kept_rows_not_steps():
     of them would need 24 TB, refused before allocating."""
     X, L = _buffers(10**12, 10**6, 2)
     assert X.shape == (10**6 + 1, 2) and L.shape == (10**6 + 1,)
-    with pytest.raises(InputError, match=r"steps = 1000000000000 keeps 1000000000001 iterates, which need 24 TB"):
+    with pytest.raises(InputError, match=r"steps = 1000000000000 keeps 1000000000001 iterates \(pass record_every=k to keep every k-th\), which need 24 TB"):
         _buffers(10**12, 1, 2)
