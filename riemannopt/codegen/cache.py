@@ -207,11 +207,14 @@ def heal_numba_cache(module):
     numba reads a function's cache index (``.nbi``) and data (``.nbc``) files at its first call
     and lets an unpickling error through, so a damaged file would break every later process.
     Reading them here, before any call, finds such files; deleting a function's files makes numba
-    compile it afresh (and cache it again).  Returns the paths deleted.
+    compile it afresh (and cache it again).  Where they cannot be deleted (a read-only location),
+    numba's cache is switched off for that function in this process instead.  Returns the paths
+    deleted.
     """
     deleted = []
     for obj in list(vars(module).values()):
-        cache_file = getattr(getattr(obj, "_cache", None), "_cache_file", None)
+        cache = getattr(obj, "_cache", None)
+        cache_file = getattr(cache, "_cache_file", None)
         if cache_file is None or getattr(obj.py_func, "__module__", None) != module.__name__:
             continue  # not a cached numba function of this module (e.g. star-imported)
         try:
@@ -219,15 +222,18 @@ def heal_numba_cache(module):
                 with contextlib.suppress(FileNotFoundError):  # numba recompiles a missing one itself
                     cache_file._load_data(data_name)
         except Exception:  # noqa: BLE001 - any failure to read means the files are damaged
-            deleted += _delete_cache_files(cache_file)
+            try:
+                deleted += _delete_cache_files(cache_file)
+            except OSError:
+                cache.disable()
     return deleted
 
 
 def _delete_cache_files(cache_file):
     index = Path(cache_file._index_path)
     stem = index.name.removesuffix(".nbi")
-    paths = [index, *index.parent.glob(f"{stem}.*.nbc")]
+    paths = [p for p in [index, *index.parent.glob(f"{stem}.*.nbc")] if p.exists()]
     for p in paths:
-        with contextlib.suppress(FileNotFoundError):
+        with contextlib.suppress(FileNotFoundError):  # another process healed it first
             p.unlink()
     return paths

@@ -119,6 +119,26 @@ def test_damaged_numba_cache_files_are_rebuilt(tmp_path, monkeypatch, kind, dama
     assert C3.module.loss.stats.cache_hits and not C3.module.loss.stats.cache_misses
 
 
+def test_damaged_numba_file_that_cannot_be_deleted(tmp_path, monkeypatch):
+    """A damaged index in a location where files cannot be deleted (injected PermissionError):
+    numba's cache is switched off for that function, which compiles in memory and computes the
+    closed-form values; the damaged file stays untouched."""
+    k = fresh_k()
+    C = problem(k).compile(cache_dir=tmp_path)
+    assert_values(C, k)
+    [index] = (tmp_path / "__pycache__").glob(f"{C.module.__name__}.loss-*.nbi")
+    index.write_bytes(b"garbage")
+    forget(C, monkeypatch)
+
+    def unlink(self, missing_ok=False):
+        raise PermissionError(errno.EACCES, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "unlink", unlink)
+    C2 = problem(k).compile(cache_dir=tmp_path)
+    assert_values(C2, k)
+    assert index.read_bytes() == b"garbage"
+
+
 # -- cache directories that cannot be written --------------------------------------------------------------
 def _compile_twice_with_one_warning(cache, recwarn):
     """Two new problems compile and compute correct values; one CacheWarning names the directory."""
