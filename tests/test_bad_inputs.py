@@ -255,6 +255,7 @@ OPTIMIZE = [row for m in ro.METHODS for row in _optimize_rows(m)] + [
     Row("optimize/steps too many for memory", lambda: ro.optimize(gamma(), "ng", X0, 0.5, 10**12), E.InputError, r"steps = 1000000000000 keeps 1000000000001 iterates \(pass record_every=k to keep every k-th\), which need 24 TB but this machine has"),
     Row("optimize/max_steps not a number", lambda: ro.optimize(gamma(), "re", X0, 0.5, 3, max_steps="many"), E.InputError, "max_steps must be an integer ≥ 1, got 'many'"),
     Row("optimize/record_every zero", lambda: ro.optimize(gamma(), "ng", X0, 0.5, 3, record_every=0), E.InputError, "record_every must be an integer ≥ 1, got 0"),
+    Row("optimize/time span overflows", lambda: ro.optimize(gamma(), "exact", X0, 1e308, 10), E.MethodError, r"lr · steps, the run's time span, overflows: lr = 1e\+308, steps = 10"),
     Row("optimize/lr not a number", lambda: ro.optimize(gamma(), "ng", X0, "fast", 3), E.MethodError, "lr must be a positive number, got 'fast'"),
     Row("optimize/x0 of the wrong shape", lambda: ro.optimize(gamma(), "ng", [1.0, 1.0, 1.0], 0.5, 3), E.ShapeError, r"x0 must have shape \(2,\)"),
     Row("optimize/re with solve_ivp, huge lr", lambda: ro.optimize(squares(), "re", X0, 1e6, 5, expmap="solve_ivp"), E.ExpMapError, r"'re' failed at step 1: .*the geodesic from there with velocity lr·d = .* stopped at t = ", prefix_of_rerun(squares, X0)),

@@ -91,7 +91,7 @@ def optimize(
     Raises
     ------
     MethodError
-        Unknown method, ``lr`` not positive, ``steps`` < 1.
+        Unknown method, ``lr`` not positive, ``steps`` < 1, ``lr · steps`` not finite.
     InputError
         ``x0`` not numeric or not finite, ``max_steps`` or ``record_every`` not an integer ≥ 1, or
         a trajectory too large for the machine's memory (checked before allocating it).
@@ -110,6 +110,8 @@ def optimize(
     x0 = C.vector(check_finite(as_float_array(x0, "x0"), "x0"), "x0")
     lr = check_positive(lr, "lr")
     steps = as_count(steps, "steps", MethodError)
+    if not np.isfinite(lr * steps):
+        raise MethodError(f"lr · steps, the run's time span, overflows: lr = {lr}, steps = {steps}")
     rtol = check_positive(rtol, "rtol")
     atol = check_positive(atol, "atol")
     max_steps = check_max_steps(max_steps, scipy=method == "exact" or (method == "re" and expmap == "solve_ivp"))

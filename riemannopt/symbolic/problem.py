@@ -325,7 +325,13 @@ class Problem:
 
     # -- compilation ----------------------------------------------------------------------------
     def compile(self, cache_dir=None):
-        """Compile to numba; see :func:`riemannopt.codegen.compile_problem`."""
+        """Compile to numba; see :func:`riemannopt.codegen.compile_problem`.
+
+        The loss, the metric and the domain may use the functions listed there (exp, log, the
+        trigonometric and hyperbolic functions and their inverses, Abs, sign, Min, Max,
+        Piecewise, Heaviside, erf, erfc, gamma, loggamma, digamma, trigamma, polygamma of orders
+        0–3, sinc, ...); any other raises a :class:`~riemannopt.errors.CompileError` naming it.
+        """
         from ..codegen import compile_problem
 
         return compile_problem(self, cache_dir=cache_dir)
