@@ -35,6 +35,13 @@ class NumbaPrinter(PythonCodePrinter):
             raise NotImplementedError(f"polygamma of non-integer order {n} cannot be compiled")
         return f"polygamma({int(n)}, {self._print(x)})"
 
+    def _print_Pow(self, expr, rational=False):
+        # numba raises ZeroDivisionError for 0.0 ** -2 whatever its error model; a division gives
+        # inf, which the integrators report with the partial trajectory.
+        if expr.exp.is_Integer and expr.exp < -1:
+            return f"1/({self._print(sp.Pow(expr.base, -expr.exp, evaluate=False))})"
+        return super()._print_Pow(expr, rational=rational)
+
     def _print_DiracDelta(self, expr):
         # Derivatives of Abs, sign, Heaviside, Min and Max: their derivative almost everywhere.
         return "0.0"

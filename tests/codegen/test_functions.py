@@ -54,3 +54,13 @@ def test_kinks_differentiate_almost_everywhere():
     C = ro.Problem(ro.Metric([x], [[1]]), loss).compile()
     np.testing.assert_array_equal(C.grad([0.7]), [-1.0])
     assert C.loss([0.7]) == pytest.approx(0.3 - 3 + 2 + 1, rel=1e-15)
+
+
+def test_division_by_zero_gives_infinity_not_an_exception():
+    """Generated code follows numpy's error model: L = −1/x at x = 0 is −inf and its gradient
+    1/x² is +inf (IEEE 754), where numba's default Python model raised ZeroDivisionError — from
+    inside a jitted loop, losing the trajectory.  The integrators turn the infinity into a
+    NonFiniteError that keeps it (see test_bad_inputs)."""
+    C = ro.Problem(ro.Metric([x], [[1]]), -1 / x).compile()
+    assert C.loss([0.0]) == -np.inf
+    np.testing.assert_array_equal(C.grad([0.0]), [np.inf])
