@@ -138,6 +138,15 @@ def prefix_of_rerun(problem, x0):
     return check
 
 
+def flow_until_degenerate(out):
+    """On g = diag(1, 1 − a²) with L = −a + b², the flow has ȧ = 1: a(t) = t reaches the
+    degenerate metric at t = 1, so the samples at t = 0, 0.3, 0.6, 0.9 are kept (closed form
+    a = t, to 1e-10) and the solver stops at t = 1."""
+    X = np.array(out["trajectory"]["x"])
+    assert len(X) == out["step"] == 4 and out["t"] == pytest.approx(1.0, abs=1e-9)
+    np.testing.assert_allclose(X[:, 0], 0.3 * np.arange(4), rtol=1e-10, atol=1e-12)
+
+
 def origin_hit(method):
     """The line from (r, θ) = (1, 0) with velocity (−2, 0) reaches the origin at t = 1/2 (it is
     x(t) = 1 − 2t in Cartesian coordinates): the solver stops just before it."""
@@ -251,6 +260,7 @@ OPTIMIZE = [row for m in ro.METHODS for row in _optimize_rows(m)] + [
     Row("optimize/time span overflows", lambda: ro.optimize(gamma(), "exact", X0, 1e308, 10), E.MethodError, r"lr · steps, the run's time span, overflows: lr = 1e\+308, steps = 10"),
     Row("optimize/lr not a number", lambda: ro.optimize(gamma(), "ng", X0, "fast", 3), E.MethodError, "lr must be a positive number, got 'fast'"),
     Row("optimize/x0 of the wrong shape", lambda: ro.optimize(gamma(), "ng", [1.0, 1.0, 1.0], 0.5, 3), E.ShapeError, r"x0 must have shape \(2,\)"),
+    Row("optimize/exact through a degenerate metric", lambda: ro.optimize(npd(), "exact", [0.0, 0.5], 0.3, 10), E.ExpMapError, r"'exact' failed at step 4: the ODE solver of the flow .* stopped at t = 1, .* because the metric stopped being positive definite", flow_until_degenerate),
     Row("optimize/re with solve_ivp, huge lr", lambda: ro.optimize(squares(), "re", X0, 1e6, 5, expmap="solve_ivp"), E.ExpMapError, r"'re' failed at step 1: .*the geodesic from there with velocity lr·d = .* stopped at t = ", prefix_of_rerun(squares, X0)),
 ]
 
@@ -325,6 +335,7 @@ SLOW_IDS = {
     "optimize[exact]/metric not PD at the start",
     "optimize[exact]/huge lr",
     "optimize/re with solve_ivp, huge lr",
+    "optimize/exact through a degenerate metric",
 }
 ALL = SYMBOLIC + COMPILE + OPTIMIZE + GEODESICS + STUDIES + NN + CLI
 SLOW = [r for r in ALL if r.id in SLOW_IDS or r.id.startswith(("exp_map[", "geodesic["))]

@@ -5,7 +5,7 @@ import numpy as np
 from .. import errors
 from .._checks import as_count, as_float_array, check_finite
 from ..codegen import CompiledProblem
-from .flows import WHY_DOMAIN, WHY_NON_FINITE, WHY_STEP_CAP, WHY_TOLERANCE
+from .flows import WHY_DOMAIN, WHY_NON_FINITE, WHY_NOT_PD, WHY_STEP_CAP, WHY_TOLERANCE
 
 __all__ = [
     "as_compiled",
@@ -46,6 +46,7 @@ WHY_TEXT = {
     WHY_DOMAIN: "it ran out of the domain",
     WHY_NON_FINITE: "its values stopped being finite",
     WHY_STEP_CAP: "the step cap max_steps = {max_steps} was used up",
+    WHY_NOT_PD: "the metric stopped being positive definite",
 }
 
 

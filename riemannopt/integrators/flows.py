@@ -18,10 +18,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["ivp_samples", "IvpResult", "WHY_TOLERANCE", "WHY_DOMAIN", "WHY_NON_FINITE", "WHY_STEP_CAP"]
+__all__ = ["ivp_samples", "IvpResult", "WHY_TOLERANCE", "WHY_DOMAIN", "WHY_NON_FINITE", "WHY_STEP_CAP", "WHY_NOT_PD"]
 
-# Why a solve stopped short; the same codes as the jitted Dormand–Prince integrator (_kernels.py).
-WHY_TOLERANCE, WHY_DOMAIN, WHY_NON_FINITE, WHY_STEP_CAP = 0, 1, 2, 3
+# Why a solve stopped short: the codes of the jitted Dormand–Prince integrator (_kernels.py), and
+# one more for the flow, whose field needs a positive definite metric.
+WHY_TOLERANCE, WHY_DOMAIN, WHY_NON_FINITE, WHY_STEP_CAP, WHY_NOT_PD = 0, 1, 2, 3, 4
+
+# The kernels' status codes (_kernels.py) that appear here.
+_OUT_OF_DOMAIN, _NOT_PD, _EXPMAP_FAILED = 1, 2, 4
 
 # DOP853 makes 12 evaluations per attempted step and 3 more for dense output; the margin allows
 # on average one rejected attempt per accepted step.
@@ -106,8 +110,10 @@ def ivp_samples(rhs, check, y0, ts, rtol, atol, max_steps, out):
             raise _EvaluationCap
         f = rhs(y)
         if not np.all(np.isfinite(f)):
-            status = check(y)
-            invalid[0] = WHY_DOMAIN if status == 1 else WHY_NON_FINITE
+            why = _why(check(y))
+            # A NaN field value spreads to the next stages of the same attempt: keep the first cause.
+            if why != WHY_NON_FINITE or invalid[0] == WHY_TOLERANCE:
+                invalid[0] = why
         return f
 
     try:
@@ -116,8 +122,9 @@ def ivp_samples(rhs, check, y0, ts, rtol, atol, max_steps, out):
             for _ in range(max_steps):
                 message = solver.step()
                 if solver.status == "failed":
-                    result.status, result.why, result.message = 4, invalid[0], message or ""
+                    result.status, result.why, result.message = _EXPMAP_FAILED, invalid[0], message or ""
                     return result
+                invalid[0] = WHY_TOLERANCE  # the causes of rejections before this step are past
                 status = check(solver.y)
                 j = int(np.searchsorted(ts, solver.t, side="right"))
                 if j > i:
@@ -136,11 +143,14 @@ def ivp_samples(rhs, check, y0, ts, rtol, atol, max_steps, out):
                     return result
     except _EvaluationCap:
         pass
-    result.status, result.why = 4, WHY_STEP_CAP
+    result.status, result.why = _EXPMAP_FAILED, WHY_STEP_CAP
     return result
 
 
+def _why(status):
+    return {_OUT_OF_DOMAIN: WHY_DOMAIN, _NOT_PD: WHY_NOT_PD}.get(status, WHY_NON_FINITE)
+
+
 def _rejected(result, status, state):
-    result.status, result.bad = status, np.array(state)
-    result.why = WHY_DOMAIN if status == 1 else WHY_NON_FINITE
+    result.status, result.bad, result.why = status, np.array(state), _why(status)
     return result
