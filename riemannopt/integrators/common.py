@@ -130,17 +130,14 @@ def check_max_steps(max_steps, scipy):
     return as_count(max_steps, "max_steps")
 
 
-def check_start(compiled, kernels, x, what, check_metric=True):
-    """``x`` as a valid start point: numeric, finite, of the right shape, in the domain and (with
-    ``check_metric``) with a positive definite metric; else the error naming ``what``."""
+def check_start(compiled, kernels, x, what):
+    """``x`` as a valid start point: numeric, finite, of the right shape, in the domain and with a
+    positive definite metric; else the error naming ``what``."""
     a = check_finite(as_float_array(x, what), what)
     a = compiled.point(a, what)
-    if check_metric:
-        w = np.empty(compiled.n)
-        if not kernels.chol_solve(compiled.module.metric(a, compiled.p), np.zeros(compiled.n), w):
-            raise errors.NotPositiveDefiniteError(
-                f"{what} = {a}: the metric there is singular or not positive definite", point=a
-            )
+    w = np.empty(compiled.n)
+    if not kernels.chol_solve(compiled.module.metric(a, compiled.p), np.zeros(compiled.n), w):
+        raise errors.NotPositiveDefiniteError(f"{what} = {a}: the metric there is singular or not positive definite", point=a)
     return a
 
 
