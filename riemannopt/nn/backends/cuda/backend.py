@@ -1,0 +1,371 @@
+"""The CUDA backend: forward pass, products and vector operations on one GPU (numba-cuda).
+
+The passes are those of :mod:`riemannopt.nn.backends.numpy_backend` (paper Appendix C), run as
+kernels of this package on device memory:
+
+* forward and R/S forward passes: one :class:`~.layers.LayerForward` launch per layer (fused
+  products and activation epilogues, or cuBLAS GEMMs and an epilogue);
+* output signals: :class:`~.signals.Signals`, in the stable forms of :mod:`riemannopt.nn.losses`;
+* backward passes: per layer a TN product for ``D(W)``, a column sum for ``D(b)`` and an NN
+  product for ``D(a)`` with ``φ'`` applied (fused into the own GEMM); the R-operator of
+  Algorithm 3 adds two products and one element-wise kernel per layer.
+
+θ, the data, the stored activations and every parameter-space vector stay on the device; only
+the scalars of losses, errors and reductions are copied back.
+"""
+
+import math
+
+import numpy as np
+
+from riemannopt.errors import BackendUnavailableError
+from riemannopt.nn.backends.base import Backend
+
+try:  # The class body needs CudaVectors; check_available names what is missing.
+    from riemannopt.nn.backends.cuda.vectors import CudaVectors
+except ImportError as _exc:  # numba without any CUDA target
+    raise ImportError(f"numba.cuda cannot be imported ({_exc}); install numba-cuda: pip install 'riemannopt[cuda]'") from _exc
+
+__all__ = ["CudaBackend", "Forward"]
+
+
+class Forward:
+    """A stored forward pass on the device (opaque to callers).
+
+    Attributes
+    ----------
+    theta : device array
+        θ (the caller's copy; the layer views below point into it).
+    params : list of (device array, device array)
+        ``[(W_i, b_i)]``, views into θ.
+    stacks : list of device arrays
+        ``stacks[0] = X`` as shape ``(1, n, n_0)``; ``stacks[i]`` (``i ≥ 1``) of shape
+        ``(3, n, n_i)`` holds ``[a_i, R(a_i), S(a_i)/2]`` (:mod:`~.layers`): slot 0 is written
+        here, slots 1–2 by each product's R or R/S pass.
+    s, y : device arrays, shape (n, n_l)
+        The output pre-activation and the outputs.
+    n : int
+        Number of examples.
+
+    The products write their intermediate values into the stacks and into scratch buffers
+    kept here, so one forward pass must not serve products running concurrently (from several
+    host threads).
+    """
+
+    def __init__(self, theta, params, stacks, s, y):
+        self.theta = theta
+        self.params = params
+        self.stacks = stacks
+        self.s = s
+        self.y = y
+        self.n = s.shape[0]
+        self._buffers = {}
+
+    def buffer(self, key, size, ops):
+        """Scratch vector ``key`` of at least ``size`` entries, allocated on first use."""
+        buf = self._buffers.get(key)
+        if buf is None or buf.shape[0] < size:
+            buf = self._buffers[key] = ops.empty(size)
+        return buf[:size]
+
+
+class CudaBackend(CudaVectors, Backend):
+    """Products computed by numba-cuda kernels on the current CUDA device.
+
+    Every product takes and returns numba device arrays (``numba.cuda.cudadrv.devicearray
+    .DeviceNDArray``) of :attr:`dtype`; ``MLP`` converts host inputs once and accepts numba,
+    CuPy or any ``__cuda_array_interface__`` arrays without copying when their dtype and
+    layout already fit (:meth:`asarray`).  Use :meth:`to_numpy` to read a result on the host,
+    or ``cupy.asarray(result)`` to hand it to CuPy without a copy.
+
+    Parameters
+    ----------
+    layout, activations, loss, sigma, dtype
+        As for every :class:`~riemannopt.nn.backends.base.Backend`.
+    gemm : {"auto", "numba", "cublas"}
+        Who computes the matrix products: ``"numba"``, the backend's own tiled kernels with the
+        layer epilogues fused in; ``"cublas"``, cuBLAS through CuPy (an optional dependency;
+        raises BackendUnavailableError if CuPy is missing or fails its self-check);
+        ``"auto"`` (default), cuBLAS when it works here, else the own kernels.
+
+    Attributes
+    ----------
+    gemm : NumbaGemm or CublasGemm
+        The chosen implementation; ``gemm.name`` is ``"numba"`` or ``"cublas"`` and
+        ``gemm.fallback`` says why ``"auto"`` did not pick cuBLAS (None otherwise).
+    """
+
+    name = "cuda"
+
+    def __init__(self, layout, activations, loss, sigma, dtype, *, gemm="auto"):
+        from riemannopt.nn.backends.cuda.device import act_code
+        from riemannopt.nn.backends.cuda.gemm import make_gemm
+        from riemannopt.nn.backends.cuda.layers import LayerForward
+        from riemannopt.nn.backends.cuda.signals import LOSS_CODES, Signals
+
+        super().__init__(layout, activations, loss, sigma, np.dtype(dtype))
+        self.gemm = make_gemm(gemm, self.dtype, self.tuning)
+        self._layer = LayerForward(self.gemm, self.dtype, self.tuning)
+        self._signals = Signals(self.dtype, self.tuning)
+        self._loss = LOSS_CODES[loss]
+        self._prec = 1.0 / self.sigma**2 if loss == "squared" else 1.0
+        # Hidden activation codes; the output layer's pre-activation goes through "linear".
+        self._codes = [act_code(a) for a in self.activations[:-1]] + [act_code("linear")]
+        self._out_code = act_code(self.activations[-1]) if self.activations[-1] != "softmax" else -1
+
+    @classmethod
+    def check_available(cls):
+        """Raise BackendUnavailableError if numba-cuda is not installed, or if no CUDA GPU and
+        driver can be used (unless numba's CUDA simulator is on, which counts as a device)."""
+        try:
+            import numba_cuda  # noqa: F401  (the numba-cuda package, not numba's built-in target)
+        except ImportError as exc:
+            raise BackendUnavailableError(
+                f"the 'cuda' backend needs numba-cuda, which cannot be imported ({exc}); "
+                "install it with: pip install 'riemannopt[cuda]'"
+            ) from exc
+        from numba import cuda
+
+        from riemannopt.nn.backends.cuda.config import simulating
+
+        if simulating():
+            return
+        try:
+            ok = cuda.is_available()
+            cuda.get_current_device()
+        except Exception as exc:  # CudaSupportError and friends: no driver, no device
+            raise BackendUnavailableError(f"the 'cuda' backend found no usable CUDA GPU or driver: {exc}") from exc
+        if not ok:
+            raise BackendUnavailableError("the 'cuda' backend found no usable CUDA GPU or driver")
+
+    def __repr__(self):
+        return f"<cuda backend, {self.dtype.name}, gemm={self.gemm.name}>"
+
+    # -- targets -----------------------------------------------------------------------------
+
+    def target_stats(self, T):
+        from riemannopt.nn.backends.cuda.signals import ROW_GAP
+
+        lo, hi = self.min_max(T)
+        gaps = self.empty(T.shape[0])
+        self._signals.row_stats(ROW_GAP, T, T, T, gaps)
+        return lo, hi, self.min_max(gaps)[1]
+
+    def one_hot(self, labels, n_classes):
+        out = np.zeros((len(labels), n_classes), dtype=self.dtype)
+        out[np.arange(len(labels)), labels] = 1
+        return self.asarray(out, "T")
+
+    # -- forward pass ------------------------------------------------------------------------
+
+    def forward(self, theta, X):
+        from riemannopt.nn.backends.cuda.layers import FWD
+
+        n = X.shape[0]
+        params = self.layout.views(theta)
+        stacks = [X.reshape((1, n, X.shape[1]))]
+        last = len(params) - 1
+        s = self.empty((n, self.layout.sizes[-1]))
+        for i, (W, b) in enumerate(params):
+            O = s.reshape((1,) + s.shape) if i == last else self.empty((3, n, W.shape[0]))
+            self._layer(1, stacks[i], W, W, b, O, FWD, self._codes[i], i == last)
+            if i < last:
+                stacks.append(O)
+        if self.activations[-1] == "linear":
+            y = s  # never written to by the products
+        else:
+            y = self.empty(s.shape)
+            if self._out_code < 0:
+                self._signals.softmax(s, y)
+            else:
+                self._layer.activate(s, y, self._out_code)
+        return Forward(theta, params, stacks, s, y)
+
+    def outputs(self, fwd):
+        return fwd.y
+
+    def loss(self, fwd, T):
+        from riemannopt.nn.backends.cuda.signals import ROW_LOSS
+        from riemannopt.nn.backends.cuda.vectors import BCE_LOSS, SQDIFF, SUM
+
+        if self.loss_name == "squared":
+            return 0.5 * self._prec * self._reduce(SQDIFF, fwd.y, T)[0] / fwd.n
+        if self.loss_name == "bce":
+            return self._reduce(BCE_LOSS, fwd.s, T)[0] / fwd.n
+        rows = fwd.buffer("rows", fwd.n, self)
+        self._signals.row_stats(ROW_LOSS, fwd.s, fwd.y, T, rows)
+        return self._reduce(SUM, rows)[0] / fwd.n
+
+    def error(self, fwd, T, kind):
+        from riemannopt.nn.backends.cuda.signals import ROW_ERROR
+        from riemannopt.nn.backends.cuda.vectors import SQDIFF, SUM
+
+        if kind == "squared":
+            return self._reduce(SQDIFF, fwd.y, T)[0] / fwd.n
+        if kind == "classification":
+            rows = fwd.buffer("rows", fwd.n, self)
+            self._signals.row_stats(ROW_ERROR, fwd.s, fwd.y, T, rows)
+            return self._reduce(SUM, rows)[0] / fwd.n
+        raise ValueError(f"unknown error kind {kind!r}")
+
+    # -- products ----------------------------------------------------------------------------
+
+    def gradient(self, fwd, T):
+        from riemannopt.nn.backends.cuda.signals import GRAD
+
+        return self._backward(fwd, self._signal(fwd, GRAD, T=T))
+
+    def gradient_and_diag(self, fwd, T):
+        from riemannopt.nn.backends.cuda.signals import GRAD
+
+        return self._backward(fwd, self._signal(fwd, GRAD, T=T), squares=True)
+
+    def fisher_vp(self, fwd, v):
+        from riemannopt.nn.backends.cuda.layers import R
+        from riemannopt.nn.backends.cuda.signals import FISHER
+
+        rs, _ = self._r_forward(fwd, v, R)
+        return self._backward(fwd, self._signal(fwd, FISHER, RS=rs))
+
+    def empirical_fisher_vp(self, fwd, T, v):
+        # g_kᵀv = δ_kᵀ (J_s v)_k: one R pass, then one backward pass from δ_k (g_kᵀv).
+        from riemannopt.nn.backends.cuda.layers import R
+        from riemannopt.nn.backends.cuda.signals import EMPIRICAL
+
+        rs, _ = self._r_forward(fwd, v, R)
+        return self._backward(fwd, self._signal(fwd, EMPIRICAL, T=T, RS=rs))
+
+    def connection_vp(self, fwd, v):
+        from riemannopt.nn.backends.cuda.layers import RS
+        from riemannopt.nn.backends.cuda.signals import CONNECTION
+
+        rs, ss = self._r_forward(fwd, v, RS)
+        return self._backward(fwd, self._signal(fwd, CONNECTION, RS=rs, SS=ss))
+
+    def connection_terms(self, fwd, v):
+        from riemannopt.nn.backends.cuda.layers import RS
+        from riemannopt.nn.backends.cuda.signals import CONNECTION
+
+        rs, ss = self._r_forward(fwd, v, RS)
+        return tuple(
+            self._backward(fwd, self._signal(fwd, CONNECTION, RS=rs, SS=ss, part=part)) for part in (1, 2)
+        )
+
+    def term3(self, fwd, v, lam=None):
+        from riemannopt.nn.backends.cuda.layers import R_KEEP
+        from riemannopt.nn.backends.cuda.signals import TERM3
+
+        vparams = self.layout.views(v)
+        rs, _ = self._r_forward(fwd, v, R_KEEP, vparams)
+        if lam is not None:  # broadcastable to (n, n_out): make it two-dimensional
+            lam = lam.reshape((1,) * (2 - lam.ndim) + tuple(lam.shape)) if lam.ndim < 2 else lam
+        ds = self._buf(fwd, 0, fwd.y.shape)
+        rds = self._buf(fwd, 1, fwd.y.shape)
+        self._signals.output(
+            TERM3, self._loss, self._out_code, fwd.y, None, rs, None, lam, ds, rds, self._prec, 1.0 / fwd.n
+        )
+        return self._backward_r(fwd, vparams, ds, rds)
+
+    def perturb_vp(self, fwd, T, v):
+        from riemannopt.nn.backends.cuda.layers import R_KEEP, RS
+        from riemannopt.nn.backends.cuda.signals import FISHER, PERTURB
+
+        vparams = self.layout.views(v)
+        rs, _ = self._r_forward(fwd, v, R_KEEP, vparams)
+        # R_v(J_sᵀ) w with w = ∂L/∂s + H_s R_v(s) held fixed: the R-backward from (w, R(w) = 0).
+        w = self._signal(fwd, PERTURB, T=T, RS=rs)
+        zero = self._buf(fwd, 1, fwd.y.shape)
+        self._vk["fill"][self._grid(zero.size)](zero.reshape(zero.size), self.dtype.type(0))
+        out = self._backward_r(fwd, vparams, w, zero)
+        if len(self.layout) > 1:  # a one-layer network has S_v(s) = 0
+            _, ss = self._r_forward(fwd, v, RS, vparams)
+            half = self._backward(fwd, self._signal(fwd, FISHER, RS=ss))
+            self.axpy_(0.5, half, out)
+        return out
+
+    # -- passes ------------------------------------------------------------------------------
+
+    def _buf(self, fwd, k, shape):
+        """Scratch matrix ``k`` (0–5) of ``shape``, big enough for any layer's ``n × width``."""
+        return fwd.buffer(k, fwd.n * max(self.layout.sizes), self)[: math.prod(shape)].reshape(shape)
+
+    def _signal(self, fwd, kind, T=None, RS=None, SS=None, part=0):
+        """The output signal ``kind`` (divided by n) in scratch matrix 0."""
+        D = self._buf(fwd, 0, fwd.y.shape)
+        self._signals.output(
+            kind, self._loss, self._out_code, fwd.y, T, RS, SS, None, D, None, self._prec, 1.0 / fwd.n, part
+        )
+        return D
+
+    def _r_forward(self, fwd, v, mode, vparams=None):
+        """R (mode R or R_KEEP) or R/S (mode RS) forward pass along ``v``; returns the views
+        ``(R(s_l), S(s_l))`` of the last layer's outputs (the second is meaningful in mode RS)."""
+        from riemannopt.nn.backends.cuda.layers import RS
+
+        vparams = self.layout.views(v) if vparams is None else vparams
+        out = fwd.buffer("out", 2 * fwd.y.size, self).reshape((2,) + fwd.y.shape)
+        last = len(fwd.params) - 1
+        for i, ((W, _), (V, c)) in enumerate(zip(fwd.params, vparams)):
+            inputs = 1 if i == 0 else (3 if mode == RS else 2)
+            O = out if i == last else fwd.stacks[i + 1]
+            self._layer(inputs, fwd.stacks[i], W, V, c, O, mode, self._codes[i], i == last)
+        return out[0], out[1]
+
+    def _colsum(self, fwd, D, out, out_sq=None, scale=1.0):
+        P = fwd.buffer("colsum", 2 * self._signals.colsum_blocks(fwd.n) * max(self.layout.sizes), self)
+        self._signals.colsum(D, out, P, out_sq, scale)
+
+    def _backward(self, fwd, ds, squares=False):
+        """``J_sᵀ ds`` summed over the rows (Algorithm 1, lines 14–19) into a new flat vector;
+        with ``squares`` also ``n Σ_rows D(s_i)² ⊗ a_{i−1}²`` (the empirical-Fisher diagonal)."""
+        n = fwd.n
+        flat = self.empty(self.layout.n_params)
+        sq = self.empty(self.layout.n_params) if squares else None
+        sq_views = self.layout.views(sq) if squares else None
+        k = 0
+        for i, (gW, gb) in reversed(list(enumerate(self.layout.views(flat)))):
+            a = fwd.stacks[i][0]
+            self.gemm(ds, a, gW, trans_a=True)
+            if squares:
+                qW, qb = sq_views[i]
+                ds2, a2 = self._buf(fwd, 4, ds.shape), self._buf(fwd, 5, a.shape)
+                self._signals.square(ds, ds2)
+                self._signals.square(a, a2)
+                self.gemm(ds2, a2, qW, trans_a=True, alpha=float(n))
+                self._colsum(fwd, ds, gb, qb, float(n))
+            else:
+                self._colsum(fwd, ds, gb)
+            if i:
+                k = 1 - k
+                nxt = self._buf(fwd, k, a.shape)
+                W = fwd.params[i][0]
+                if self.gemm.fuses_vjp:
+                    self.gemm(ds, W, nxt, act=self._codes[i - 1], Z=a)
+                else:
+                    self.gemm(ds, W, nxt)
+                    self._signals.vjp(nxt, a, self._codes[i - 1])
+                ds = nxt
+        return (flat, sq) if squares else flat
+
+    def _backward_r(self, fwd, vparams, ds, rds):
+        """R-operator of the backward pass (Algorithm 3, lines 10–19): ``R_v(D(θ))`` from the
+        signals ``ds`` (scratch 0) and ``rds`` (scratch 1); needs an R_KEEP forward pass."""
+        flat = self.empty(self.layout.n_params)
+        pair = 0
+        for i, (gW, gb) in reversed(list(enumerate(self.layout.views(flat)))):
+            stack = fwd.stacks[i]
+            a = stack[0]
+            self.gemm(rds, a, gW, trans_a=True)
+            if i:
+                self.gemm(ds, stack[1], gW, trans_a=True, beta=1.0)  # + D(s)ᵀ R(a)
+            self._colsum(fwd, rds, gb)
+            if i:
+                W, V = fwd.params[i][0], vparams[i][0]
+                pair = 2 - pair
+                da, rda = self._buf(fwd, pair, a.shape), self._buf(fwd, pair + 1, a.shape)
+                self.gemm(ds, W, da)
+                self.gemm(ds, V, rda)
+                self.gemm(rds, W, rda, beta=1.0)
+                self._signals.rvjp(da, rda, a, stack[2], self._codes[i - 1])
+                ds, rds = da, rda
+        return flat
