@@ -323,7 +323,7 @@ def _check(gemm, dtype):
     cases = (
         (A, B, False, False, A @ B),
         (A, np.ascontiguousarray(B.T), False, True, A @ B),
-        (np.ascontiguousarray(A.T), B[:3], True, False, A.T @ B[:3]),
+        (A, np.ascontiguousarray(B[:3]), True, False, A.T @ B[:3]),
     )
     for a, b, ta, tb, want in cases:
         C = cuda.to_device(np.ones_like(want))

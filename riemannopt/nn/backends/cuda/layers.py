@@ -49,7 +49,7 @@ import numpy as np
 from numba import cuda, from_dtype, int64
 
 from riemannopt.nn.backends.cuda.config import sm_count, tiles_for
-from riemannopt.nn.backends.cuda.device import device_functions
+from riemannopt.nn.backends.cuda.device import LINEAR, device_functions
 
 __all__ = ["FWD", "R", "R_KEEP", "RS", "LayerForward", "layer_kernels", "layer_signatures"]
 
@@ -59,15 +59,19 @@ FWD, R, R_KEEP, RS = 0, 1, 2, 3
 @functools.lru_cache(maxsize=None)
 def _epilogue(dtype):
     """The device function ``epilogue(mode, act, last, acc0, acc1, bias, O, r, c)`` writing
-    entry ``(r, c)`` of a layer's outputs from the accumulated products (module table)."""
+    entry ``(r, c)`` of a layer's outputs from the accumulated products, for the modes R,
+    R_KEEP and RS (module table).
+
+    Mode FWD is left to the kernels: ``φ`` (``exp``, ``tanh``) is long enough in float64 that
+    the compiler would no longer unroll the register-blocked epilogue loop around it, and the
+    accumulators would move to local memory; the fused kernel therefore writes ``s`` in that
+    loop and applies ``φ`` in a second pass over its own outputs.
+    """
     f = device_functions(dtype)
-    half, value, d1, curv = f.half, f.value, f.d1, f.curv
+    half, d1, curv = f.half, f.d1, f.curv
 
     @cuda.jit(device=True, inline=True)
     def epilogue(mode, act, last, acc0, acc1, bias, O, r, c):
-        if mode == FWD:
-            O[0, r, c] = value(act, acc0 + bias)
-            return
         rs = acc0 + bias
         if last:
             O[0, r, c] = rs
@@ -100,7 +104,8 @@ def _fused_kernel(tiles, dtype, inputs):
     n_b = 1 if inputs == 1 else 2
     a_cols, b_cols = bm + 1, bn + 1
     nbt = from_dtype(dtype)
-    zero = device_functions(dtype).zero
+    f = device_functions(dtype)
+    zero, value = f.zero, f.value
     epilogue = _epilogue(dtype)
 
     def layer(A, B0, B1, bias, O, mode, act, last):
@@ -172,13 +177,25 @@ def _fused_kernel(tiles, dtype, inputs):
                 for j in range(tn):
                     c = c0 + tx + j * tx_n
                     if c < m:
-                        epilogue(mode, act, last, acc0[i, j], acc1[i, j], bias[c], O, r, c)
+                        if mode == FWD:
+                            O[0, r, c] = acc0[i, j] + bias[c]
+                        else:
+                            epilogue(mode, act, last, acc0[i, j], acc1[i, j], bias[c], O, r, c)
+        if mode == FWD and act != LINEAR:  # φ over this thread's own outputs, just written
+            for i in range(tm):
+                r = r0 + ty + i * ty_n
+                if r < n:
+                    for j in range(tn):
+                        c = c0 + tx + j * tx_n
+                        if c < m:
+                            O[0, r, c] = value(act, O[0, r, c])
 
     return layer
 
 
 def _epilogue_kernel(dtype):
-    zero = device_functions(dtype).zero
+    f = device_functions(dtype)
+    zero, value = f.zero, f.value
     epilogue = _epilogue(dtype)
 
     def finish(O, bias, src, inputs, mode, act, last):
@@ -189,8 +206,11 @@ def _epilogue_kernel(dtype):
         for e in range(cuda.grid(1), n * m, cuda.gridsize(1)):
             r = e // m
             c = e - r * m
-            acc1 = O[src + 1, r, c] if inputs == 3 else zero
-            epilogue(mode, act, last, O[src, r, c], acc1, bias[c], O, r, c)
+            if mode == FWD:
+                O[0, r, c] = value(act, O[0, r, c] + bias[c])
+            else:
+                acc1 = O[src + 1, r, c] if inputs == 3 else zero
+                epilogue(mode, act, last, O[src, r, c], acc1, bias[c], O, r, c)
 
     return finish
 
@@ -239,14 +259,17 @@ class LayerForward:
     Parameters
     ----------
     gemm : NumbaGemm or CublasGemm
-        With the own kernels the layer is one fused kernel; with cuBLAS, GEMMs then the epilogue.
+        Computes the products when the layer is not fused.
     dtype : numpy.dtype
     tuning : Tuning
+    fused : bool, optional
+        One fused kernel per layer (default with the own GEMM), or ``gemm`` then the epilogue
+        kernel (default with cuBLAS, whose GEMMs cannot take an epilogue).
     """
 
-    def __init__(self, gemm, dtype, tuning):
+    def __init__(self, gemm, dtype, tuning, fused=None):
         self.gemm = gemm
-        self.fused = gemm.name == "numba"
+        self.fused = gemm.name == "numba" if fused is None else fused
         self.tuning = tuning
         self.tiles = tiles_for(tuning, "layer", dtype)
         self.kernels = layer_kernels(dtype, tuning)

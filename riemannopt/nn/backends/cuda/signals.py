@@ -129,7 +129,7 @@ def _signal_kernel(dtype):
 
 def _row_signal_kernel(dtype):
     f = device_functions(dtype)
-    zero, half, one = f.zero, f.half, f.one
+    zero, half = f.zero, f.half
     lam_at, grad, _ = _pieces(dtype)
 
     def row_signal(kind, loss, act, y, T, RS, SS, lam, D, D2, prec, inv_n, part, has_lam):
