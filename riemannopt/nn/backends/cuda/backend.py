@@ -22,7 +22,7 @@ from riemannopt.errors import BackendUnavailableError
 from riemannopt.nn.backends.base import Backend
 
 try:  # The class body needs CudaVectors; check_available names what is missing.
-    from riemannopt.nn.backends.cuda.vectors import CudaVectors
+    from riemannopt.nn.backends.cuda.vectors import CudaVectors, layer_views, view
 except ImportError as _exc:  # numba without any CUDA target
     raise ImportError(f"numba.cuda cannot be imported ({_exc}); install numba-cuda: pip install 'riemannopt[cuda]'") from _exc
 
@@ -42,6 +42,8 @@ class Forward:
         ``stacks[0] = X`` as shape ``(1, n, n_0)``; ``stacks[i]`` (``i ≥ 1``) of shape
         ``(3, n, n_i)`` holds ``[a_i, R(a_i), S(a_i)/2]`` (:mod:`~.layers`): slot 0 is written
         here, slots 1–2 by each product's R or R/S pass.
+    slots : list of tuples
+        Views of the stacks' slots: ``slots[i][q]`` is ``stacks[i][q]`` (``slots[0] = (X,)``).
     s, y : device arrays, shape (n, n_l)
         The output pre-activation and the outputs.
     n : int
@@ -56,17 +58,32 @@ class Forward:
         self.theta = theta
         self.params = params
         self.stacks = stacks
+        n = s.shape[0]
+        self.slots = [
+            tuple(view(st, q * n * st.shape[2], (n, st.shape[2])) for q in range(st.shape[0])) for st in stacks
+        ]
         self.s = s
         self.y = y
-        self.n = s.shape[0]
+        self.n = n
         self._buffers = {}
+        self._views = {}
 
     def buffer(self, key, size, ops):
         """Scratch vector ``key`` of at least ``size`` entries, allocated on first use."""
         buf = self._buffers.get(key)
         if buf is None or buf.shape[0] < size:
             buf = self._buffers[key] = ops.empty(size)
-        return buf[:size]
+            self._views = {k: v for k, v in self._views.items() if k[0] != key}
+        return buf
+
+    def scratch(self, key, size, shape, ops, offset=0):
+        """A ``shape`` view ``offset`` entries into scratch vector ``key`` (made once)."""
+        buf = self.buffer(key, size, ops)
+        shape = tuple(shape)
+        got = self._views.get((key, shape, offset))
+        if got is None:
+            got = self._views[(key, shape, offset)] = view(buf, offset, shape)
+        return got
 
 
 class CudaBackend(CudaVectors, Backend):
@@ -162,7 +179,7 @@ class CudaBackend(CudaVectors, Backend):
         from riemannopt.nn.backends.cuda.layers import FWD
 
         n = X.shape[0]
-        params = self.layout.views(theta)
+        params = layer_views(theta, self.layout)
         stacks = [X.reshape((1, n, X.shape[1]))]
         last = len(params) - 1
         s = self.empty((n, self.layout.sizes[-1]))
@@ -192,7 +209,7 @@ class CudaBackend(CudaVectors, Backend):
             return 0.5 * self._prec * self._reduce(SQDIFF, fwd.y, T)[0] / fwd.n
         if self.loss_name == "bce":
             return self._reduce(BCE_LOSS, fwd.s, T)[0] / fwd.n
-        rows = fwd.buffer("rows", fwd.n, self)
+        rows = fwd.scratch("rows", fwd.n, (fwd.n,), self)
         self._signals.row_stats(ROW_LOSS, fwd.s, fwd.y, T, rows)
         return self._reduce(SUM, rows)[0] / fwd.n
 
@@ -203,7 +220,7 @@ class CudaBackend(CudaVectors, Backend):
         if kind == "squared":
             return self._reduce(SQDIFF, fwd.y, T)[0] / fwd.n
         if kind == "classification":
-            rows = fwd.buffer("rows", fwd.n, self)
+            rows = fwd.scratch("rows", fwd.n, (fwd.n,), self)
             self._signals.row_stats(ROW_ERROR, fwd.s, fwd.y, T, rows)
             return self._reduce(SUM, rows)[0] / fwd.n
         raise ValueError(f"unknown error kind {kind!r}")
@@ -255,7 +272,7 @@ class CudaBackend(CudaVectors, Backend):
         from riemannopt.nn.backends.cuda.layers import R_KEEP
         from riemannopt.nn.backends.cuda.signals import TERM3
 
-        vparams = self.layout.views(v)
+        vparams = layer_views(v, self.layout)
         rs, _ = self._r_forward(fwd, v, R_KEEP, vparams)
         if lam is not None:  # broadcastable to (n, n_out): make it two-dimensional
             lam = lam.reshape((1,) * (2 - lam.ndim) + tuple(lam.shape)) if lam.ndim < 2 else lam
@@ -270,12 +287,12 @@ class CudaBackend(CudaVectors, Backend):
         from riemannopt.nn.backends.cuda.layers import R_KEEP, RS
         from riemannopt.nn.backends.cuda.signals import FISHER, PERTURB
 
-        vparams = self.layout.views(v)
+        vparams = layer_views(v, self.layout)
         rs, _ = self._r_forward(fwd, v, R_KEEP, vparams)
         # R_v(J_sᵀ) w with w = ∂L/∂s + H_s R_v(s) held fixed: the R-backward from (w, R(w) = 0).
         w = self._signal(fwd, PERTURB, T=T, RS=rs)
         zero = self._buf(fwd, 1, fwd.y.shape)
-        self._vk["fill"][self._grid(zero.size)](zero.reshape(zero.size), self.dtype.type(0))
+        self._vk["fill"][self._grid(zero.size)](view(zero, 0, (zero.size,)), self.dtype.type(0))
         out = self._backward_r(fwd, vparams, w, zero)
         if len(self.layout) > 1:  # a one-layer network has S_v(s) = 0
             _, ss = self._r_forward(fwd, v, RS, vparams)
@@ -287,7 +304,7 @@ class CudaBackend(CudaVectors, Backend):
 
     def _buf(self, fwd, k, shape):
         """Scratch matrix ``k`` (0–5) of ``shape``, big enough for any layer's ``n × width``."""
-        return fwd.buffer(k, fwd.n * max(self.layout.sizes), self)[: math.prod(shape)].reshape(shape)
+        return fwd.scratch(k, fwd.n * max(self.layout.sizes), tuple(shape), self)
 
     def _signal(self, fwd, kind, T=None, RS=None, SS=None, part=0):
         """The output signal ``kind`` (divided by n) in scratch matrix 0."""
@@ -302,14 +319,15 @@ class CudaBackend(CudaVectors, Backend):
         ``(R(s_l), S(s_l))`` of the last layer's outputs (the second is meaningful in mode RS)."""
         from riemannopt.nn.backends.cuda.layers import RS
 
-        vparams = self.layout.views(v) if vparams is None else vparams
-        out = fwd.buffer("out", 2 * fwd.y.size, self).reshape((2,) + fwd.y.shape)
+        vparams = layer_views(v, self.layout) if vparams is None else vparams
+        out = fwd.scratch("out", 2 * fwd.y.size, (2,) + fwd.y.shape, self)
         last = len(fwd.params) - 1
         for i, ((W, _), (V, c)) in enumerate(zip(fwd.params, vparams)):
             inputs = 1 if i == 0 else (3 if mode == RS else 2)
             O = out if i == last else fwd.stacks[i + 1]
             self._layer(inputs, fwd.stacks[i], W, V, c, O, mode, self._codes[i], i == last)
-        return out[0], out[1]
+        size = fwd.y.size
+        return fwd.scratch("out", 2 * size, fwd.y.shape, self), fwd.scratch("out", 2 * size, fwd.y.shape, self, size)
 
     def _colsum(self, fwd, D, out, out_sq=None, scale=1.0):
         P = fwd.buffer("colsum", 2 * self._signals.colsum_blocks(fwd.n) * max(self.layout.sizes), self)
@@ -321,10 +339,10 @@ class CudaBackend(CudaVectors, Backend):
         n = fwd.n
         flat = self.empty(self.layout.n_params)
         sq = self.empty(self.layout.n_params) if squares else None
-        sq_views = self.layout.views(sq) if squares else None
+        sq_views = layer_views(sq, self.layout) if squares else None
         k = 0
-        for i, (gW, gb) in reversed(list(enumerate(self.layout.views(flat)))):
-            a = fwd.stacks[i][0]
+        for i, (gW, gb) in reversed(list(enumerate(layer_views(flat, self.layout)))):
+            a = fwd.slots[i][0]
             self.gemm(ds, a, gW, trans_a=True)
             if squares:
                 qW, qb = sq_views[i]
@@ -352,12 +370,12 @@ class CudaBackend(CudaVectors, Backend):
         signals ``ds`` (scratch 0) and ``rds`` (scratch 1); needs an R_KEEP forward pass."""
         flat = self.empty(self.layout.n_params)
         pair = 0
-        for i, (gW, gb) in reversed(list(enumerate(self.layout.views(flat)))):
-            stack = fwd.stacks[i]
-            a = stack[0]
+        for i, (gW, gb) in reversed(list(enumerate(layer_views(flat, self.layout)))):
+            slots = fwd.slots[i]
+            a = slots[0]
             self.gemm(rds, a, gW, trans_a=True)
             if i:
-                self.gemm(ds, stack[1], gW, trans_a=True, beta=1.0)  # + D(s)ᵀ R(a)
+                self.gemm(ds, slots[1], gW, trans_a=True, beta=1.0)  # + D(s)ᵀ R(a)
             self._colsum(fwd, rds, gb)
             if i:
                 W, V = fwd.params[i][0], vparams[i][0]
@@ -366,6 +384,6 @@ class CudaBackend(CudaVectors, Backend):
                 self.gemm(ds, W, da)
                 self.gemm(ds, V, rda)
                 self.gemm(rds, W, rda, beta=1.0)
-                self._signals.rvjp(da, rda, a, stack[2], self._codes[i - 1])
+                self._signals.rvjp(da, rda, a, slots[2], self._codes[i - 1])
                 ds, rds = da, rda
         return flat

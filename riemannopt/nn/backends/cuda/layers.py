@@ -50,6 +50,7 @@ from numba import cuda, from_dtype, int64
 
 from riemannopt.nn.backends.cuda.config import sm_count, tiles_for
 from riemannopt.nn.backends.cuda.device import LINEAR, device_functions
+from riemannopt.nn.backends.cuda.vectors import view
 
 __all__ = ["FWD", "R", "R_KEEP", "RS", "LayerForward", "layer_kernels", "layer_signatures"]
 
@@ -306,12 +307,12 @@ class LayerForward:
             return
         src = 1 if mode != FWD and not last else 0
         rows = 2 * n if inputs == 3 else n
-        out = O[src:src + rows // n].reshape((rows, m))
+        out = view(O, src * n * m, (rows, m))  # O[src] (and O[src + 1]) as one matrix
         if inputs == 1:
-            self.gemm(A[0], B0, out, trans_b=True)
+            self.gemm(view(A, 0, (n, k)), B0, out, trans_b=True)
         else:
-            self.gemm(A[1:1 + rows // n].reshape((rows, k)), W, out, trans_b=True)
-            self.gemm(A[0:rows // n].reshape((rows, k)), V, out, trans_b=True, beta=1.0)
+            self.gemm(view(A, n * k, (rows, k)), W, out, trans_b=True)  # [R(a); S(a)/2] Wᵀ
+            self.gemm(view(A, 0, (rows, k)), V, out, trans_b=True, beta=1.0)  # + [a; R(a)] Vᵀ
         threads = self.tuning.threads
         blocks = min(math.ceil(n * m / threads), self._blocks_cap)
         self.kernels["epilogue"][blocks, threads](O, bias, src, inputs, mode, act, int(last))

@@ -37,6 +37,7 @@ from numba import cuda, from_dtype, int64
 
 from riemannopt.nn.backends.cuda.config import sm_count
 from riemannopt.nn.backends.cuda.device import device_functions
+from riemannopt.nn.backends.cuda.vectors import view
 
 __all__ = [
     "SQUARED", "BCE", "SOFTMAX_CE", "LOSS_CODES",
@@ -457,7 +458,7 @@ class Signals:
         blocks = self.colsum_blocks(n)
         cw = min(32, self.tuning.threads)
         ch = self.tuning.threads // cw
-        P = P[:2 * blocks * m].reshape((2, blocks, m))
+        P = view(P, 0, (2, blocks, m))
         squares = int(out_sq is not None)
         self.kernels["colsum_partial"][(math.ceil(m / cw), blocks), (cw, ch)](D, P, squares)
         out_sq = out if out_sq is None else out_sq
