@@ -225,6 +225,26 @@ def test_products_take_and_return_device_arrays():
     close(net.backend.to_numpy(got), net.backend.to_numpy(net.connection_vp(theta, X, v)), np.float64)
 
 
+def test_forward_memory_is_pooled_and_outputs_outlive_it():
+    """A dropped forward pass gives its arena back and the next one of the same size reuses
+    it; outputs keep their own memory, so they survive that reuse."""
+    net = MLP([4, 6, 3], ["tanh", "sigmoid"], "bce", backend="cuda")
+    ref = MLP([4, 6, 3], ["tanh", "sigmoid"], "bce")
+    rng = np.random.default_rng(8)
+    X = rng.standard_normal((5, 4))
+    t1, t2 = ref.init(1, scheme="gaussian"), ref.init(2, scheme="gaussian")
+    be = net.backend
+    y1 = net.predict(t1, X)  # its forward pass is garbage now
+    assert len(be._arenas) == 1
+    arena = be._arenas[0]
+    fwd = be.forward(be.asarray(t2, "theta"), be.asarray(X, "X"))
+    assert fwd._arena is arena and not be._arenas
+    close(be.to_numpy(fwd.y), ref.predict(t2, X), np.float64)
+    close(be.to_numpy(y1), ref.predict(t1, X), np.float64)
+    del fwd
+    assert be._arenas == [arena]
+
+
 # -- cuBLAS through CuPy: the binding's arguments, with a stand-in for the library ------------
 
 def _fake_cupy(monkeypatch, broken=False):

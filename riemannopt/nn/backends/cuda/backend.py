@@ -15,6 +15,7 @@ the scalars of losses, errors and reductions are copied back.
 """
 
 import math
+import weakref
 
 import numpy as np
 
@@ -32,6 +33,10 @@ __all__ = ["CudaBackend", "Forward"]
 class Forward:
     """A stored forward pass on the device (opaque to callers).
 
+    Everything but the outputs lives in one device **arena** borrowed from the backend's pool
+    (:meth:`CudaBackend.forward`): the hidden layers' stacks, the output pre-activation and the
+    scratch matrices of the products, at the offsets of ``regions``.
+
     Attributes
     ----------
     theta : device array
@@ -41,49 +46,50 @@ class Forward:
     stacks : list of device arrays
         ``stacks[0] = X`` as shape ``(1, n, n_0)``; ``stacks[i]`` (``i ≥ 1``) of shape
         ``(3, n, n_i)`` holds ``[a_i, R(a_i), S(a_i)/2]`` (:mod:`~.layers`): slot 0 is written
-        here, slots 1–2 by each product's R or R/S pass.
+        by the forward pass, slots 1–2 by each product's R or R/S pass.
     slots : list of tuples
         Views of the stacks' slots: ``slots[i][q]`` is ``stacks[i][q]`` (``slots[0] = (X,)``).
     s, y : device arrays, shape (n, n_l)
-        The output pre-activation and the outputs.
+        The output pre-activation and the outputs (``y`` has memory of its own, so that it
+        outlives the forward pass; ``s`` is ``y`` for a linear output layer).
     n : int
         Number of examples.
 
-    The products write their intermediate values into the stacks and into scratch buffers
-    kept here, so one forward pass must not serve products running concurrently (from several
-    host threads).
+    The products write their intermediate values into the arena, so one forward pass must not
+    serve products running concurrently (from several host threads).
     """
 
-    def __init__(self, theta, params, stacks, s, y):
+    def __init__(self, theta, params, X, y, arena, regions, linear_output):
         self.theta = theta
         self.params = params
-        self.stacks = stacks
-        n = s.shape[0]
-        self.slots = [
-            tuple(view(st, q * n * st.shape[2], (n, st.shape[2])) for q in range(st.shape[0])) for st in stacks
-        ]
-        self.s = s
+        self.n = n = X.shape[0]
         self.y = y
-        self.n = n
-        self._buffers = {}
+        self._arena = arena
+        self._regions = regions
         self._views = {}
+        widths = [p[0].shape[0] for p in params[:-1]]
+        self.stacks = [view(X, 0, (1,) + tuple(X.shape))] + [
+            self.scratch(("stack", i), (3, n, w)) for i, w in enumerate(widths, start=1)
+        ]
+        self.slots = [(X,)] + [
+            tuple(self.scratch(("stack", i), (n, w), q * n * w) for q in range(3)) for i, w in enumerate(widths, start=1)
+        ]
+        self.s = y if linear_output else self.scratch("s", tuple(y.shape))
 
-    def buffer(self, key, size, ops):
-        """Scratch vector ``key`` of at least ``size`` entries, allocated on first use."""
-        buf = self._buffers.get(key)
-        if buf is None or buf.shape[0] < size:
-            buf = self._buffers[key] = ops.empty(size)
-            self._views = {k: v for k, v in self._views.items() if k[0] != key}
-        return buf
-
-    def scratch(self, key, size, shape, ops, offset=0):
-        """A ``shape`` view ``offset`` entries into scratch vector ``key`` (made once)."""
-        buf = self.buffer(key, size, ops)
+    def scratch(self, key, shape, offset=0):
+        """A ``shape`` view ``offset`` entries into the arena region ``key`` (made once)."""
         shape = tuple(shape)
         got = self._views.get((key, shape, offset))
         if got is None:
-            got = self._views[(key, shape, offset)] = view(buf, offset, shape)
+            start, size = self._regions[key]
+            if offset + math.prod(shape) > size:
+                raise ValueError(f"{shape} at {offset} overflows the scratch region {key!r} of {size}")
+            got = self._views[(key, shape, offset)] = view(self._arena, start + offset, shape)
         return got
+
+
+#: Free arenas a backend keeps for later forward passes.
+POOLED_ARENAS = 3
 
 
 class CudaBackend(CudaVectors, Backend):
@@ -129,6 +135,7 @@ class CudaBackend(CudaVectors, Backend):
         # Hidden activation codes; the output layer's pre-activation goes through "linear".
         self._codes = [act_code(a) for a in self.activations[:-1]] + [act_code("linear")]
         self._out_code = act_code(self.activations[-1]) if self.activations[-1] != "softmax" else -1
+        self._arenas = []  # free forward-pass arenas (see forward)
 
     @classmethod
     def check_available(cls):
@@ -176,27 +183,58 @@ class CudaBackend(CudaVectors, Backend):
     # -- forward pass ------------------------------------------------------------------------
 
     def forward(self, theta, X):
+        """The forward pass, in device memory borrowed from the backend's pool.
+
+        numba has no caching allocator, and a forward pass with the scratch of its products
+        needs up to about a gigabyte on the paper's networks (float64, batch 7500); each
+        allocation would cost time, and numba frees device memory with a synchronizing call.
+        So every :class:`Forward` takes one arena of the right size from a small pool, and a
+        finalizer gives it back when the Forward is garbage-collected (at once in CPython,
+        e.g. after ``backend.gradient(backend.forward(θ, X), T)``).  The outputs ``y`` are not
+        in the arena, so they stay valid after that.
+        """
         from riemannopt.nn.backends.cuda.layers import FWD
 
         n = X.shape[0]
-        params = layer_views(theta, self.layout)
-        stacks = [X.reshape((1, n, X.shape[1]))]
-        last = len(params) - 1
-        s = self.empty((n, self.layout.sizes[-1]))
-        for i, (W, b) in enumerate(params):
-            O = s.reshape((1,) + s.shape) if i == last else self.empty((3, n, W.shape[0]))
-            self._layer(1, stacks[i], W, W, b, O, FWD, self._codes[i], i == last)
-            if i < last:
-                stacks.append(O)
-        if self.activations[-1] == "linear":
-            y = s  # never written to by the products
-        else:
-            y = self.empty(s.shape)
-            if self._out_code < 0:
-                self._signals.softmax(s, y)
-            else:
-                self._layer.activate(s, y, self._out_code)
-        return Forward(theta, params, stacks, s, y)
+        regions, total = self._plan(n)
+        arena = self._acquire(total)
+        y = self.empty((n, self.layout.sizes[-1]))
+        linear_output = self.activations[-1] == "linear"
+        fwd = Forward(theta, layer_views(theta, self.layout), X, y, arena, regions, linear_output)
+        weakref.finalize(fwd, self._release, arena)
+        last = len(fwd.params) - 1
+        for i, (W, b) in enumerate(fwd.params):
+            O = fwd.stacks[i + 1] if i < last else view(fwd.s, 0, (1,) + tuple(fwd.s.shape))
+            self._layer(1, fwd.stacks[i], W, W, b, O, FWD, self._codes[i], i == last)
+        if self._out_code < 0:
+            self._signals.softmax(fwd.s, y)
+        elif not linear_output:
+            self._layer.activate(fwd.s, y, self._out_code)
+        return fwd
+
+    def _plan(self, n):
+        """``({key: (offset, size)}, total)``: the arena of a forward pass of ``n`` examples."""
+        sizes = self.layout.sizes
+        widest, n_out = max(sizes), sizes[-1]
+        parts = [(("stack", i), 3 * n * w) for i, w in enumerate(sizes[1:-1], start=1)]
+        parts += [("s", n * n_out), ("out", 2 * n * n_out), ("rows", n)]
+        parts += [(k, n * widest) for k in range(6)]  # scratch matrices 0–5 of the passes
+        parts += [("colsum", 2 * self._signals.colsum_blocks(n) * widest)]
+        regions, total = {}, 0
+        for key, size in parts:
+            regions[key] = (total, size)
+            total += size
+        return regions, total
+
+    def _acquire(self, size):
+        for i, arena in enumerate(self._arenas):
+            if arena.shape[0] == size:
+                return self._arenas.pop(i)
+        return self.empty(size)
+
+    def _release(self, arena):
+        self._arenas.append(arena)
+        del self._arenas[:-POOLED_ARENAS]
 
     def outputs(self, fwd):
         return fwd.y
@@ -209,7 +247,7 @@ class CudaBackend(CudaVectors, Backend):
             return 0.5 * self._prec * self._reduce(SQDIFF, fwd.y, T)[0] / fwd.n
         if self.loss_name == "bce":
             return self._reduce(BCE_LOSS, fwd.s, T)[0] / fwd.n
-        rows = fwd.scratch("rows", fwd.n, (fwd.n,), self)
+        rows = fwd.scratch("rows", (fwd.n,))
         self._signals.row_stats(ROW_LOSS, fwd.s, fwd.y, T, rows)
         return self._reduce(SUM, rows)[0] / fwd.n
 
@@ -220,7 +258,7 @@ class CudaBackend(CudaVectors, Backend):
         if kind == "squared":
             return self._reduce(SQDIFF, fwd.y, T)[0] / fwd.n
         if kind == "classification":
-            rows = fwd.scratch("rows", fwd.n, (fwd.n,), self)
+            rows = fwd.scratch("rows", (fwd.n,))
             self._signals.row_stats(ROW_ERROR, fwd.s, fwd.y, T, rows)
             return self._reduce(SUM, rows)[0] / fwd.n
         raise ValueError(f"unknown error kind {kind!r}")
@@ -304,7 +342,7 @@ class CudaBackend(CudaVectors, Backend):
 
     def _buf(self, fwd, k, shape):
         """Scratch matrix ``k`` (0–5) of ``shape``, big enough for any layer's ``n × width``."""
-        return fwd.scratch(k, fwd.n * max(self.layout.sizes), tuple(shape), self)
+        return fwd.scratch(k, shape)
 
     def _signal(self, fwd, kind, T=None, RS=None, SS=None, part=0):
         """The output signal ``kind`` (divided by n) in scratch matrix 0."""
@@ -320,17 +358,17 @@ class CudaBackend(CudaVectors, Backend):
         from riemannopt.nn.backends.cuda.layers import RS
 
         vparams = layer_views(v, self.layout) if vparams is None else vparams
-        out = fwd.scratch("out", 2 * fwd.y.size, (2,) + fwd.y.shape, self)
+        out = fwd.scratch("out", (2,) + tuple(fwd.y.shape))
         last = len(fwd.params) - 1
         for i, ((W, _), (V, c)) in enumerate(zip(fwd.params, vparams)):
             inputs = 1 if i == 0 else (3 if mode == RS else 2)
             O = out if i == last else fwd.stacks[i + 1]
             self._layer(inputs, fwd.stacks[i], W, V, c, O, mode, self._codes[i], i == last)
         size = fwd.y.size
-        return fwd.scratch("out", 2 * size, fwd.y.shape, self), fwd.scratch("out", 2 * size, fwd.y.shape, self, size)
+        return fwd.scratch("out", fwd.y.shape), fwd.scratch("out", fwd.y.shape, size)
 
     def _colsum(self, fwd, D, out, out_sq=None, scale=1.0):
-        P = fwd.buffer("colsum", 2 * self._signals.colsum_blocks(fwd.n) * max(self.layout.sizes), self)
+        P = fwd.scratch("colsum", (2 * self._signals.colsum_blocks(fwd.n) * D.shape[1],))
         self._signals.colsum(D, out, P, out_sq, scale)
 
     def _backward(self, fwd, ds, squares=False):
