@@ -377,3 +377,28 @@ def test_without_cupy_auto_uses_own_kernels(monkeypatch):
             MLP([2, 1], ["sigmoid"], "bce", backend="cuda", backend_options={"gemm": "cublas"})
     finally:
         gemm_module._cublas_status.cache_clear()
+
+
+def test_gpu_benchmark_script_runs(tmp_path, monkeypatch, capsys):
+    """``bench/bench_nn_gpu.py`` end to end on a tiny network (its riemannopt parts: GEMM table,
+    products, ratios, JSON), so that the script works when it is run on a GPU."""
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[3] / "bench" / "bench_nn_gpu.py"
+    spec = importlib.util.spec_from_file_location("bench_nn_gpu", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    monkeypatch.setitem(bench.NETWORKS, "tiny", [5, 4, 3, 5])
+    out = tmp_path / "gpu.json"
+    argv = ["--networks", "tiny", "--batches", "7", "--repeats", "1", "--warmup", "1", "--train-repeats", "1",
+            "--no-torch", "--no-jax", "--json", str(out)]
+    assert bench.main(argv) == 0
+    results = json.loads(out.read_text())
+    assert {r["kind"] for r in results["gemm"]} == {"NT", "TN", "NN"}
+    products = {(r["dtype"], r["product"]) for r in results["products"]}
+    assert {(d, p) for d in ("float32", "float64") for p in ("gradient", "fisher_vp", "connection_vp")} <= products
+    assert all(r["x_gradient"] > 0 for r in results["products"])
+    assert "connection_vp/gradient" in capsys.readouterr().out
+
