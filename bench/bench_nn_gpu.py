@@ -20,7 +20,9 @@ Sections (each prints a note and goes on when something it needs is missing):
     eager) and JAX (``jax.jit`` of jvp/vjp) versions of ``bench_nn_products.py``; the
     "stored fwd" rows reuse one forward pass, as truncated CG does.  Prints the ratios
     product / gradient (target: connection_vp ≤ 2 gradients) and riemannopt / PyTorch
-    (target ≤ 1), and the relative differences between the libraries' results.
+    (target ≤ 1), the relative differences between the libraries' results, and the host's
+    share of each call ("host ms": launches and Python until the call returns; a product whose
+    median is close to it is bound by the host, not by the GPU).
 ``train``
     One iteration of ``riemannopt.nn.train`` per method on the GPU, when ``riemannopt.nn.train``
     exists.
@@ -80,18 +82,22 @@ def optional(name):
 
 
 def timed(fn, sync, repeats, warmup):
-    """``{"median_ms", "min_ms"}`` of ``fn`` with the device synchronized around each call."""
+    """``{"median_ms", "min_ms", "host_ms"}`` of ``fn`` with the device synchronized around
+    each call; ``host_ms`` is the median time until ``fn`` returns, before the final
+    synchronization: the host's share (launches, Python), which the device's work overlaps."""
     for _ in range(warmup):
         fn()
         sync()
-    times = []
+    times, host = [], []
     for _ in range(repeats):
         sync()
         t0 = time.perf_counter()
         fn()
+        host.append(time.perf_counter() - t0)
         sync()
         times.append(time.perf_counter() - t0)
-    return {"median_ms": 1e3 * statistics.median(times), "min_ms": 1e3 * min(times)}
+    return {"median_ms": 1e3 * statistics.median(times), "min_ms": 1e3 * min(times),
+            "host_ms": 1e3 * statistics.median(host)}
 
 
 def numba_sync():
@@ -347,7 +353,8 @@ def products_section(args, results):
                         note(f"{lib} failed on {name} {dtype} {batch}: {exc!r}")
                         traceback.print_exc()
                 print(f"\n{name} {dtype} batch {batch}")
-                print(f"{'library':<20}{'product':<28}{'median ms':>10}{'min ms':>9}{'×grad':>7}{'×torch':>8}{'×jax':>7}")
+                print(f"{'library':<20}{'product':<28}{'median ms':>10}{'min ms':>9}{'host ms':>9}{'×grad':>7}"
+                      f"{'×torch':>8}{'×jax':>7}")
                 table = {}
                 for label, fns, _, sync in libraries:
                     for product, fn in fns.items():
@@ -367,7 +374,7 @@ def products_section(args, results):
                             else:
                                 cells += " " * width
                         print(f"{label:<20}{product:<28}{t['median_ms']:>10.2f}{t['min_ms']:>9.2f}"
-                              f"{row['x_gradient']:>7.2f}{cells}")
+                              f"{t['host_ms']:>9.2f}{row['x_gradient']:>7.2f}{cells}")
                         results["products"].append(row)
                 base_label, _, base_values, _ = libraries[0]
                 for label, _, values, _ in libraries[1:]:

@@ -225,6 +225,17 @@ def test_products_take_and_return_device_arrays():
     close(net.backend.to_numpy(got), net.backend.to_numpy(net.connection_vp(theta, X, v)), np.float64)
 
 
+@pytest.mark.parametrize("loss", ["squared", "softmax_ce"])
+def test_term3_broadcasts_lambda(loss):
+    """``lam`` of Algorithm 3 as a scalar, a row, a column or a full matrix, against numpy."""
+    acts = ["tanh", "linear" if loss == "squared" else "softmax"]
+    ref, net = MLP([4, 5, 3], acts, loss), MLP([4, 5, 3], acts, loss, backend="cuda")
+    rng = np.random.default_rng(9)
+    X, theta, v = rng.standard_normal((6, 4)), ref.init(0, scheme="gaussian"), rng.standard_normal(ref.n_params)
+    for lam in (1.5, np.array([0.5, 1.0, 2.0]), rng.uniform(0.5, 2, (6, 1)), rng.uniform(0.5, 2, (6, 3))):
+        close(net.backend.to_numpy(net.term3(theta, X, v, lam)), ref.term3(theta, X, v, lam), np.float64)
+
+
 def test_forward_memory_is_pooled_and_outputs_outlive_it():
     """A dropped forward pass gives its arena back and the next one of the same size reuses
     it; outputs keep their own memory, so they survive that reuse."""
