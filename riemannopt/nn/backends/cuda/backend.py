@@ -18,14 +18,18 @@ import math
 import weakref
 
 import numpy as np
+from numba import cuda
 
 from riemannopt.errors import BackendUnavailableError
 from riemannopt.nn.backends.base import Backend
-
-try:  # The class body needs CudaVectors; check_available names what is missing.
-    from riemannopt.nn.backends.cuda.vectors import CudaVectors, layer_views, view
-except ImportError as _exc:  # numba without any CUDA target
-    raise ImportError(f"numba.cuda cannot be imported ({_exc}); install numba-cuda: pip install 'riemannopt[cuda]'") from _exc
+from riemannopt.nn.backends.cuda import config
+from riemannopt.nn.backends.cuda.device import act_code
+from riemannopt.nn.backends.cuda.gemm import make_gemm
+from riemannopt.nn.backends.cuda.layers import FWD, R, R_KEEP, RS, LayerForward
+from riemannopt.nn.backends.cuda.signals import (
+    CONNECTION, EMPIRICAL, FISHER, GRAD, LOSS_CODES, PERTURB, ROW_ERROR, ROW_GAP, ROW_LOSS, TERM3, Signals,
+)
+from riemannopt.nn.backends.cuda.vectors import BCE_LOSS, SQDIFF, SUM, CudaVectors, layer_views, view
 
 __all__ = ["CudaBackend", "Forward"]
 
@@ -121,11 +125,6 @@ class CudaBackend(CudaVectors, Backend):
     name = "cuda"
 
     def __init__(self, layout, activations, loss, sigma, dtype, *, gemm="auto"):
-        from riemannopt.nn.backends.cuda.device import act_code
-        from riemannopt.nn.backends.cuda.gemm import make_gemm
-        from riemannopt.nn.backends.cuda.layers import LayerForward
-        from riemannopt.nn.backends.cuda.signals import LOSS_CODES, Signals
-
         super().__init__(layout, activations, loss, sigma, np.dtype(dtype))
         self.gemm = make_gemm(gemm, self.dtype, self.tuning)
         self._layer = LayerForward(self.gemm, self.dtype, self.tuning)
@@ -148,11 +147,7 @@ class CudaBackend(CudaVectors, Backend):
                 f"the 'cuda' backend needs numba-cuda, which cannot be imported ({exc}); "
                 "install it with: pip install 'riemannopt[cuda]'"
             ) from exc
-        from numba import cuda
-
-        from riemannopt.nn.backends.cuda.config import simulating
-
-        if simulating():
+        if config.simulating():
             return
         try:
             ok = cuda.is_available()
@@ -168,8 +163,6 @@ class CudaBackend(CudaVectors, Backend):
     # -- targets -----------------------------------------------------------------------------
 
     def target_stats(self, T):
-        from riemannopt.nn.backends.cuda.signals import ROW_GAP
-
         lo, hi = self.min_max(T)
         gaps = self.empty(T.shape[0])
         self._signals.row_stats(ROW_GAP, T, T, T, gaps)
@@ -193,8 +186,6 @@ class CudaBackend(CudaVectors, Backend):
         e.g. after ``backend.gradient(backend.forward(θ, X), T)``).  The outputs ``y`` are not
         in the arena, so they stay valid after that.
         """
-        from riemannopt.nn.backends.cuda.layers import FWD
-
         n = X.shape[0]
         regions, total = self._plan(n)
         arena = self._acquire(total)
@@ -240,9 +231,6 @@ class CudaBackend(CudaVectors, Backend):
         return fwd.y
 
     def loss(self, fwd, T):
-        from riemannopt.nn.backends.cuda.signals import ROW_LOSS
-        from riemannopt.nn.backends.cuda.vectors import BCE_LOSS, SQDIFF, SUM
-
         if self.loss_name == "squared":
             return 0.5 * self._prec * self._reduce(SQDIFF, fwd.y, T)[0] / fwd.n
         if self.loss_name == "bce":
@@ -252,9 +240,6 @@ class CudaBackend(CudaVectors, Backend):
         return self._reduce(SUM, rows)[0] / fwd.n
 
     def error(self, fwd, T, kind):
-        from riemannopt.nn.backends.cuda.signals import ROW_ERROR
-        from riemannopt.nn.backends.cuda.vectors import SQDIFF, SUM
-
         if kind == "squared":
             return self._reduce(SQDIFF, fwd.y, T)[0] / fwd.n
         if kind == "classification":
@@ -266,50 +251,31 @@ class CudaBackend(CudaVectors, Backend):
     # -- products ----------------------------------------------------------------------------
 
     def gradient(self, fwd, T):
-        from riemannopt.nn.backends.cuda.signals import GRAD
-
         return self._backward(fwd, self._signal(fwd, GRAD, T=T))
 
     def gradient_and_diag(self, fwd, T):
-        from riemannopt.nn.backends.cuda.signals import GRAD
-
         return self._backward(fwd, self._signal(fwd, GRAD, T=T), squares=True)
 
     def fisher_vp(self, fwd, v):
-        from riemannopt.nn.backends.cuda.layers import R
-        from riemannopt.nn.backends.cuda.signals import FISHER
-
         rs, _ = self._r_forward(fwd, v, R)
         return self._backward(fwd, self._signal(fwd, FISHER, RS=rs))
 
     def empirical_fisher_vp(self, fwd, T, v):
         # g_kᵀv = δ_kᵀ (J_s v)_k: one R pass, then one backward pass from δ_k (g_kᵀv).
-        from riemannopt.nn.backends.cuda.layers import R
-        from riemannopt.nn.backends.cuda.signals import EMPIRICAL
-
         rs, _ = self._r_forward(fwd, v, R)
         return self._backward(fwd, self._signal(fwd, EMPIRICAL, T=T, RS=rs))
 
     def connection_vp(self, fwd, v):
-        from riemannopt.nn.backends.cuda.layers import RS
-        from riemannopt.nn.backends.cuda.signals import CONNECTION
-
         rs, ss = self._r_forward(fwd, v, RS)
         return self._backward(fwd, self._signal(fwd, CONNECTION, RS=rs, SS=ss))
 
     def connection_terms(self, fwd, v):
-        from riemannopt.nn.backends.cuda.layers import RS
-        from riemannopt.nn.backends.cuda.signals import CONNECTION
-
         rs, ss = self._r_forward(fwd, v, RS)
         return tuple(
             self._backward(fwd, self._signal(fwd, CONNECTION, RS=rs, SS=ss, part=part)) for part in (1, 2)
         )
 
     def term3(self, fwd, v, lam=None):
-        from riemannopt.nn.backends.cuda.layers import R_KEEP
-        from riemannopt.nn.backends.cuda.signals import TERM3
-
         vparams = layer_views(v, self.layout)
         rs, _ = self._r_forward(fwd, v, R_KEEP, vparams)
         if lam is not None:  # broadcastable to (n, n_out): make it two-dimensional
@@ -322,9 +288,6 @@ class CudaBackend(CudaVectors, Backend):
         return self._backward_r(fwd, vparams, ds, rds)
 
     def perturb_vp(self, fwd, T, v):
-        from riemannopt.nn.backends.cuda.layers import R_KEEP, RS
-        from riemannopt.nn.backends.cuda.signals import FISHER, PERTURB
-
         vparams = layer_views(v, self.layout)
         rs, _ = self._r_forward(fwd, v, R_KEEP, vparams)
         # R_v(J_sᵀ) w with w = ∂L/∂s + H_s R_v(s) held fixed: the R-backward from (w, R(w) = 0).
@@ -355,8 +318,6 @@ class CudaBackend(CudaVectors, Backend):
     def _r_forward(self, fwd, v, mode, vparams=None):
         """R (mode R or R_KEEP) or R/S (mode RS) forward pass along ``v``; returns the views
         ``(R(s_l), S(s_l))`` of the last layer's outputs (the second is meaningful in mode RS)."""
-        from riemannopt.nn.backends.cuda.layers import RS
-
         vparams = layer_views(v, self.layout) if vparams is None else vparams
         out = fwd.scratch("out", (2,) + tuple(fwd.y.shape))
         last = len(fwd.params) - 1
