@@ -222,7 +222,11 @@ def riemannopt_fns(sizes, dtype, theta, X, v, gemm):
 def torch_fns(torch, sizes, dtype, theta, X, v):
     from torch.func import grad, jvp, vjp
 
-    torch.backends.cuda.matmul.allow_tf32 = False
+    matmul = torch.backends.cuda.matmul
+    if hasattr(matmul, "fp32_precision"):  # PyTorch ≥ 2.9
+        matmul.fp32_precision = "ieee"
+    else:
+        matmul.allow_tf32 = False
     dev = torch.device("cuda")
     tdtype = torch.float64 if dtype == "float64" else torch.float32
 

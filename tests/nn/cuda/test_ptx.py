@@ -22,7 +22,6 @@ import numpy as np
 import pytest
 
 pytest.importorskip("numba_cuda", reason="PTX compilation needs numba-cuda (the 'cuda' extra)")
-nvcc = pytest.importorskip("nvidia.cuda_nvcc", reason="ptxas comes with the 'cuda' extra (nvidia-cuda-nvcc)")
 
 from riemannopt.nn.backends.cuda.catalog import all_kernels  # noqa: E402
 
@@ -34,13 +33,25 @@ REGISTERS = re.compile(r"Used (\d+) registers")
 
 
 def ptxas_path():
-    """``ptxas`` of the installed ``nvidia-cuda-nvcc`` wheel."""
+    """``ptxas`` of the installed CUDA toolkit wheel (``nvidia-cuda-nvcc-cu12``, which the
+    ``cuda`` extra installs, or a CUDA 13 wheel's ``nvidia/cu13``), else the one on ``PATH``."""
+    import importlib
+    import shutil
+
     name = "ptxas.exe" if os.name == "nt" else "ptxas"
-    for root in nvcc.__path__:
-        path = Path(root) / "bin" / name
-        if path.is_file():
-            return path
-    pytest.fail(f"no {name} under {list(nvcc.__path__)}")
+    for package in ("nvidia.cuda_nvcc", "nvidia.cu13"):
+        try:
+            roots = importlib.import_module(package).__path__
+        except ImportError:
+            continue
+        for root in roots:
+            path = Path(root) / "bin" / name
+            if path.is_file():
+                return path
+    found = shutil.which(name)
+    if found is None:
+        pytest.skip("no ptxas: it comes with the 'cuda' extra (nvidia-cuda-nvcc-cu12)")
+    return Path(found)
 
 
 def compile_group(dtype, cc, ptxas):

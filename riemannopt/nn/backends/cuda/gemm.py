@@ -278,12 +278,13 @@ class CublasGemm:
     def __init__(self, dtype):
         self.dtype = np.dtype(dtype)
         try:
-            from cupy.cuda import device
+            from cupy.cuda import Stream, device
             from cupy_backends.cuda.libs import cublas
         except Exception as exc:  # ImportError, or a CUDA error raised while CuPy loads
             raise BackendUnavailableError(f"cuBLAS GEMMs need CuPy, which cannot be imported: {exc}") from exc
         self._cublas = cublas
         self._device = device
+        self._null_stream = Stream.null
         self._fn = cublas.sgemm if self.dtype == np.float32 else cublas.dgemm
         # Host scalars for α and β (host pointer mode), kept alive with the object.
         self._alpha = np.zeros(1, dtype=self.dtype)
@@ -294,18 +295,21 @@ class CublasGemm:
         M, N = C.shape
         K = A.shape[0] if trans_a else A.shape[1]
         cublas = self._cublas
-        handle = self._device.get_cublas_handle()
-        cublas.setStream(handle, 0)  # the legacy default stream, where numba launches
-        cublas.setPointerMode(handle, cublas.CUBLAS_POINTER_MODE_HOST)
         self._alpha[0] = alpha
         self._beta[0] = beta
         op_a = cublas.CUBLAS_OP_T if trans_a else cublas.CUBLAS_OP_N
         op_b = cublas.CUBLAS_OP_T if trans_b else cublas.CUBLAS_OP_N
-        self._fn(
-            handle, op_b, op_a, N, M, K,
-            self._alpha.ctypes.data, _pointer(B), B.shape[1], _pointer(A), A.shape[1],
-            self._beta.ctypes.data, _pointer(C), N,
-        )
+        # The legacy default stream, where numba launches: CuPy's binding points the handle at
+        # CuPy's current stream before each call, so make that the null stream too.
+        with self._null_stream:
+            handle = self._device.get_cublas_handle()
+            cublas.setStream(handle, 0)
+            cublas.setPointerMode(handle, cublas.CUBLAS_POINTER_MODE_HOST)
+            self._fn(
+                handle, op_b, op_a, N, M, K,
+                self._alpha.ctypes.data, _pointer(B), B.shape[1], _pointer(A), A.shape[1],
+                self._beta.ctypes.data, _pointer(C), N,
+            )
         return C
 
 
