@@ -30,6 +30,7 @@ from numba import cuda, from_dtype
 from riemannopt.errors import BackendUnavailableError, MethodError
 from riemannopt.nn.backends.cuda.config import default_tuning, sm_count, tiles_for
 from riemannopt.nn.backends.cuda.device import device_functions
+from riemannopt.nn.backends.cuda.vectors import view
 
 __all__ = ["NumbaGemm", "CublasGemm", "make_gemm", "gemm_kernels", "GEMM_OPTIONS"]
 
@@ -216,7 +217,9 @@ class NumbaGemm:
         self.kernels = gemm_kernels(self.dtype, self.tuning)
         self._sms = sm_count()
         self._partials = None
+        # Stand-ins for the Z and P arguments when there is no epilogue or no split.
         self._dummy = cuda.device_array((1, 1, 1), dtype=self.dtype)
+        self._dummy2 = view(self._dummy, 0, (1, 1))
 
     def splits_for(self, M, N, K):
         """How many blocks share the inner dimension: enough for about two blocks per
@@ -239,10 +242,10 @@ class NumbaGemm:
         k_len = bk * math.ceil(math.ceil(K / splits) / bk)
         splits = math.ceil(K / k_len)
         t = self.dtype.type
-        Z = self._dummy[0] if Z is None else Z
+        Z = self._dummy2 if Z is None else Z
         P = self._dummy
         if splits > 1:
-            P = self._workspace(splits * M * N).reshape((splits, M, N))
+            P = view(self._workspace(splits * M * N), 0, (splits, M, N))
         kernel = self.kernels[("t" if trans_a else "n") + ("t" if trans_b else "n")]
         grid = (math.ceil(N / bn), math.ceil(M / bm), splits)
         kernel[grid, (bn // tn, bm // tm)](A, B, C, Z, P, t(alpha), t(beta), act, k_len)
@@ -256,7 +259,7 @@ class NumbaGemm:
         # One buffer reused by every split product: launches on one stream run in order.
         if self._partials is None or self._partials.shape[0] < size:
             self._partials = cuda.device_array(size, dtype=self.dtype)
-        return self._partials[:size]
+        return self._partials
 
 
 class CublasGemm:
