@@ -3,7 +3,7 @@
 import numpy as np
 from matplotlib.figure import Figure
 
-__all__ = ["gamma_panels", "convergence_figure", "invariance_figure"]
+__all__ = ["gamma_panels", "convergence_figure", "invariance_figure", "training_figure"]
 
 _TITLES = {
     "identity": "α, β",
@@ -99,3 +99,58 @@ def invariance_figure(studies, title=None):
         label = f"{st.method} (gap at round-off)" if roundoff else f"{st.method} (order {st.order:.2f})"
         ax.loglog(st.h, np.maximum(st.gap, floor), marker="o", ls=":" if roundoff else "-", label=label)
     return _finish_order_axes(fig, ax, "gap between parameterizations at time T", title or f"Order of invariance (T = {studies[0].T:g})")
+
+
+#: Colours of the training methods, fixed so that figures of different studies match.
+_METHOD_COLORS = {"ng": "k", "mid": "tab:orange", "geo": "tab:blue", "geof": "tab:green",
+                  "perturb": "tab:red", "adam": "tab:purple"}
+_ERROR_LABELS = {"squared": "training error (squared reconstruction)", "classification": "training error (classification)"}
+
+
+def training_figure(study, clock="cpu", title=None):
+    """Figure 3 of the paper: training error against iterations (solid lines, bottom axis) and
+    against time (dashed lines, top axis), one colour per method.
+
+    With several seeds each line is the mean over seeds; the shaded band spans the seeds' range
+    at each iteration.  A time curve is drawn up to the time every seed's run reached.
+
+    Parameters
+    ----------
+    study : riemannopt.experiments.NNStudy
+    clock : {"cpu", "wall"}
+        Processor time (steadier on a shared machine) or wall time.
+    title : str, optional
+    """
+    from .experiments.nn import STUDY_CLOCKS, _value_at
+
+    key = STUDY_CLOCKS[clock]
+    fig = Figure(figsize=(7.2, 4.8), layout="constrained")
+    ax = fig.subplots()
+    top = ax.twiny()
+    positive = True
+    for i, m in enumerate(study.methods):
+        hs = study.histories(m)
+        if not hs:
+            continue
+        color = _METHOD_COLORS.get(m, f"C{i}")
+        n = min(len(h["train_error"]) for h in hs)
+        errs = np.array([h["train_error"][:n] for h in hs])
+        positive &= bool(np.all(errs > 0))
+        it = np.arange(n)
+        ax.plot(it, errs.mean(axis=0), color=color, lw=1.8, label=m)
+        if len(hs) > 1:
+            ax.fill_between(it, errs.min(axis=0), errs.max(axis=0), color=color, alpha=0.15, lw=0)
+        t_end = min(h[key][-1] for h in hs)
+        t = np.linspace(0.0, t_end, 200)
+        mean = np.mean([[_value_at(h, "train_error", key, x) for x in t] for h in hs], axis=0)
+        top.plot(t, mean, color=color, lw=1.4, ls="--", alpha=0.85)
+    if positive:
+        ax.set_yscale("log")
+    ax.set_xlabel("iteration (solid lines)")
+    top.set_xlabel(f"{'processor' if clock == 'cpu' else 'wall'} time, s (dashed lines)")
+    ax.set_ylabel(_ERROR_LABELS.get(getattr(study, "error", None), "training error"))
+    ax.grid(alpha=0.3, which="both")
+    seeds = f"{len(study.seeds)} seeds, mean and range" if len(study.seeds) > 1 else f"seed {study.seeds[0]}"
+    ax.legend(title=seeds, fontsize="small", title_fontsize="small", loc="upper right")
+    ax.set_title(title or f"Training the {study.preset} network", fontsize="medium")
+    return fig
