@@ -145,12 +145,18 @@ def training_figure(study, clock="cpu", title=None):
         mean = np.mean([[_value_at(h, "train_error", key, x) for x in t] for h in hs], axis=0)
         top.plot(t, mean, color=color, lw=1.4, ls="--", alpha=0.85)
     if positive:
+        from matplotlib.ticker import FuncFormatter
+
         ax.set_yscale("log")
+        plain = FuncFormatter(lambda v, _: f"{v:g}")
+        ax.yaxis.set_major_formatter(plain)
+        ax.yaxis.set_minor_formatter(plain)
+        ax.tick_params(axis="y", which="minor", labelsize="x-small")
     ax.set_xlabel("iteration (solid lines)")
     top.set_xlabel(f"{'processor' if clock == 'cpu' else 'wall'} time, s (dashed lines)")
     ax.set_ylabel(_ERROR_LABELS.get(getattr(study, "error", None), "training error"))
     ax.grid(alpha=0.3, which="both")
     seeds = f"{len(study.seeds)} seeds, mean and range" if len(study.seeds) > 1 else f"seed {study.seeds[0]}"
     ax.legend(title=seeds, fontsize="small", title_fontsize="small", loc="upper right")
-    ax.set_title(title or f"Training the {study.preset} network", fontsize="medium")
+    fig.suptitle(title or f"Training the {study.preset} network", fontsize="medium")
     return fig

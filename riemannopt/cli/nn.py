@@ -131,6 +131,8 @@ def run(args):
     study = nn_study(args.dataset, args.methods, args.iters, seeds, data=args.dataset_obj, backend=args.backend,
                      **options)
     print(study.table(clock=args.clock))
+    other = "wall" if args.clock == "cpu" else "cpu"
+    print(study.table(clock=other, with_iterations=False))
     study.figure(clock=args.clock, title=args.title).savefig(args.out, dpi=120)
     print(f"figure written to {args.out}")
     if args.history is not None:

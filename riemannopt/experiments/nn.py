@@ -90,7 +90,7 @@ class NNStudy:
 
     # -- reports --------------------------------------------------------------------------------
 
-    def table(self, iterations=None, times=None, clock="cpu"):
+    def table(self, iterations=None, times=None, clock="cpu", with_iterations=True):
         """Mean and range over seeds of the training (and test) error at fixed iterations and at
         fixed times.
 
@@ -101,14 +101,18 @@ class NNStudy:
         times : sequence of float, optional
             Default: half and all of :meth:`common_time`.
         clock : {"cpu", "wall"}
+        with_iterations : bool
+            Include the fixed-iteration columns (False: only the fixed-time ones).
         """
         iterations = iterations or sorted({max(self.iters // 2, 1), self.iters})
         t_end = self.common_time(clock)
         times = times or [t_end / 2, t_end]
         has_test = any("test_error" in h for h in self.runs.values())
-        cols = [(f"train @{k}", "train_error", "it", k) for k in iterations]
-        if has_test:
-            cols.append((f"test @{iterations[-1]}", "test_error", "it", iterations[-1]))
+        cols = []
+        if with_iterations:
+            cols += [(f"train @{k}", "train_error", "it", k) for k in iterations]
+            if has_test:
+                cols.append((f"test @{iterations[-1]}", "test_error", "it", iterations[-1]))
         cols += [(f"train @{t:.3g}s", "train_error", "t", t) for t in times]
         if has_test:
             cols.append((f"test @{times[-1]:.3g}s", "test_error", "t", times[-1]))
@@ -118,16 +122,23 @@ class NNStudy:
             "| method | " + " | ".join(c[0] for c in cols) + f" | {clock} s / iteration |",
             "|---" * (len(cols) + 2) + "|",
         ]
+        footnote = False
         for m in self.methods:
             if not self.histories(m):
                 lines.append(f"| {m} | " + " | ".join("—" for _ in cols) + " | — |")
                 continue
             cells = []
             for _, key, kind, at in cols:
-                v = self.at_iteration(m, key, at) if kind == "it" else self.at_time(m, key, at, clock)
-                cells.append(_cell(v))
+                if kind == "it":
+                    cells.append(_cell(self.at_iteration(m, key, at)))
+                    continue
+                ended = any(h[STUDY_CLOCKS[clock]][-1] < at for h in self.histories(m))
+                cells.append(_cell(self.at_time(m, key, at, clock)) + ("†" if ended else ""))
+                footnote |= ended
             spi = self.seconds_per_iteration(m, clock)
             lines.append(f"| {m} | " + " | ".join(cells) + f" | {spi.mean():.3g} |")
+        if footnote:
+            lines.append("† a run had finished all its iterations before that time: its last value")
         for (m, s), msg in self.failures.items():
             lines.append(f"! {m} (seed {s}) failed: {msg}")
         if self.interrupted:

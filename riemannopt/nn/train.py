@@ -387,39 +387,43 @@ def train(
         return TrainResult(ops.to_numpy(ev.theta).copy(), history.arrays(), method, net, interrupted)
 
     interrupted = False
+    # Overflow in a rejected candidate step is expected and handled (searches treat a non-finite
+    # objective as worse than any other; a non-finite accepted value raises TrainingError), so
+    # numpy's warnings about it would only be noise.
+    quiet = np.errstate(over="ignore", invalid="ignore", divide="ignore")
     bar = progress_bar(range(start + 1, iters + 1), desc=method, enable=progress, total=max(iters - start, 0))
-    try:
-        for k in bar:
-            t0, c0 = time.perf_counter(), time.process_time()
-            try:
-                if method == "adam":
-                    new_theta, record = opt.step(k)
-                    elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
-                    new = objective.evaluate(new_theta)
-                else:
-                    new, record = opt.step(k, ev)
-                    elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
-            except (NonFiniteError, InputError) as exc:
-                raise TrainingError(f"{method}: iteration {k} failed: {exc}", iteration=k, result=result()) from exc
-            if not math.isfinite(new.value):
-                raise TrainingError(
-                    f"{method}: the objective became {new.value} at iteration {k}", iteration=k, result=result()
+    with quiet, bar:
+        try:
+            for k in bar:
+                t0, c0 = time.perf_counter(), time.process_time()
+                try:
+                    if method == "adam":
+                        new_theta, record = opt.step(k)
+                        elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
+                        new = objective.evaluate(new_theta)
+                    else:
+                        new, record = opt.step(k, ev)
+                        elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
+                except (NonFiniteError, InputError) as exc:
+                    raise TrainingError(f"{method}: iteration {k} failed: {exc}", iteration=k, result=result()) from exc
+                if not math.isfinite(new.value):
+                    raise TrainingError(
+                        f"{method}: the objective became {new.value} at iteration {k}", iteration=k, result=result()
+                    )
+                ev = new
+                seconds += elapsed
+                cpu_seconds += cpu
+                record = measure(ev, dict(record, iteration=k, seconds=seconds, cpu_seconds=cpu_seconds))
+                history.append(record)
+                bar.set_postfix_str(
+                    f"loss={record['train_loss']:.4g} λ={record['damping']:.3g} cg={record['cg_iterations']}",
+                    refresh=False,
                 )
-            ev = new
-            seconds += elapsed
-            cpu_seconds += cpu
-            record = measure(ev, dict(record, iteration=k, seconds=seconds, cpu_seconds=cpu_seconds))
-            history.append(record)
-            bar.set_postfix_str(
-                f"loss={record['train_loss']:.4g} λ={record['damping']:.3g} cg={record['cg_iterations']}", refresh=False
-            )
-            if checkpoint is not None:
-                save_checkpoint(checkpoint, theta=ops.to_numpy(ev.theta), state=opt.state(), history=history.arrays(),
-                                config=config)
-            if callback is not None and callback(k, record, ev.theta) is True:
-                break
-    except KeyboardInterrupt:
-        interrupted = True
-    finally:
-        bar.close()
+                if checkpoint is not None:
+                    save_checkpoint(checkpoint, theta=ops.to_numpy(ev.theta), state=opt.state(),
+                                    history=history.arrays(), config=config)
+                if callback is not None and callback(k, record, ev.theta) is True:
+                    break
+        except KeyboardInterrupt:
+            interrupted = True
     return result(interrupted)
