@@ -24,10 +24,10 @@ def tiny_npz(tmp_path_factory):
 def test_nn_command_writes_figure_and_histories(tiny_npz, tmp_path, capsys):
     out, hist = tmp_path / "nn.png", tmp_path / "nn.json"
     argv = ["nn", "--dataset", "curves-small", "--data", str(tiny_npz), "--methods", "ng,geof", "--iters", "2",
-            "--seeds", "2", "--chunks", "2", "--out", str(out), "--history", str(hist)]
+            "--seeds", "2", "--chunks", "2", "--table-iters", "1,2", "--out", str(out), "--history", str(hist)]
     assert main(argv) == 0
     text = capsys.readouterr().out
-    assert "| ng |" in text and "| geof |" in text and "test @2" in text
+    assert "| ng |" in text and "| geof |" in text and "| train @1 | train @2 | test @2 |" in text
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     data = json.loads(hist.read_text())
     assert data["preset"] == "curves-small on tiny" and data["seeds"] == [0, 1]
@@ -54,6 +54,8 @@ BAD_USAGE = [
     (["nn", "--out", "{tmp}/missing/nn.png"], "does not exist"),
     (["nn", "--history", "{tmp}/missing/nn.json"], "does not exist"),
     (["nn", "--out", "nn.nosuchformat"], "cannot write a figure as '.nosuchformat'"),
+    (["nn", "--table-iters", "10,0"], "--table-iters: expected positive iterations"),
+    (["nn", "--table-iters", "10,50", "--iters", "40"], "--table-iters: iteration 50 is beyond --iters 40"),
 ]
 
 

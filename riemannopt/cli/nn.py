@@ -30,6 +30,16 @@ def _non_negative_int(text):
     return value
 
 
+def _iteration_list(text):
+    try:
+        values = sorted({int(s) for s in text.split(",") if s.strip()})
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated iterations, got {text!r}") from None
+    if not values or values[0] < 1:
+        raise argparse.ArgumentTypeError(f"expected positive iterations, got {text!r}")
+    return values
+
+
 def register(sub):
     from ..experiments import STUDY_CLOCKS
     from ..nn import BACKENDS, METHODS, PRESETS
@@ -71,6 +81,8 @@ def register(sub):
     p.add_argument("--out", type=figure_path, default="nn.png", help="figure file (default: nn.png)")
     p.add_argument("--history", type=output_path, default=None, metavar="FILE.json",
                    help="write every run's history to this JSON file")
+    p.add_argument("--table-iters", type=_iteration_list, default=None, metavar="K,K,...",
+                   help="iterations at which the table reports errors (default: half and all of --iters)")
     p.add_argument("--title", default=None, help="figure title")
     p.set_defaults(run=run, check=check)
 
@@ -105,6 +117,8 @@ def check(args):
             raise UsageError(f"--data: targets have {d.T_train.shape[1]} columns, {args.dataset} has {n_out} outputs")
     elif preset.data is None:
         raise UsageError(f"--dataset {args.dataset} has no generated data: pass your arrays with --data FILE.npz")
+    if args.table_iters is not None and args.table_iters[-1] > args.iters:
+        raise UsageError(f"--table-iters: iteration {args.table_iters[-1]} is beyond --iters {args.iters}")
     n = args.dataset_obj.n_train if args.dataset_obj is not None else preset.n_train
     if args.chunks > n:
         raise UsageError(f"--chunks {args.chunks} exceeds the {n} training examples of {args.data or args.dataset}")
@@ -130,7 +144,7 @@ def run(args):
           f"seed(s) {', '.join(map(str, seeds))}, {args.backend} backend, {args.dtype}")
     study = nn_study(args.dataset, args.methods, args.iters, seeds, data=args.dataset_obj, backend=args.backend,
                      **options)
-    print(study.table(clock=args.clock))
+    print(study.table(iterations=args.table_iters, clock=args.clock))
     other = "wall" if args.clock == "cpu" else "cpu"
     print(study.table(clock=other, with_iterations=False))
     study.figure(clock=args.clock, title=args.title).savefig(args.out, dpi=120)

@@ -116,9 +116,11 @@ class NNStudy:
         cols += [(f"train @{t:.3g}s", "train_error", "t", t) for t in times]
         if has_test:
             cols.append((f"test @{times[-1]:.3g}s", "test_error", "t", times[-1]))
+        percent = self.error == "classification"
+        unit = "classification errors in %" if percent else "squared errors"
         lines = [
             f"{self.preset}: {len(self.seeds)} seed(s) {', '.join(map(str, self.seeds))}, {self.iters} iterations; "
-            f"mean [min, max] over seeds; times in {clock} seconds",
+            f"{unit}, mean [min, max] over seeds; times in {clock} seconds",
             "| method | " + " | ".join(c[0] for c in cols) + f" | {clock} s / iteration |",
             "|---" * (len(cols) + 2) + "|",
         ]
@@ -129,11 +131,12 @@ class NNStudy:
                 continue
             cells = []
             for _, key, kind, at in cols:
+                scale = 100.0 if percent else 1.0
                 if kind == "it":
-                    cells.append(_cell(self.at_iteration(m, key, at)))
+                    cells.append(_cell(scale * self.at_iteration(m, key, at)))
                     continue
                 ended = any(h[STUDY_CLOCKS[clock]][-1] < at for h in self.histories(m))
-                cells.append(_cell(self.at_time(m, key, at, clock)) + ("†" if ended else ""))
+                cells.append(_cell(scale * self.at_time(m, key, at, clock)) + ("†" if ended else ""))
                 footnote |= ended
             spi = self.seconds_per_iteration(m, clock)
             lines.append(f"| {m} | " + " | ".join(cells) + f" | {spi.mean():.3g} |")
@@ -196,7 +199,7 @@ class NNStudy:
 def _array(key, values):
     if key == "corrected":
         return np.array(values, dtype=bool)
-    if key in ("iteration", "cg_iterations"):
+    if key in ("iteration", "cg_iterations", "evaluations"):
         return np.array(values, dtype=int)
     return np.array([np.nan if x is None else x for x in values], dtype=float)
 

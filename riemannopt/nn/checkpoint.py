@@ -79,5 +79,7 @@ def load_checkpoint(path):
     except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
         raise InputError(f"cannot resume: {str(path)!r} is not a riemannopt training checkpoint ({exc})") from None
     if config.get("format") != FORMAT:
-        raise InputError(f"cannot resume: {str(path)!r} has checkpoint format {config.get('format')!r}, expected {FORMAT}")
+        raise InputError(
+            f"cannot resume: {str(path)!r} has checkpoint format {config.get('format')!r}, expected {FORMAT}"
+        )
     return theta, state, history, config

@@ -82,8 +82,8 @@ class Curvature:
         self.chunks = int(chunks)
         self.own = X is None
         self.X, self.T = (objective.X, objective.T) if self.own else (X, T)
-        bounds = np.linspace(0, int(self.X.shape[0]), self.chunks + 1).round().astype(int)
-        self.bounds = list(zip(bounds[:-1], bounds[1:]))
+        bounds = np.linspace(0, int(self.X.shape[0]), self.chunks + 1).round().astype(int).tolist()
+        self.bounds = list(zip(bounds[:-1], bounds[1:]))  # Python ints: device arrays slice with them
 
     def chunk(self, k):
         """``(X, T)`` of iteration ``k``'s chunk (``T`` may be ``None``)."""

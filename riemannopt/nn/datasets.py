@@ -164,10 +164,11 @@ def spirals(n_train, n_test, classes=5, dim=20, seed=0, *, turns=1.0, noise=0.02
 
     In the plane, class ``c`` lies near the arm ``t·(cos φ, sin φ)``,
     ``φ = 2π(turns·t + c/classes)``, ``t ∈ [0, 1]``, with Gaussian noise; the plane is then
-    embedded in ``dim`` dimensions by a scaled isometry that spreads each planar direction over every
-    input (so the problem keeps its difficulty but the network cannot read the two coordinates
-    off two inputs), scaled so that every input has variance about 1.  Every arm winds around the centre, so no linear classifier separates them (the
-    best one errs on a large share of the points).
+    embedded in ``dim`` dimensions by a scaled isometry that spreads each planar direction over
+    every input (so the problem keeps its difficulty but the network cannot read the two
+    coordinates off two inputs), scaled so that every input has variance about 1.  Every arm
+    winds around the centre, so no linear classifier separates them (the best one errs on a
+    large share of the points).
 
     Parameters
     ----------
@@ -191,9 +192,9 @@ def spirals(n_train, n_test, classes=5, dim=20, seed=0, *, turns=1.0, noise=0.02
         if isinstance(value, bool) or not (np.isfinite(value) and value >= 0):
             raise InputError(f"{name} must be a finite number >= 0, got {value!r}")
     # Column j of the embedding is 2·(cos α_j, sin α_j) with the α_j evenly spread over a half
-    # circle (offset and order random; Σ cos 2α_j = Σ sin 2α_j = 0 for dim ≥ 2): its two rows are orthogonal with equal norms (a scaled
-    # isometry of the plane), and since each planar coordinate has variance about ¼, every input
-    # gets variance about 1.
+    # circle (offset and order random; Σ cos 2α_j = Σ sin 2α_j = 0 for dim ≥ 2): its two rows are
+    # orthogonal with equal norms (a scaled isometry of the plane), and since each planar
+    # coordinate has variance about ¼, every input gets variance about 1.
     rng = np.random.default_rng([seed, 2])
     alpha = rng.permutation(np.pi * np.arange(dim) / dim + rng.uniform(0, 2 * np.pi))
     embed = 2.0 * np.vstack([np.cos(alpha), np.sin(alpha)])

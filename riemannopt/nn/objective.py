@@ -69,6 +69,8 @@ class Objective:
         Number of training examples.
     mask : array or None
         ``m`` (ones on the weights, zeros on the biases) when ``w > 0``.
+    evaluations : int
+        Forward passes on the whole training set so far (:meth:`evaluate` calls).
     """
 
     def __init__(self, net, X, T, weight_decay, seed):
@@ -81,6 +83,7 @@ class Objective:
         self.X = ops.asarray(ops.to_numpy(X)[order], "X")
         self.T = ops.asarray(ops.to_numpy(T)[order], "T")
         self.weight_decay = float(weight_decay)
+        self.evaluations = 0
         self.mask = None
         if self.weight_decay:
             mask = np.zeros(net.n_params, dtype=net.dtype)
@@ -105,6 +108,7 @@ class Objective:
         ops = self.ops
         if not ops.all_finite(theta):
             return Evaluation(theta, None, float("inf"), float("inf"))
+        self.evaluations += 1
         fwd = ops.forward(theta, self.X)
         loss = ops.loss(fwd, self.T)
         return Evaluation(theta, fwd, loss, loss + self.decay(theta))

@@ -41,6 +41,7 @@ HISTORY_KEYS = (
     "cpu_seconds",
     "damping",
     "cg_iterations",
+    "evaluations",
     "rho",
     "rate",
     "corrected",
@@ -65,8 +66,10 @@ class TrainResult:
         ``test_error`` (with test data); ``seconds`` (cumulative wall time of the optimization,
         excluding test evaluations, checkpoints and callbacks, and for Adam the full-data loss
         computed only for this history); ``cpu_seconds`` (the same in processor time of this
-        process, all threads: steadier than wall time on a shared machine); ``damping`` (the λ used at that iteration; NaN for
-        Adam); ``cg_iterations`` (CG steps of all solves); ``rho`` (reduction ratio of the
+        process, all threads: steadier than wall time on a shared machine); ``damping`` (the λ
+        used at that iteration; NaN for Adam); ``cg_iterations`` (CG steps of all solves);
+        ``evaluations`` (forward passes on the whole training set: CG-iterate backtracking, the
+        line search, ``mid``'s midpoint; 0 for Adam); ``rho`` (reduction ratio of the
         proposed step); ``rate`` (accepted line-search rate, 0 for a rejected step; Adam's
         learning rate); ``corrected`` (whether the correction of ``mid``/``geo``/``geof``/
         ``perturb`` was on).
@@ -108,7 +111,7 @@ class _History:
     def arrays(self):
         out = {}
         for k in self.keys:
-            dtype = bool if k == "corrected" else int if k in ("iteration", "cg_iterations") else float
+            dtype = bool if k == "corrected" else int if k in ("iteration", "cg_iterations", "evaluations") else float
             out[k] = np.array(self.rows[k], dtype=dtype)
         return out
 
@@ -374,11 +377,12 @@ def train(
 
     ev = objective.evaluate(theta)
     if not math.isfinite(ev.value):
-        raise TrainingError(f"{method}: the objective at the initial parameters is not finite ({ev.value})", iteration=0)
+        raise TrainingError(f"{method}: the objective at the initial parameters is {ev.value}", iteration=0)
     if not history.rows["iteration"]:
         nan = float("nan")
-        history.append(measure(ev, dict(iteration=0, seconds=0.0, cpu_seconds=0.0, damping=damping if method != "adam" else nan,
-                                         cg_iterations=0, rho=nan, rate=nan, corrected=False)))
+        first = dict(iteration=0, seconds=0.0, cpu_seconds=0.0, damping=nan if method == "adam" else damping,
+                     cg_iterations=0, evaluations=0, rho=nan, rate=nan, corrected=False)
+        history.append(measure(ev, first))
     start = int(history.rows["iteration"][-1])
     seconds = float(history.rows["seconds"][-1])
     cpu_seconds = float(history.rows["cpu_seconds"][-1])
@@ -396,14 +400,17 @@ def train(
         try:
             for k in bar:
                 t0, c0 = time.perf_counter(), time.process_time()
+                evaluations = objective.evaluations
                 try:
                     if method == "adam":
                         new_theta, record = opt.step(k)
                         elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
+                        record["evaluations"] = objective.evaluations - evaluations
                         new = objective.evaluate(new_theta)
                     else:
                         new, record = opt.step(k, ev)
                         elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
+                        record["evaluations"] = objective.evaluations - evaluations
                 except (NonFiniteError, InputError) as exc:
                     raise TrainingError(f"{method}: iteration {k} failed: {exc}", iteration=k, result=result()) from exc
                 if not math.isfinite(new.value):

@@ -14,9 +14,10 @@ from riemannopt.nn.presets import Preset
 def history(errors, times):
     n = len(errors)
     nan = np.full(n, np.nan)
-    return dict(iteration=np.arange(n), train_loss=np.array(errors, float), train_error=np.array(errors, float),
-                seconds=np.array(times, float), cpu_seconds=np.array(times, float), damping=nan, cg_iterations=np.zeros(n, int),
-                rho=nan, rate=nan, corrected=np.zeros(n, bool))
+    errors, times = np.array(errors, float), np.array(times, float)
+    return dict(iteration=np.arange(n), train_loss=errors, train_error=errors, seconds=times, cpu_seconds=times,
+                damping=nan, cg_iterations=np.zeros(n, int), evaluations=np.zeros(n, int), rho=nan, rate=nan,
+                corrected=np.zeros(n, bool))
 
 
 @pytest.fixture

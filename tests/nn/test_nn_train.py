@@ -51,7 +51,7 @@ def test_history_against_an_independent_evaluation(data):
     res = train(net, X, X, "geo", 4, X_test=Xt, T_test=Xt, dtype=np.float64, weight_decay=0.0)
     h = res.history
     assert set(h) == {"iteration", "train_loss", "train_error", "test_loss", "test_error", "seconds",
-                      "cpu_seconds", "damping", "cg_iterations", "rho", "rate", "corrected"}
+                      "cpu_seconds", "damping", "cg_iterations", "evaluations", "rho", "rate", "corrected"}
     assert all(len(v) == 5 for v in h.values())
     np.testing.assert_array_equal(h["iteration"], np.arange(5))
     assert np.all(np.diff(h["seconds"]) >= 0) and h["seconds"][0] == 0
