@@ -20,7 +20,7 @@ def test_docs_build_without_warnings(tmp_path):
         print(proc.stdout)
         print(proc.stderr)
     assert proc.returncode == 0, f"sphinx -W failed:\n{proc.stderr}"
-    for page in ["index.html", "mathematics.html", "api.html", "tutorials/invariance.html"]:
+    for page in ["index.html", "mathematics.html", "api.html", "tutorials/invariance.html", "nn_training.html"]:
         assert (out / page).is_file(), f"{page} was not built"
     # The tutorial embeds the Gamma figure, and the API page documents the public functions.
     assert (out / "_images" / "gamma.png").is_file() or (out / "_static" / "gamma.png").is_file()
