@@ -22,7 +22,7 @@ from riemannopt.nn.checkpoint import load_checkpoint, save_checkpoint
 from riemannopt.nn.curvature import CURVATURES, Curvature
 from riemannopt.nn.hf import HessianFree
 from riemannopt.nn.objective import Objective, error_kind
-from riemannopt.nn.rules import RULES
+from riemannopt.nn.rules import RULES, get_rule
 from riemannopt.progress import progress as progress_bar
 
 __all__ = ["train", "TrainResult", "METHODS", "HISTORY_KEYS"]
@@ -328,8 +328,8 @@ def train(
     n_curv = objective.n if curv_X is None else int(curv_X.shape[0])
     if chunks > n_curv:
         raise InputError(f"chunks must be at most the {n_curv} curvature examples, got {chunks}")
-    needs_targets = curvature == "empirical" or (method in RULES and RULES[method].needs_targets)
-    if curvature_data is not None and curv_T is None and needs_targets and method != "adam":
+    needs_targets = method != "adam" and (curvature == "empirical" or get_rule(method).needs_targets)
+    if curvature_data is not None and curv_T is None and needs_targets:
         need = "the empirical Fisher" if curvature == "empirical" else f"method {method!r}"
         raise InputError(f"{need} needs targets on the curvature data: pass curvature_data=(X, T)")
     theta = net.init(seed) if theta0 is None else theta0
@@ -345,7 +345,7 @@ def train(
         opt = Adam(objective, theta, lr=lr, batch_size=batch_size, seed=seed)
     else:
         curv = Curvature(objective, curvature, chunks, curv_X, curv_T)
-        opt = HessianFree(objective, curv, RULES[method], damping=damping, threshold=threshold, max_cg=max_cg,
+        opt = HessianFree(objective, curv, get_rule(method), damping=damping, threshold=threshold, max_cg=max_cg,
                           cg=cg_options)
 
     keys = tuple(k for k in HISTORY_KEYS if test is not None or not k.startswith("test_"))

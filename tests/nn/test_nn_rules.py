@@ -10,11 +10,12 @@ against complex-step Jacobians in test_nn_products.py) and solved with ``numpy.l
 import numpy as np
 import pytest
 
+from riemannopt.errors import MethodError
 from riemannopt.nn import MLP
 from riemannopt.nn.curvature import Curvature
 from riemannopt.nn.hf import HessianFree
 from riemannopt.nn.objective import Objective
-from riemannopt.nn.rules import RULES
+from riemannopt.nn.rules import RULES, get_rule
 
 WD = 1e-2
 LAM = 0.5
@@ -138,3 +139,10 @@ def test_no_correction_at_or_above_the_threshold(rule):
     p, ng = RULES[rule].propose(step), RULES["ng"].propose(opt.context(1, ev))
     np.testing.assert_array_equal(p.direction, ng.direction)
     assert p.correction is None and not p.corrected and p.cg_iterations == ng.cg_iterations
+
+
+def test_registry():
+    assert list(RULES) == ["ng", "mid", "geo", "geof", "perturb"] and get_rule("geof") is RULES["geof"]
+    assert [r.name for r in RULES.values() if r.needs_targets] == ["perturb"]
+    with pytest.raises(MethodError, match="unknown direction rule 'adam'"):
+        get_rule("adam")
