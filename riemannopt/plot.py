@@ -4,7 +4,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import NullFormatter
 
-__all__ = ["gamma_panels", "convergence_figure", "invariance_figure", "method_color", "METHOD_COLORS"]
+__all__ = ["gamma_panels", "convergence_figure", "invariance_figure", "training_figure", "method_color", "METHOD_COLORS"]
 
 _TITLES = {
     "identity": "α, β",
@@ -25,6 +25,8 @@ METHOD_COLORS = {
     "exact": "#000000",
     "rk4": "#8c564b",
     "geo3": "#e377c2",
+    "perturb": "#17becf",
+    "adam": "#bcbd22",
 }
 
 
@@ -159,4 +161,62 @@ def invariance_figure(studies, expected=None, title=None):
             _slope_marker(ax, st.h, st.gap, expected[st.method], line.get_color())
     title = title or f"Order of invariance (T = {studies[0].T:g})"
     _finish_order_axes(ax, "gap between parameterizations at time T", title, studies[0].h)
+    return fig
+
+
+_ERROR_LABELS = {"squared": "training error (squared reconstruction)", "classification": "training error (classification)"}
+
+
+def training_figure(study, clock="cpu", title=None):
+    """Figure 3 of the paper: training error against iterations (solid lines, bottom axis) and
+    against time (dashed lines, top axis), one colour per method.
+
+    With several seeds each line is the mean over seeds; the shaded band spans the seeds' range
+    at each iteration.  A time curve is drawn up to the time every seed's run reached.
+
+    Parameters
+    ----------
+    study : riemannopt.experiments.NNStudy
+    clock : {"cpu", "wall"}
+        Processor time (steadier on a shared machine) or wall time.
+    title : str, optional
+    """
+    from .experiments.nn import STUDY_CLOCKS, _value_at
+
+    key = STUDY_CLOCKS[clock]
+    fig = Figure(figsize=(7.2, 4.8), layout="constrained")
+    ax = fig.subplots()
+    top = ax.twiny()
+    positive = True
+    for i, m in enumerate(study.methods):
+        hs = study.histories(m)
+        if not hs:
+            continue
+        color = method_color(m) or f"C{i}"
+        n = min(len(h["train_error"]) for h in hs)
+        errs = np.array([h["train_error"][:n] for h in hs])
+        positive &= bool(np.all(errs > 0))
+        it = np.arange(n)
+        ax.plot(it, errs.mean(axis=0), color=color, lw=1.8, label=m)
+        if len(hs) > 1:
+            ax.fill_between(it, errs.min(axis=0), errs.max(axis=0), color=color, alpha=0.15, lw=0)
+        t_end = min(h[key][-1] for h in hs)
+        t = np.linspace(0.0, t_end, 200)
+        mean = np.mean([[_value_at(h, "train_error", key, x) for x in t] for h in hs], axis=0)
+        top.plot(t, mean, color=color, lw=1.4, ls="--", alpha=0.85)
+    if positive:
+        from matplotlib.ticker import FuncFormatter
+
+        ax.set_yscale("log")
+        plain = FuncFormatter(lambda v, _: f"{v:g}")
+        ax.yaxis.set_major_formatter(plain)
+        ax.yaxis.set_minor_formatter(plain)
+        ax.tick_params(axis="y", which="minor", labelsize="x-small")
+    ax.set_xlabel("iteration (solid lines)")
+    top.set_xlabel(f"{'processor' if clock == 'cpu' else 'wall'} time, s (dashed lines)")
+    ax.set_ylabel(_ERROR_LABELS.get(getattr(study, "error", None), "training error"))
+    ax.grid(alpha=0.3, which="both")
+    seeds = f"{len(study.seeds)} seeds, mean and range" if len(study.seeds) > 1 else f"seed {study.seeds[0]}"
+    ax.legend(title=seeds, fontsize="small", title_fontsize="small", loc="upper right")
+    fig.suptitle(title or f"Training the {study.preset} network", fontsize="medium")
     return fig

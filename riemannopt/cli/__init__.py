@@ -10,12 +10,12 @@ expectation); 2 bad usage (one line on stderr); 130 interrupted.
 
 import sys
 
-from . import gamma, orders
+from . import gamma, nn, orders
 from ._args import Parser, UsageError
 
 __all__ = ["main", "build_parser"]
 
-COMMANDS = (gamma, orders)
+COMMANDS = (gamma, orders, nn)
 
 
 def build_parser():

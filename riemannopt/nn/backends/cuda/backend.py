@@ -153,7 +153,9 @@ class CudaBackend(CudaVectors, Backend):
             ok = cuda.is_available()
             cuda.get_current_device()
         except Exception as exc:  # CudaSupportError and friends: no driver, no device
-            raise BackendUnavailableError(f"the 'cuda' backend found no usable CUDA GPU or driver: {exc}") from exc
+            # numba's message spans several lines; messages here are one line (the CLI prints them).
+            cause = " ".join(str(exc).replace(":\n", " ").split()).rstrip(":")
+            raise BackendUnavailableError(f"the 'cuda' backend found no usable CUDA GPU or driver: {cause}") from exc
         if not ok:
             raise BackendUnavailableError("the 'cuda' backend found no usable CUDA GPU or driver")
 
