@@ -136,9 +136,13 @@ def test_cupy_arrays_in_and_out_without_copies():
 
 
 def test_truncated_cg_with_vectors_on_the_device():
-    """solve_damped with ``ops=net.backend`` takes the numpy run's steps (same count and
-    stopping reason, iterates within 1e-8: rounding differences grow over the iterations) on a
-    network of realistic width."""
+    """solve_damped with ``ops=net.backend`` takes the numpy run's steps on a network of realistic
+    width: same count and stopping reason, iterates within 1e-10.
+
+    Ten steps, because CG's iterates are not forward stable on this problem: measured on the
+    host, perturbing every Fisher product by 1e-16 relative moves the iterate by 1.3e-15 after
+    10 steps but by 1e-3 after 30 (loss of orthogonality), so only the shorter run can be
+    compared tightly."""
     ref, X, T, theta, _ = problem("bce", np.float64, n=500)
     net = ref.replace(backend="cuda")
     runs = []
@@ -147,11 +151,12 @@ def test_truncated_cg_with_vectors_on_the_device():
         grad, diag = state.gradient_and_diag(T)
         precond = model.backend.damped_power(diag, 1.0, 0.75)
         runs.append(solve_damped(state.fisher_vp, model.backend.scale_(-1.0, grad), 1.0, precond=precond,
-                                 max_iter=30, ops=model.backend))
+                                 max_iter=10, ops=model.backend))
     want, got = runs
-    assert (got.iterations, got.reason) == (want.iterations, want.reason)
+    assert (got.iterations, got.reason) == (want.iterations, want.reason) == (10, "max_iter")
     x = net.backend.to_numpy(got.x)
-    assert np.linalg.norm(x - want.x) <= 1e-8 * np.linalg.norm(want.x)
+    assert np.linalg.norm(x - want.x) <= 1e-10 * np.linalg.norm(want.x)
+    np.testing.assert_allclose(got.q, want.q, rtol=1e-10)
 
 
 def test_kernel_checks_on_the_gpu():

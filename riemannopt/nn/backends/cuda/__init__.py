@@ -13,6 +13,14 @@ Modules, one idea each:
 Importing this package needs numba (its CUDA target); the kernels are compiled on first use.
 """
 
-from riemannopt.nn.backends.cuda.backend import CudaBackend
+import numpy as _np
+
+# numba-cuda (0.30) registers an overload of np.row_stack while its typing registries load, at
+# the first kernel compilation; numpy 2.5 removed that alias of np.vstack, and then no kernel
+# compiles ("module 'numpy' has no attribute 'row_stack'").  Restoring the alias is harmless.
+if not hasattr(_np, "row_stack"):
+    _np.row_stack = _np.vstack
+
+from riemannopt.nn.backends.cuda.backend import CudaBackend  # noqa: E402
 
 __all__ = ["CudaBackend"]
