@@ -2,8 +2,9 @@
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
 
-__all__ = ["gamma_panels", "convergence_figure", "invariance_figure"]
+__all__ = ["gamma_panels", "convergence_figure", "invariance_figure", "rl_figure", "RL_LABELS"]
 
 _TITLES = {
     "identity": "α, β",
@@ -99,3 +100,52 @@ def invariance_figure(studies, title=None):
         label = f"{st.method} (gap at round-off)" if roundoff else f"{st.method} (order {st.order:.2f})"
         ax.loglog(st.h, np.maximum(st.gap, floor), marker="o", ls=":" if roundoff else "-", label=label)
     return _finish_order_axes(fig, ax, "gap between parameterizations at time T", title or f"Order of invariance (T = {studies[0].T:g})")
+
+
+#: Labels of the natural-policy-gradient methods in :func:`rl_figure` (the paper's Figure 4 calls
+#: its natural-gradient baseline ACKTR; here it is exact natural gradient with CG).
+RL_LABELS = {"ng": "ng", "mid": "mid (midpoint)", "geo": "geo (geodesic correction)"}
+
+
+def _steps_label(x, _pos=None):
+    """Step counts as 0, 50k, 1.5M."""
+    if x >= 1e6:
+        return f"{x / 1e6:g}M"
+    return f"{x / 1e3:g}k" if x else "0"
+
+
+def rl_figure(study, n_points=100):
+    """Figure 4's layout: average episode return against environment steps, one panel per
+    environment, one line per method (the mean over seeds) with a band of ± one standard
+    deviation over seeds.
+
+    Parameters
+    ----------
+    study : riemannopt.rl.study.Study
+    n_points : int
+        Points of each curve.
+    """
+    k = len(study.env_ids)
+    cols = min(k, 3)
+    rows = -(-k // cols)
+    fig = Figure(figsize=(4.6 * cols, 3.6 * rows), layout="constrained")
+    axes = fig.subplots(rows, cols, squeeze=False).ravel()
+    steps = study.grid(n_points)
+    for ax, env_id in zip(axes, study.env_ids):
+        for m in study.methods:
+            mean, sd = study.summary(env_id, m, steps)
+            (line,) = ax.plot(steps, mean, lw=1.8, label=RL_LABELS.get(m, m))
+            ax.fill_between(steps, mean - sd, mean + sd, color=line.get_color(), alpha=0.18, lw=0)
+        ax.set_title(env_id)
+        ax.set_xlabel("environment steps")
+        ax.xaxis.set_major_formatter(FuncFormatter(_steps_label))
+        ax.grid(alpha=0.3)
+    for ax in axes[k:]:
+        ax.set_visible(False)
+    for ax in axes[::cols]:
+        ax.set_ylabel("average episode return")
+    axes[0].legend(loc="lower right", fontsize="small")
+    n = len(study.seeds)
+    fig.suptitle(f"Natural policy gradient: mean ± std over {n} seed{'s' if n > 1 else ''} "
+                 f"(last {study.window} episodes per point)", fontsize="medium")
+    return fig
