@@ -126,7 +126,7 @@ def rl_figure(study, n_points=100):
         Points of each curve.
     """
     k = len(study.env_ids)
-    cols = min(k, 3)
+    cols = 2 if k == 4 else min(k, 3)
     rows = -(-k // cols)
     fig = Figure(figsize=(4.6 * cols, 3.6 * rows), layout="constrained")
     axes = fig.subplots(rows, cols, squeeze=False).ravel()

@@ -46,8 +46,8 @@ def register(sub):
                    help="environment steps per run (default: 200000)")
     p.add_argument("--seeds", type=positive_int, default=3, help="number of seeds, 0 .. N-1 (default: 3)")
     p.add_argument("--lr", type=positive_float, default=None,
-                   help="learning rate η, the largest step (default: per environment, the paper's App. E.2 where "
-                   "it gives one; see riemannopt.rl.PAPER_LR)")
+                   help="learning rate η, the largest step (default: per environment, riemannopt.rl.default_lr: "
+                   "tuned here by the paper's protocol, else the paper's App. E.2 value, else 0.3)")
     p.add_argument("--max-kl", type=_kl, default=0.01,
                    help="trust region δ: the step r = min(η, sqrt(2δ / dᵀFd)); 'none' for fixed steps (default: 0.01)")
     p.add_argument("--damping", type=positive_float, default=1e-2, help="λ of the damped Fisher F + λI (default: 0.01)")

@@ -16,7 +16,8 @@ from riemannopt.rl.advantages import gae, standardize
 from riemannopt.rl.envs import EnvInfo, env_info, make_vec_env, require_gymnasium
 from riemannopt.rl.policy import CategoricalPolicy, GaussianPolicy, Policy, PolicyState, make_policy
 from riemannopt.rl.rollout import Batch, Collector, RunningNorm
-from riemannopt.rl.training import PAPER_LR, RLConfig, RLResult, default_lr, train
+from riemannopt.rl.training import PAPER_LR, TUNED_LR, RLConfig, RLResult, default_lr, train
+from riemannopt.rl.study import Study, run_study
 from riemannopt.rl.updates import METHODS, UpdateResult, policy_update, step_rate
 from riemannopt.rl.value import ValueFunction
 
@@ -38,6 +39,7 @@ __all__ = [
     "RLConfig",
     "RLResult",
     "PAPER_LR",
+    "TUNED_LR",
     "default_lr",
     "train",
     "METHODS",
@@ -45,4 +47,6 @@ __all__ = [
     "policy_update",
     "step_rate",
     "ValueFunction",
+    "Study",
+    "run_study",
 ]

@@ -163,6 +163,9 @@ class PolicyState:
 class GaussianPolicy(Policy):
     """``N(μ_θ(s), σ² I)`` with a mean network and one learned log σ (see the module docstring).
 
+    The flat parameters are the mean network's θ (in the :class:`~riemannopt.nn.MLP` layout)
+    followed by ς = log σ.
+
     Parameters
     ----------
     obs_dim, act_dim : int
@@ -171,8 +174,6 @@ class GaussianPolicy(Policy):
     activation : str
     log_std : float
         Initial ς = log σ.
-
-    The flat parameters are ``[θ (the mean network, :class:`~riemannopt.nn.MLP` layout), ς]``.
     """
 
     def __init__(self, obs_dim, act_dim, hidden=(64, 64), activation="tanh", log_std=0.0):

@@ -229,6 +229,8 @@ def test_categorical_samples_follow_the_probabilities(cat):
 
 def test_bad_inputs_name_the_problem(gauss, cat):
     pol, params, X, _ = gauss
+    with pytest.raises(InputError, match=r"weights must be finite, but weights\[1\]"):
+        pol.linearize(params, X).surrogate_gradient(np.zeros((NSTATES, ACT)), [0, np.nan, 0, 0])
     with pytest.raises(ShapeError, match=r"policy parameters must have shape \(18,\)"):
         pol.linearize(params[:-1], X)
     with pytest.raises(InputError, match="finite"):

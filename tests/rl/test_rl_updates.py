@@ -120,3 +120,21 @@ def test_unknown_method(setup):
     pol, params, batch = setup
     with pytest.raises(MethodError, match="unknown policy update 'geof'"):
         policy_update(pol, params, batch, "geof", lr=0.1)
+
+
+@pytest.mark.parametrize("field, value", [("lr", -1.0), ("max_kl", 0.0), ("gamma", 1.5), ("lam", float("nan")),
+                                          ("n_envs", 0), ("cg_iters", 2.5), ("hidden", ())])
+def test_config_rejects_bad_settings_before_any_work(field, value):
+    from riemannopt.errors import InputError
+    from riemannopt.rl import RLConfig
+
+    with pytest.raises(InputError, match=f"RLConfig.{field}"):
+        RLConfig(**{field: value})
+
+
+def test_default_learning_rates():
+    from riemannopt.rl import PAPER_LR, default_lr
+
+    assert default_lr("Reacher-v5") == 1.0 and PAPER_LR["Reacher"] == 0.03  # tuned here, see docs/rl.rst
+    assert default_lr("Hopper-v5") == PAPER_LR["Hopper"]  # the paper's, where not tuned here
+    assert default_lr("Acrobot-v1") == 0.3
