@@ -143,8 +143,9 @@ class RLResult:
         Each finished episode's undiscounted return.
     updates : dict of ndarray
         Per update: ``steps`` (environment steps before it), ``rate`` (r), ``kl_predicted``,
-        ``kl``, ``cg_iterations``, ``update_time`` (seconds spent in the policy update alone),
-        ``entropy``.
+        ``kl``, ``cg_iterations``, ``correction`` (see :class:`~riemannopt.rl.UpdateResult`),
+        ``update_time`` (seconds spent in the policy update alone), ``entropy`` (of the policy
+        that collected the batch, mean over its states).
     params : ndarray
         The final policy parameters.
     """
@@ -252,7 +253,7 @@ def train(env_id, method, timesteps, *, seed=0, config=None, info=None, on_batch
     collector = Collector(env, info, seed, normalize=config.normalize_obs)
     vf_rng = np.random.default_rng([seed, 1])
     episodes = []
-    log = {k: [] for k in ("steps", "rate", "kl_predicted", "kl", "cg_iterations", "update_time", "entropy")}
+    log = {k: [] for k in ("steps", "rate", "kl_predicted", "kl", "cg_iterations", "correction", "update_time", "entropy")}
 
     def result():
         ep = np.array(episodes, dtype=float).reshape(-1, 3)
@@ -275,7 +276,7 @@ def train(env_id, method, timesteps, *, seed=0, config=None, info=None, on_batch
                                     iteration=iteration, result=result()) from exc
             elapsed = time.perf_counter() - t0
             for k, v in (("steps", before), ("rate", up.rate), ("kl_predicted", up.kl_predicted), ("kl", up.kl),
-                         ("cg_iterations", up.cg_iterations), ("update_time", elapsed),
+                         ("cg_iterations", up.cg_iterations), ("correction", up.correction), ("update_time", elapsed),
                          ("entropy", policy.linearize(params, batch.obs).entropy())):
                 log[k].append(v)
             params = up.params

@@ -59,6 +59,8 @@ class UpdateResult:
         The exact mean KL divergence ``KL(π_old ‖ π_new)`` over the batch's states.
     cg_iterations : int
         CG steps of all the solves of this update.
+    correction : float
+        ``‖Δ − r·d‖ / ‖r·d‖``: how far the update Δ is from the ``ng`` step (0 for ``ng``).
     """
 
     params: np.ndarray
@@ -66,6 +68,7 @@ class UpdateResult:
     kl_predicted: float
     kl: float
     cg_iterations: int
+    correction: float = 0.0
 
 
 def step_rate(lr, dFd, max_kl=None):
@@ -148,7 +151,10 @@ def policy_update(policy, params, batch, method, *, lr, max_kl=None, damping=1e-
         delta = ops.scale_(r, sol.x)
     new = _finite(ops.axpby(1.0, params, 1.0, delta), method, "updated policy parameters", params)
     kl = state.kl(policy.linearize(new, batch.obs))
-    return UpdateResult(new, r, 0.5 * r * r * dFd, kl, iters)
+    step = r * math.sqrt(ops.dot(d, d))
+    gap = ops.axpby(1.0, delta, -r, d)
+    correction = math.sqrt(ops.dot(gap, gap)) / step if step > 0 else 0.0
+    return UpdateResult(new, r, 0.5 * r * r * dFd, kl, iters, correction)
 
 
 def _finite(x, method, what, params):

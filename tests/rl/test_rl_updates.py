@@ -63,6 +63,8 @@ def test_ng_geo_mid_match_dense_solves(setup):
     d_mid = np.linalg.solve(dense(hstate, n), -g_half)
     mid = policy_update(pol, params, batch, "mid", lr=r, damping=LAM, **CG)
     np.testing.assert_allclose(mid.params, params + r * d_mid, rtol=1e-8, atol=1e-11)
+    assert ng.correction == 0.0
+    assert geo.correction == pytest.approx(0.5 * r * np.linalg.norm(c) / np.linalg.norm(d), rel=1e-8)
     # The three differ at second order in r: the corrections are real, and small next to r·d.
     for other in (geo, mid):
         gap = np.linalg.norm(other.params - ng.params)
