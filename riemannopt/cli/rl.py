@@ -51,6 +51,9 @@ def register(sub):
     p.add_argument("--max-kl", type=_kl, default=0.01,
                    help="trust region δ: the step r = min(η, sqrt(2δ / dᵀFd)); 'none' for fixed steps (default: 0.01)")
     p.add_argument("--damping", type=positive_float, default=1e-2, help="λ of the damped Fisher F + λI (default: 0.01)")
+    p.add_argument("--fisher", choices=("exact", "kfac"), default="exact",
+                   help="exact: Fisher-vector products with truncated CG; kfac: ACKTR's Kronecker-factored Fisher "
+                   "(default: exact)")
     p.add_argument("--cg-iters", type=positive_int, default=10, help="the most CG steps per solve (default: 10)")
     p.add_argument("--envs", type=positive_int, default=8, help="parallel environments (default: 8)")
     p.add_argument("--steps-per-env", type=positive_int, default=256,
@@ -92,13 +95,13 @@ def run(args):
     from ..rl.study import run_study
     from ..rl.training import RLConfig
 
-    config = RLConfig(lr=args.lr, max_kl=args.max_kl, damping=args.damping, cg_iters=args.cg_iters,
+    config = RLConfig(lr=args.lr, max_kl=args.max_kl, damping=args.damping, curvature=args.fisher, cg_iters=args.cg_iters,
                       n_envs=args.envs, n_steps=args.steps_per_env)
     seeds = list(range(args.seeds))
     per_run = -(-args.timesteps // config.batch) * config.batch
     total = per_run * len(args.env) * len(args.methods) * len(seeds)
-    print(f"natural policy gradient on {', '.join(args.env)}: methods {', '.join(args.methods)}, "
-          f"{len(seeds)} seed(s), {args.timesteps} steps each, batch {config.batch}")
+    print(f"natural policy gradient ({args.fisher} Fisher) on {', '.join(args.env)}: methods "
+          f"{', '.join(args.methods)}, {len(seeds)} seed(s), {args.timesteps} steps each, batch {config.batch}")
     with progress(range(total), desc="rl", enable=False if args.no_progress else None, total=total) as bar:
         study = run_study(args.env, args.methods, args.timesteps, seeds, config=config, progress=bar.update)
     print(study.table(args.at))

@@ -5,7 +5,8 @@ Policies on the Fisher manifold whose products are the network products of :mod:
 (:mod:`~riemannopt.rl.advantages`), a value-function baseline (:mod:`~riemannopt.rl.value`),
 rollouts of gymnasium environments (:mod:`~riemannopt.rl.envs`, :mod:`~riemannopt.rl.rollout`),
 the ``ng`` / ``mid`` / ``geo`` updates built on :mod:`riemannopt.nn.directions`
-(:mod:`~riemannopt.rl.updates`), training runs (:mod:`~riemannopt.rl.training`) and the
+(:mod:`~riemannopt.rl.updates`; optionally on ACKTR's Kronecker-factored Fisher,
+:mod:`~riemannopt.rl.kfac`), training runs (:mod:`~riemannopt.rl.training`) and the
 multi-seed study behind ``riemannopt rl`` (:mod:`~riemannopt.rl.study`).
 
 gymnasium is optional (``pip install "riemannopt[rl]"``) and imported only when an environment
@@ -18,7 +19,8 @@ from riemannopt.rl.policy import CategoricalPolicy, GaussianPolicy, Policy, Poli
 from riemannopt.rl.rollout import Batch, Collector, RunningNorm
 from riemannopt.rl.training import PAPER_LR, TUNED_LR, RLConfig, RLResult, default_lr, train
 from riemannopt.rl.study import Study, run_study
-from riemannopt.rl.updates import METHODS, UpdateResult, policy_update, step_rate
+from riemannopt.rl.kfac import KFAC
+from riemannopt.rl.updates import CURVATURES, METHODS, UpdateResult, policy_update, step_rate
 from riemannopt.rl.value import ValueFunction
 
 __all__ = [
@@ -43,6 +45,8 @@ __all__ = [
     "default_lr",
     "train",
     "METHODS",
+    "CURVATURES",
+    "KFAC",
     "UpdateResult",
     "policy_update",
     "step_rate",

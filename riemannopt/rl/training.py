@@ -17,7 +17,7 @@ from riemannopt.rl.advantages import standardize
 from riemannopt.rl.envs import env_info, make_vec_env
 from riemannopt.rl.policy import make_policy
 from riemannopt.rl.rollout import Collector
-from riemannopt.rl.updates import METHODS, policy_update
+from riemannopt.rl.updates import CURVATURES, METHODS, policy_update
 from riemannopt.rl.value import ValueFunction
 
 __all__ = ["RLConfig", "RLResult", "PAPER_LR", "TUNED_LR", "default_lr", "train"]
@@ -66,6 +66,9 @@ class RLConfig:
         δ of the trust region ``r = min(η, √(2δ/dᵀFd))`` (None: fixed steps).
     damping : float
         λ of the damped Fisher ``F + λI``.
+    curvature : {"exact", "kfac"}
+        The Fisher of the updates: exact products with CG, or ACKTR's Kronecker factors
+        (:func:`~riemannopt.rl.policy_update`).
     cg_iters : int
         The most CG steps per solve.
     n_envs, n_steps : int
@@ -86,6 +89,7 @@ class RLConfig:
     lr: float = None
     max_kl: float = 0.01
     damping: float = 1e-2
+    curvature: str = "exact"
     cg_iters: int = 10
     n_envs: int = 8
     n_steps: int = 256
@@ -114,6 +118,8 @@ class RLConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise InputError(f"RLConfig.{name} must be a positive integer, got {value!r}")
+        if self.curvature not in CURVATURES:
+            raise InputError(f"RLConfig.curvature must be one of {', '.join(CURVATURES)}, got {self.curvature!r}")
         if not self.hidden or not all(isinstance(h, int) and h >= 1 for h in self.hidden):
             raise InputError(f"RLConfig.hidden must be positive layer widths, got {self.hidden!r}")
 
@@ -269,7 +275,7 @@ def train(env_id, method, timesteps, *, seed=0, config=None, info=None, on_batch
             t0 = time.perf_counter()
             try:
                 up = policy_update(policy, params, batch, method, lr=config.lr, max_kl=config.max_kl,
-                                   damping=config.damping, max_iter=config.cg_iters,
+                                   damping=config.damping, curvature=config.curvature, max_iter=config.cg_iters,
                                    advantages=standardize(batch.advantages))
             except NonFiniteError as exc:
                 raise TrainingError(f"{method} on {env_id} (seed {seed}) diverged at update {iteration}: {exc}",

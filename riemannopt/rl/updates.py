@@ -2,10 +2,11 @@ r"""One natural-policy-gradient update: ``ng``, ``mid`` or ``geo`` (paper §3–
 
 The objective of a batch is the surrogate ``L(θ) = −(1/n) Σ_k Â_k log π_θ(a_k | s_k)`` with
 standardized advantages ``Â``; its gradient at the policy that collected the batch is the policy
-gradient, and its metric is the policy's Fisher on the sampled states (Kakade 2002).  Every
-direction comes from :mod:`riemannopt.nn.directions`, the functions the supervised trainer uses,
-with the damped Fisher ``A = F + λI`` applied by exact Fisher-vector products and solved by
-truncated CG (the paper's ACKTR runs use Kronecker-factored approximations of ``F`` instead):
+gradient, and its metric is the policy's Fisher on the sampled states (Kakade 2002).  By default
+every direction comes from :mod:`riemannopt.nn.directions`, the functions the supervised trainer
+uses, with the damped Fisher ``A = F + λI`` applied by exact Fisher-vector products and solved by
+truncated CG; ``curvature="kfac"`` replaces ``A⁻¹`` by the inverse of the Kronecker-factored
+Fisher of the paper's ACKTR runs (:mod:`riemannopt.rl.kfac`), keeping the exact connection:
 
 * ``ng``: ``d = −A⁻¹∇L`` (:func:`~riemannopt.nn.directions.natural_direction`), update ``r·d``;
 * ``mid``: the same direction recomputed at the half step ``θ + (r/2)·d`` on the same batch and
@@ -36,11 +37,16 @@ import numpy as np
 
 from riemannopt.errors import MethodError, NonFiniteError
 from riemannopt.nn.directions import geodesic_correction, geodesic_update, natural_direction
+from riemannopt.rl.kfac import KFAC
 
-__all__ = ["METHODS", "UpdateResult", "step_rate", "policy_update"]
+__all__ = ["METHODS", "CURVATURES", "UpdateResult", "step_rate", "policy_update"]
 
 #: The update rules of this module.
 METHODS = ("ng", "mid", "geo")
+
+#: The metrics an update can use: the exact Fisher (products and CG) or its Kronecker-factored
+#: approximation (ACKTR's).
+CURVATURES = ("exact", "kfac")
 
 
 @dataclass
@@ -58,7 +64,7 @@ class UpdateResult:
     kl : float
         The exact mean KL divergence ``KL(π_old ‖ π_new)`` over the batch's states.
     cg_iterations : int
-        CG steps of all the solves of this update.
+        CG steps of all the solves of this update (0 with the Kronecker-factored Fisher).
     correction : float
         ``‖Δ − r·d‖ / ‖r·d‖``: how far the update Δ is from the ``ng`` step (0 for ``ng``).
     """
@@ -88,7 +94,8 @@ def step_rate(lr, dFd, max_kl=None):
     return float(min(lr, math.sqrt(2.0 * max_kl / dFd)))
 
 
-def policy_update(policy, params, batch, method, *, lr, max_kl=None, damping=1e-2, advantages=None, **cg):
+def policy_update(policy, params, batch, method, *, lr, max_kl=None, damping=1e-2, curvature="exact",
+                  advantages=None, **cg):
     """One update of the policy parameters by ``method`` on ``batch`` (see the module docstring).
 
     Parameters
@@ -105,6 +112,10 @@ def policy_update(policy, params, batch, method, *, lr, max_kl=None, damping=1e-
         δ of the trust region (None: a fixed step ``η``).
     damping : float
         λ of ``A = F + λI``.
+    curvature : {"exact", "kfac"}
+        ``"exact"``: Fisher-vector products and truncated CG; ``"kfac"``: the Kronecker-factored
+        Fisher of :class:`~riemannopt.rl.kfac.KFAC` (ACKTR's), inverted in closed form, with
+        factored damping.  The connection product is exact either way (as in the paper).
     advantages : ndarray, optional
         The weights ``Â`` (default: ``batch.advantages`` standardized).
     **cg
@@ -118,12 +129,14 @@ def policy_update(policy, params, batch, method, *, lr, max_kl=None, damping=1e-
     Raises
     ------
     MethodError
-        An unknown method.
+        An unknown method or curvature.
     NonFiniteError
         A direction or the new parameters are not finite (a diverging run).
     """
     if method not in METHODS:
         raise MethodError(f"unknown policy update {method!r}; expected one of {', '.join(METHODS)}")
+    if curvature not in CURVATURES:
+        raise MethodError(f"unknown curvature {curvature!r}; expected one of {', '.join(CURVATURES)}")
     from riemannopt.rl.advantages import standardize
 
     adv = standardize(batch.advantages) if advantages is None else np.asarray(advantages, dtype=np.float64)
@@ -132,29 +145,55 @@ def policy_update(policy, params, batch, method, *, lr, max_kl=None, damping=1e-
     cg = {"max_iter": 10, **cg, "ops": ops}
     state = policy.linearize(params, batch.obs)
     grad = _finite(state.surrogate_gradient(batch.actions, adv), method, "policy gradient", params)
-    sol = natural_direction(state.fisher_vp, grad, damping, **cg)
-    d, iters = sol.x, sol.iterations
+    metric = _Metric(curvature, policy, params, state, batch.obs, damping, cg)
+    d = metric.natural(grad)
     dFd = ops.dot(d, state.fisher_vp(d))
     r = step_rate(lr, dFd, max_kl)
     if method == "ng":
         delta = ops.scale_(r, ops.copy(d))
     elif method == "geo":
-        corr = geodesic_correction(state.fisher_vp, state.connection_vp, d, damping, **cg)
-        iters += corr.iterations
-        delta = geodesic_update(d, corr.x, r, ops=ops)
+        delta = geodesic_update(d, metric.correction(d), r, ops=ops)
     else:  # mid
-        half = policy.linearize(ops.axpby(1.0, params, 0.5 * r, d), batch.obs)
+        half_params = ops.axpby(1.0, params, 0.5 * r, d)
+        half = policy.linearize(half_params, batch.obs)
         w = _finite(adv * np.exp(half.log_prob(batch.actions) - batch.log_probs), method,
                     "importance-weighted advantages at the midpoint", params)
-        sol = natural_direction(half.fisher_vp, half.surrogate_gradient(batch.actions, w), damping, **cg)
-        iters += sol.iterations
-        delta = ops.scale_(r, sol.x)
+        at_half = _Metric(curvature, policy, half_params, half, batch.obs, damping, cg)
+        delta = ops.scale_(r, at_half.natural(half.surrogate_gradient(batch.actions, w)))
+        metric.iterations += at_half.iterations
     new = _finite(ops.axpby(1.0, params, 1.0, delta), method, "updated policy parameters", params)
     kl = state.kl(policy.linearize(new, batch.obs))
     step = r * math.sqrt(ops.dot(d, d))
     gap = ops.axpby(1.0, delta, -r, d)
     correction = math.sqrt(ops.dot(gap, gap)) / step if step > 0 else 0.0
-    return UpdateResult(new, r, 0.5 * r * r * dFd, kl, iters, correction)
+    return UpdateResult(new, r, 0.5 * r * r * dFd, kl, metric.iterations, correction)
+
+
+class _Metric:
+    """The damped metric ``A`` of one update at one point: natural directions ``−A⁻¹g`` and
+    geodesic corrections ``A⁻¹Γ_first(d, d)``, by CG on exact Fisher products (through
+    :mod:`riemannopt.nn.directions`) or by the Kronecker-factored inverse; counts CG steps."""
+
+    def __init__(self, curvature, policy, params, state, obs, damping, cg):
+        self.state = state
+        self.damping = damping
+        self.cg = cg
+        self.iterations = 0
+        self.kfac = KFAC(policy, params, obs) if curvature == "kfac" else None
+
+    def natural(self, grad):
+        if self.kfac is not None:
+            return -self.kfac.solve(grad, self.damping)
+        sol = natural_direction(self.state.fisher_vp, grad, self.damping, **self.cg)
+        self.iterations += sol.iterations
+        return sol.x
+
+    def correction(self, d):
+        if self.kfac is not None:
+            return self.kfac.solve(self.state.connection_vp(d), self.damping)
+        sol = geodesic_correction(self.state.fisher_vp, self.state.connection_vp, d, self.damping, **self.cg)
+        self.iterations += sol.iterations
+        return sol.x
 
 
 def _finite(x, method, what, params):

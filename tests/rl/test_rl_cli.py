@@ -37,6 +37,7 @@ BAD_USAGE = [
     (["rl", "--env", "NoSuchEnv-v0"], "--env: unknown gymnasium environment 'NoSuchEnv-v0'"),
     (["rl", "--env", "Pendulum-v1,Pendulum-v1"], "environments must be distinct"),
     (["rl", "--methods", "ng,geof"], "--methods: unknown method geof"),
+    (["rl", "--fisher", "diagonal"], "--fisher: invalid choice: 'diagonal'"),
     (["rl", "--timesteps", "0"], "--timesteps: expected a positive integer"),
     (["rl", "--seeds", "-2"], "--seeds: expected a positive integer"),
     (["rl", "--lr", "0"], "--lr: expected a positive finite number"),

@@ -36,11 +36,12 @@ def test_ng_improves_a_gaussian_policy_on_pendulum():
     assert last.mean() - first.mean() > 3 * first.std() / np.sqrt(8), (first.mean(), last.mean())
 
 
-@pytest.mark.parametrize("method", ["mid", "geo"])
-def test_runs_are_reproducible_per_seed(method):
-    a = rl.train("Pendulum-v1", method, 2048, seed=3, config=SMALL)
-    b = rl.train("Pendulum-v1", method, 2048, seed=3, config=SMALL)
-    c = rl.train("Pendulum-v1", method, 2048, seed=4, config=SMALL)
+@pytest.mark.parametrize("method, curvature", [("mid", "exact"), ("geo", "exact"), ("geo", "kfac")])
+def test_runs_are_reproducible_per_seed(method, curvature):
+    cfg = rl.RLConfig(n_envs=4, n_steps=128, hidden=(32, 32), vf_epochs=5, curvature=curvature)
+    a = rl.train("Pendulum-v1", method, 2048, seed=3, config=cfg)
+    b = rl.train("Pendulum-v1", method, 2048, seed=3, config=cfg)
+    c = rl.train("Pendulum-v1", method, 2048, seed=4, config=cfg)
     np.testing.assert_array_equal(a.params, b.params)
     np.testing.assert_array_equal(a.episode_returns, b.episode_returns)
     for k in ("rate", "kl", "cg_iterations"):
