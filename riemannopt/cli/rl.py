@@ -33,10 +33,11 @@ def register(sub):
         "rl",
         help="natural policy gradient with midpoint and geodesic correction (Figure 4)",
         description="Train Gaussian (continuous actions) or categorical (discrete actions) MLP policies on "
-        "gymnasium environments by natural policy gradient (exact Fisher-vector products, truncated CG, GAE "
-        "with a value baseline), updated by ng, mid (midpoint) or geo (geodesic correction); plot average "
-        "episode return against environment steps, mean and spread over seeds, and print the returns at fixed "
-        "step counts. Needs the rl extra: pip install \"riemannopt[rl]\".",
+        "gymnasium environments by natural policy gradient (exact Fisher-vector products with truncated CG, "
+        "or ACKTR's Kronecker-factored Fisher; GAE with a value baseline), updated by ng, mid (midpoint) or "
+        "geo (geodesic correction); plot average episode return against environment steps, mean and spread "
+        "over seeds, and print the returns at fixed step counts. "
+        "Needs the rl extra: pip install \"riemannopt[rl]\".",
     )
     p.add_argument("--env", type=_env_list, default=["Pendulum-v1"],
                    help="comma-separated gymnasium environment ids, one panel each (default: Pendulum-v1)")

@@ -18,7 +18,8 @@ Gaussian moment)::
 connection of the whole manifold follows from ``Γ_first(v, v) = (∂_v F) v − ½ ∇(vᵀ F v)`` with
 ``v = (v_θ, v_ς)``::
 
-    Γ_first(v, v)_θ = e^{−2ς} (Γ₁(v_θ, v_θ) − 2 v_ς G₁ v_θ),    Γ_first(v, v)_ς = e^{−2ς} v_θᵀ G₁ v_θ,
+    Γ_first(v, v)_θ = e^{−2ς} (Γ₁(v_θ, v_θ) − 2 v_ς G₁ v_θ),
+    Γ_first(v, v)_ς = e^{−2ς} v_θᵀ G₁ v_θ,
 
 ``Γ₁`` the `squared`-loss connection product of Prop. 2 with σ = 1 (``c1 = 1``, ``c2 = 0``).  So one
 σ = 1 network gives the exact Fisher and connection of the full policy, σ included.  A separate

@@ -85,7 +85,10 @@ class Study:
                 t = self.update_time(env_id, m)
                 rows.append([env_id, m] + cells + [f"{t * 1e3:.0f} ms", f"{self.time_ratio(env_id, m):.2f}×"])
         widths = [max(len(str(x)) for x in col) for col in zip(head, *rows)]
-        line = lambda r: "  ".join(str(x).rjust(w) if i > 1 else str(x).ljust(w) for i, (x, w) in enumerate(zip(r, widths)))  # noqa: E731
+
+        def line(cells):  # names left-aligned, numbers right-aligned
+            return "  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
+
         return "\n".join([line(head)] + [line(r) for r in rows])
 
     def to_dict(self):

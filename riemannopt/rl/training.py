@@ -47,6 +47,9 @@ TUNED_LR = {
 }
 
 
+_UPDATE_RECORDS = ("steps", "rate", "kl_predicted", "kl", "cg_iterations", "correction", "update_time", "entropy")
+
+
 def default_lr(env_id):
     """η for ``env_id`` (by name without the ``-vN`` suffix): :data:`TUNED_LR` if the
     environment was tuned here, else :data:`PAPER_LR` if the paper gives a value, else 0.3."""
@@ -259,7 +262,7 @@ def train(env_id, method, timesteps, *, seed=0, config=None, info=None, on_batch
     collector = Collector(env, info, seed, normalize=config.normalize_obs)
     vf_rng = np.random.default_rng([seed, 1])
     episodes = []
-    log = {k: [] for k in ("steps", "rate", "kl_predicted", "kl", "cg_iterations", "correction", "update_time", "entropy")}
+    log = {k: [] for k in _UPDATE_RECORDS}
 
     def result():
         ep = np.array(episodes, dtype=float).reshape(-1, 3)

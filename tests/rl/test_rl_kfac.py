@@ -87,7 +87,10 @@ def reference_kfac(pol, params, X):
 @pytest.fixture(scope="module", params=["gauss", "cat"])
 def setup(request):
     rng = np.random.default_rng(8)
-    pol = GaussianPolicy(OBS, 2, hidden=HIDDEN, log_std=0.4) if request.param == "gauss" else CategoricalPolicy(OBS, 3, hidden=HIDDEN)
+    if request.param == "gauss":
+        pol = GaussianPolicy(OBS, 2, hidden=HIDDEN, log_std=0.4)
+    else:
+        pol = CategoricalPolicy(OBS, 3, hidden=HIDDEN)
     params = pol.init(2, out_scale=1.0)
     X = rng.standard_normal((7, OBS))
     return pol, params, X, rng
