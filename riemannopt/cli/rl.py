@@ -64,6 +64,9 @@ def register(sub):
     p.add_argument("--out", type=figure_path, default="rl.png", help="figure file (default: rl.png)")
     p.add_argument("--history", type=output_path, default=None,
                    help="JSON file for every run's episodes and update records (default: none)")
+    p.add_argument("--from-history", type=_history_file, default=None, metavar="FILE",
+                   help="train nothing: print the table and draw the figure of a study saved by --history "
+                   "(--env, --methods, --timesteps, --seeds and the training settings are then ignored)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(run=run, check=check)
 
@@ -74,12 +77,31 @@ def _kl(text):
     return positive_float(text)
 
 
+def _history_file(text):
+    from pathlib import Path
+
+    if not Path(text).is_file():
+        raise argparse.ArgumentTypeError(f"no such file {text!r}")
+    return text
+
+
 def check(args):
     """Every environment exists, runs here and has spaces the policies support; every step
-    count of ``--at`` is within the run."""
+    count of ``--at`` is within the run; a ``--from-history`` file is a saved study."""
     from ..errors import BackendUnavailableError, MethodError
     from ..rl.envs import env_info
 
+    if args.from_history:
+        from ..rl.study import Study
+
+        try:
+            args.study = Study.load(args.from_history)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise UsageError(f"--from-history: {args.from_history!r} is not a saved study ({exc!r})") from None
+        args.timesteps = args.study.timesteps
+        if args.at is not None and max(args.at) > args.timesteps:
+            raise UsageError(f"--at: {max(args.at)} is beyond the study's {args.timesteps} steps")
+        return
     if args.at is not None and max(args.at) > args.timesteps:
         raise UsageError(f"--at: {max(args.at)} is beyond --timesteps {args.timesteps}")
     args.infos = {}
@@ -91,13 +113,14 @@ def check(args):
 
 
 def run(args):
-    from ..plot import rl_figure
     from ..progress import progress
     from ..rl.study import run_study
     from ..rl.training import RLConfig
 
-    config = RLConfig(lr=args.lr, max_kl=args.max_kl, damping=args.damping, curvature=args.fisher, cg_iters=args.cg_iters,
-                      n_envs=args.envs, n_steps=args.steps_per_env)
+    if args.from_history:
+        return _report(args, args.study)
+    config = RLConfig(lr=args.lr, max_kl=args.max_kl, damping=args.damping, curvature=args.fisher,
+                      cg_iters=args.cg_iters, n_envs=args.envs, n_steps=args.steps_per_env)
     seeds = list(range(args.seeds))
     per_run = -(-args.timesteps // config.batch) * config.batch
     total = per_run * len(args.env) * len(args.methods) * len(seeds)
@@ -105,6 +128,12 @@ def run(args):
           f"{', '.join(args.methods)}, {len(seeds)} seed(s), {args.timesteps} steps each, batch {config.batch}")
     with progress(range(total), desc="rl", enable=False if args.no_progress else None, total=total) as bar:
         study = run_study(args.env, args.methods, args.timesteps, seeds, config=config, progress=bar.update)
+    return _report(args, study)
+
+
+def _report(args, study):
+    from ..plot import rl_figure
+
     print(study.table(args.at))
     rl_figure(study).savefig(args.out, dpi=110)
     print(f"figure written to {args.out}")

@@ -58,6 +58,11 @@ class Study:
             var = np.where(n > 0, (np.where(ok, c - mean, 0.0) ** 2).sum(axis=0) / n, np.nan)
         return mean, np.sqrt(var)
 
+    def mean_over_run(self, env_id, method, n=100):
+        """Per seed, the learning curve averaged over :meth:`grid` (the area under the curve per
+        step: a sample-efficiency summary that rewards learning early)."""
+        return np.nanmean(self.curves(env_id, method, self.grid(n)), axis=1)
+
     def grid(self, n=100):
         """``n`` evenly spaced step counts from the first batch to :attr:`timesteps`."""
         return np.linspace(self.config.batch, self.timesteps, n).round().astype(int)
@@ -75,13 +80,16 @@ class Study:
     def table(self, at=None):
         """A text table: per environment and method, the mean ± standard deviation over seeds of
         the average return at the step counts ``at`` (default: a quarter, a half, three quarters
-        and all of :attr:`timesteps`), and the time per update relative to ``ng``."""
+        and all of :attr:`timesteps`) and of :meth:`mean_over_run`, and the time per update
+        relative to ``ng``."""
         at = [self.timesteps * q // 4 for q in (1, 2, 3, 4)] if at is None else list(at)
-        head = ["env", "method"] + [f"return @ {_steps(s)}" for s in at] + ["time/update", "vs ng"]
+        head = ["env", "method"] + [f"return @ {_steps(s)}" for s in at] + ["mean over run", "time/update", "vs ng"]
         rows = []
         for env_id in self.env_ids:
             for m in self.methods:
                 cells = [f"{mu:.1f} ± {sd:.1f}" for mu, sd in zip(*self.summary(env_id, m, at))]
+                auc = self.mean_over_run(env_id, m)
+                cells.append(f"{auc.mean():.1f} ± {auc.std():.1f}")
                 t = self.update_time(env_id, m)
                 rows.append([env_id, m] + cells + [f"{t * 1e3:.0f} ms", f"{self.time_ratio(env_id, m):.2f}×"])
         widths = [max(len(str(x)) for x in col) for col in zip(head, *rows)]

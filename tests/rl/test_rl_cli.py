@@ -31,6 +31,11 @@ def test_rl_command_writes_table_figure_and_history(tmp_path, capsys):
     steps, returns = np.array(ng0["episode_steps"]), np.array(ng0["episode_returns"])
     done = returns[steps <= 1024][-10:]
     assert study.results["CartPole-v1", "ng"][0].returns_at(1024)[0] == pytest.approx(done.mean())
+    # --from-history redraws and reprints the same study without training.
+    again = tmp_path / "again.png"
+    assert main(["rl", "--from-history", str(hist), "--at", "512,1024", "--out", str(again)]) == 0
+    assert capsys.readouterr().out.split("\n")[:3] == text.split("\n")[1:4]  # header, ng, geo
+    assert again.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 BAD_USAGE = [
@@ -45,11 +50,14 @@ BAD_USAGE = [
     (["rl", "--timesteps", "1000", "--at", "500,2000"], "--at: 2000 is beyond --timesteps 1000"),
     (["rl", "--out", "{tmp}/missing/rl.png"], "does not exist"),
     (["rl", "--history", "{tmp}"], "is a directory"),
+    (["rl", "--from-history", "{tmp}/none.json"], "--from-history: no such file"),
+    (["rl", "--from-history", "{tmp}/bad.json"], "is not a saved study"),
 ]
 
 
 @pytest.mark.parametrize("argv, message", BAD_USAGE, ids=[" ".join(a[1:]) for a, _ in BAD_USAGE])
 def test_bad_usage_exits_2_with_one_line(argv, message, tmp_path, capsys):
+    (tmp_path / "bad.json").write_text('{"env_ids": ["CartPole-v1"]}')
     argv = [a.format(tmp=tmp_path) for a in argv]
     try:
         status = main(argv)
