@@ -47,7 +47,8 @@ TUNED_LR = {
 }
 
 
-_UPDATE_RECORDS = ("steps", "rate", "kl_predicted", "kl", "cg_iterations", "correction", "update_time", "entropy")
+_UPDATE_RECORDS = ("steps", "rate", "kl_predicted", "kl", "cg_iterations", "correction", "shrink", "update_time",
+                   "entropy")
 
 
 def default_lr(env_id):
@@ -152,7 +153,7 @@ class RLResult:
         Each finished episode's undiscounted return.
     updates : dict of ndarray
         Per update: ``steps`` (environment steps before it), ``rate`` (r), ``kl_predicted``,
-        ``kl``, ``cg_iterations``, ``correction`` (see :class:`~riemannopt.rl.UpdateResult`),
+        ``kl``, ``cg_iterations``, ``correction``, ``shrink`` (see :class:`~riemannopt.rl.UpdateResult`),
         ``update_time`` (seconds spent in the policy update alone), ``entropy`` (of the policy
         that collected the batch, mean over its states).
     params : ndarray
@@ -284,10 +285,9 @@ def train(env_id, method, timesteps, *, seed=0, config=None, info=None, on_batch
                 raise TrainingError(f"{method} on {env_id} (seed {seed}) diverged at update {iteration}: {exc}",
                                     iteration=iteration, result=result()) from exc
             elapsed = time.perf_counter() - t0
-            for k, v in (("steps", before), ("rate", up.rate), ("kl_predicted", up.kl_predicted), ("kl", up.kl),
-                         ("cg_iterations", up.cg_iterations), ("correction", up.correction), ("update_time", elapsed),
-                         ("entropy", policy.linearize(params, batch.obs).entropy())):
-                log[k].append(v)
+            record = dict(steps=before, update_time=elapsed, entropy=policy.linearize(params, batch.obs).entropy())
+            for k in _UPDATE_RECORDS:
+                log[k].append(record[k] if k in record else getattr(up, k))
             params = up.params
             value.fit(batch.obs, batch.returns, vf_rng)
             iteration += 1

@@ -19,9 +19,12 @@ the KL divergence of the first-order step stays within a trust region δ (Wu et 
 
     r = min(η, √(2δ / dᵀF d)),
 
-computed once from ``ng``'s ``d`` and shared by the three methods, so that they differ only in
-how they integrate the natural-gradient flow over the same step (paper App. E.2: "the same
-constant learning rate schedule for all three methods").
+computed once from ``ng``'s ``d`` and shared by the three methods, so that they integrate the
+natural-gradient flow over the same step (paper App. E.2: "the same constant learning rate
+schedule for all three methods").  The trust region bounds the update actually taken: a ``mid``
+or ``geo`` update ``Δ`` whose own estimate ``½ ΔᵀFΔ`` exceeds δ is scaled down to it (one more
+Fisher product).  Without this, ``mid`` — whose direction comes from another point — took
+occasional steps with a KL of 1–3 and collapsed (see the docs' reinforcement-learning page).
 
 At the midpoint the batch no longer comes from the policy being differentiated, so ``mid`` uses
 the importance-weighted surrogate ``−(1/n) Σ_k ρ_k Â_k log π(a_k | s_k)``, ``ρ_k = π_mid(a_k |
@@ -67,6 +70,9 @@ class UpdateResult:
         CG steps of all the solves of this update (0 with the Kronecker-factored Fisher).
     correction : float
         ``‖Δ − r·d‖ / ‖r·d‖``: how far the update Δ is from the ``ng`` step (0 for ``ng``).
+    shrink : float
+        The factor by which the trust region scaled down a ``mid`` or ``geo`` update (1: not
+        at all).
     """
 
     params: np.ndarray
@@ -75,6 +81,7 @@ class UpdateResult:
     kl: float
     cg_iterations: int
     correction: float = 0.0
+    shrink: float = 1.0
 
 
 def step_rate(lr, dFd, max_kl=None):
@@ -161,12 +168,20 @@ def policy_update(policy, params, batch, method, *, lr, max_kl=None, damping=1e-
         at_half = _Metric(curvature, policy, half_params, half, batch.obs, damping, cg)
         delta = ops.scale_(r, at_half.natural(half.surrogate_gradient(batch.actions, w)))
         metric.iterations += at_half.iterations
+    shrink = 1.0
+    if method != "ng" and max_kl is not None:
+        # The trust region bounds the update actually taken: mid's direction comes from another
+        # point and geo adds a term, so either may leave the region that r·d respects.
+        kl2 = 0.5 * ops.dot(delta, state.fisher_vp(delta))
+        if kl2 > max_kl:
+            shrink = math.sqrt(max_kl / kl2)
+            ops.scale_(shrink, delta)
     new = _finite(ops.axpby(1.0, params, 1.0, delta), method, "updated policy parameters", params)
     kl = state.kl(policy.linearize(new, batch.obs))
     step = r * math.sqrt(ops.dot(d, d))
     gap = ops.axpby(1.0, delta, -r, d)
     correction = math.sqrt(ops.dot(gap, gap)) / step if step > 0 else 0.0
-    return UpdateResult(new, r, 0.5 * r * r * dFd, kl, metric.iterations, correction)
+    return UpdateResult(new, r, 0.5 * r * r * dFd, kl, metric.iterations, correction, shrink)
 
 
 class _Metric:

@@ -107,6 +107,15 @@ def test_trust_region_caps_the_second_order_kl(setup):
     assert up.rate < 100.0
     assert up.kl_predicted == pytest.approx(1e-4, rel=1e-12)
     assert up.kl == pytest.approx(1e-4, rel=0.05)
+    # mid and geo: the same r, then their own update is held to δ (shrunk if it left the region).
+    state = pol.linearize(params, batch.obs)
+    for method in ("mid", "geo"):
+        big = policy_update(pol, params, batch, method, lr=100.0, max_kl=1e-4, damping=LAM, **CG)
+        delta = big.params - params
+        assert big.rate == up.rate and 0.5 * delta @ state.fisher_vp(delta) <= 1e-4 * (1 + 1e-12)
+        assert big.shrink == 1.0 or 0.5 * delta @ state.fisher_vp(delta) == pytest.approx(1e-4, rel=1e-12)
+        if isinstance(pol, GaussianPolicy):  # this batch's mid and geo updates do leave the region
+            assert big.shrink < 1.0
     loose = policy_update(pol, params, batch, "ng", lr=1e-3, max_kl=1.0, damping=LAM, **CG)
     assert loose.rate == 1e-3
 
