@@ -4,7 +4,8 @@ For each environment: one batch of 2048 steps (8 environments × 256) collected 
 initialized 64-64 tanh policy, then the three updates of :func:`riemannopt.rl.policy_update`
 on that same batch, interleaved within each repeat so that load from other processes falls on
 all of them alike, with the default settings of ``riemannopt rl`` (damping 0.01, at most 10 CG
-steps per solve, trust region 0.01).  The baseline is ``ng`` itself; the products it is made of
+steps per solve, trust region 0.01), on the exact Fisher and on the Kronecker-factored one
+(``--fisher kfac``).  The baseline is ``ng`` on the same Fisher; the products it is made of
 (the surrogate gradient, one Fisher-vector and one connection-vector product on the stored
 forward pass) and the collection of the batch (environment steps plus the policy's forward
 passes) are timed too, to show where the time goes.
@@ -54,13 +55,17 @@ def bench(env_id, repeats, seed=0):
     kw = dict(lr=cfg.lr, max_kl=cfg.max_kl, damping=cfg.damping, max_iter=cfg.cg_iters, advantages=adv)
     state = policy.linearize(params, batch.obs)
     v = 1e-2 * np.random.default_rng(seed).standard_normal(policy.n_params)
-    fns = {m: (lambda m=m: rl.policy_update(policy, params, batch, m, **kw)) for m in rl.METHODS}
+    fns, iters = {}, {}
+    for curv in rl.CURVATURES:
+        for m in rl.METHODS:
+            name = m if curv == "exact" else f"{m} (kfac)"
+            fns[name] = lambda m=m, curv=curv: rl.policy_update(policy, params, batch, m, curvature=curv, **kw)
+            iters[name] = fns[name]().cg_iterations
     fns["gradient"] = lambda: state.surrogate_gradient(batch.actions, adv)
     fns["fisher_vp"] = lambda: state.fisher_vp(v)
     fns["connection_vp"] = lambda: state.connection_vp(v)
-    t = timeit(fns, repeats)
-    iters = {m: rl.policy_update(policy, params, batch, m, **kw).cg_iterations for m in rl.METHODS}
-    return policy, batch, collect, t, iters
+    fns["kfac factors"] = lambda: rl.KFAC(policy, params, batch.obs)
+    return policy, batch, collect, timeit(fns, repeats), iters
 
 
 def main():
@@ -71,12 +76,13 @@ def main():
     print("ms per call: min (median) over repeats; ratios of minima to ng")
     for env_id in args.env.split(","):
         policy, batch, collect, t, iters = bench(env_id, args.repeats)
-        ng = t["ng"][0]
         print(f"\n{env_id}: {policy!r}, {policy.n_params} parameters, batch {len(batch.obs)} "
               f"(collected in {collect * 1e3:.0f} ms)")
         for name, (lo, med) in t.items():
-            extra = f"  {lo / ng:5.2f}× ng  ({iters[name]} CG steps)" if name in iters else f"  {lo / ng:5.3f}× ng"
-            print(f"  {name:14s} {lo * 1e3:8.2f} ({med * 1e3:7.2f}){extra}")
+            base = "ng (kfac)" if "kfac)" in name else "ng"
+            ratio = f"{lo / t[base][0]:5.2f}× {base}"
+            extra = f"  ({iters[name]} CG steps)" if name in iters and "kfac" not in name else ""
+            print(f"  {name:14s} {lo * 1e3:8.2f} ({med * 1e3:7.2f})  {ratio}{extra}")
 
 
 if __name__ == "__main__":

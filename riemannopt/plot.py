@@ -146,6 +146,7 @@ def rl_figure(study, n_points=100):
         ax.set_ylabel("average episode return")
     axes[0].legend(loc="lower right", fontsize="small")
     n = len(study.seeds)
-    fig.suptitle(f"Natural policy gradient: mean ± std over {n} seed{'s' if n > 1 else ''} "
+    fisher = {"exact": "exact Fisher", "kfac": "Kronecker-factored Fisher"}.get(study.config.curvature, "")
+    fig.suptitle(f"Natural policy gradient ({fisher}): mean ± std over {n} seed{'s' if n > 1 else ''} "
                  f"(last {study.window} episodes per point)", fontsize="medium")
     return fig

@@ -24,7 +24,7 @@ natural-gradient flow over the same step (paper App. E.2: "the same constant lea
 schedule for all three methods").  The trust region bounds the update actually taken: a ``mid``
 or ``geo`` update ``Δ`` whose own estimate ``½ ΔᵀFΔ`` exceeds δ is scaled down to it (one more
 Fisher product).  Without this, ``mid`` — whose direction comes from another point — took
-occasional steps with a KL of 1–3 and collapsed (see the docs' reinforcement-learning page).
+occasional steps with a KL of 0.4–3.5 (δ = 0.01) and collapsed (see the docs' reinforcement-learning page).
 
 At the midpoint the batch no longer comes from the policy being differentiated, so ``mid`` uses
 the importance-weighted surrogate ``−(1/n) Σ_k ρ_k Â_k log π(a_k | s_k)``, ``ρ_k = π_mid(a_k |
