@@ -15,11 +15,11 @@ is made; everything else works without it.  ``import riemannopt`` does not impor
 
 from riemannopt.rl.advantages import gae, standardize
 from riemannopt.rl.envs import EnvInfo, env_info, make_vec_env, require_gymnasium
+from riemannopt.rl.kfac import KFAC
 from riemannopt.rl.policy import CategoricalPolicy, GaussianPolicy, Policy, PolicyState, make_policy
 from riemannopt.rl.rollout import Batch, Collector, RunningNorm
-from riemannopt.rl.training import PAPER_LR, TUNED_LR, RLConfig, RLResult, default_lr, train
 from riemannopt.rl.study import Study, run_study
-from riemannopt.rl.kfac import KFAC
+from riemannopt.rl.training import PAPER_LR, TUNED_LR, RLConfig, RLResult, default_lr, train
 from riemannopt.rl.updates import CURVATURES, METHODS, UpdateResult, policy_update, step_rate
 from riemannopt.rl.value import ValueFunction
 

@@ -108,3 +108,14 @@ def test_import_riemannopt_does_not_import_rl_or_gymnasium():
     code = "import sys, riemannopt; print('riemannopt.rl' in sys.modules, 'gymnasium' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False"]
+
+
+def test_a_mujoco_task_runs():
+    """The paper's tasks need MuJoCo (in the rl extra): one seeded batch of InvertedPendulum-v5
+    with geo; its episodes end by termination (the pole falls), so several finish at once."""
+    pytest.importorskip("mujoco", reason="needs the rl extra: pip install '.[rl]'")
+    info = rl.env_info("InvertedPendulum-v5")
+    assert (info.kind, info.obs_dim, info.n) == ("gaussian", 4, 1)
+    res = rl.train("InvertedPendulum-v5", "geo", 512, seed=0, config=SMALL, info=info)
+    assert len(res.episode_returns) > 4 and np.all(res.episode_returns >= 1)
+    assert res.updates["kl"][0] > 0 and res.updates["correction"][0] > 0
