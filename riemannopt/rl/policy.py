@@ -70,6 +70,9 @@ class Policy:
         Widths of the hidden layers (paper App. E.2: two of 64).
     activation : str
         Hidden activation (``"tanh"``).
+    n_out, output, loss :
+        The output layer's width and activation and the network loss whose Fisher is the
+        policy's (set by the subclasses).
 
     Attributes
     ----------
@@ -98,8 +101,7 @@ class Policy:
         state (a common choice for policy networks; a large initial output layer makes early
         actions saturate).  Returns a flat float64 vector."""
         theta = self.net.init(seed, scheme="gaussian")
-        W, b = self.net.unflatten(theta)[-1]
-        W *= out_scale
+        self.net.unflatten(theta)[-1][0][...] *= out_scale  # a view into θ
         return theta
 
     def _check_params(self, params):
