@@ -1,7 +1,13 @@
 """Sphinx configuration of the riemannopt documentation.
 
 Build with ``python -m sphinx -W -b html docs docs/_build/html`` (``-W``: warnings are errors;
-``tests/test_docs.py`` does exactly this).  Nothing here needs the network.
+``tests/test_docs.py`` does exactly this, with the examples in quick mode).  Nothing here needs
+the network: MathJax is served from the built documentation (``sphinx-mathjax-offline``), and
+``tests/test_docs.py`` checks that no page loads a script from another host.
+
+The gallery (``docs/gallery``, generated, not committed) is built by sphinx-gallery from the
+scripts in ``examples/``; each is run once (set ``RIEMANNOPT_EXAMPLE_QUICK=1`` for the short
+versions the test suite uses) and every matplotlib ``Figure`` it binds to a variable is shown.
 """
 
 import os
@@ -11,6 +17,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))  # document the checkout, installed or not
+sys.path.insert(0, str(HERE))  # gallery_scraper
 
 # Importing riemannopt for autodoc compiles nothing, but keep numba's and riemannopt's caches out
 # of the user's home when the docs are built in a sandbox, and never open a plot window.
@@ -30,12 +37,14 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.napoleon",
     "sphinx.ext.mathjax",
+    "sphinx-mathjax-offline",
     "sphinx.ext.viewcode",
+    "sphinx_gallery.gen_gallery",
 ]
 
 root_doc = "index"
 source_suffix = {".rst": "restructuredtext"}
-exclude_patterns = ["_build", "benchmarks.md", "Thumbs.db", ".DS_Store"]
+exclude_patterns = ["_build", "benchmarks.md", "Thumbs.db", ".DS_Store", "gallery/*.ipynb", "gallery/*.py"]
 templates_path = []
 nitpicky = False
 default_role = "code"  # `x` renders as inline code, not as a cross-reference
@@ -55,6 +64,22 @@ napoleon_numpy_docstring = True
 napoleon_use_rtype = False
 napoleon_use_ivar = True
 napoleon_preprocess_types = False
+
+# -- gallery ------------------------------------------------------------------------------------
+
+
+sphinx_gallery_conf = {
+    "examples_dirs": str(ROOT / "examples"),
+    "gallery_dirs": "gallery",
+    "filename_pattern": r"/\d\d_",  # run every numbered lesson
+    "image_scrapers": ("gallery_scraper.figure_scraper",),  # docs/gallery_scraper.py
+    "abort_on_example_error": True,
+    "download_all_examples": True,
+    "show_memory": False,
+    "min_reported_time": 1,
+    "write_computation_times": False,  # that page loads its styles and scripts from CDNs
+    "within_subsection_order": "FileNameSortKey",
+}
 
 # -- HTML ---------------------------------------------------------------------------------------
 html_theme = "alabaster"

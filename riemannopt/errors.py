@@ -20,6 +20,7 @@ __all__ = [
     "CompileError",
     "OptimizationError",
     "TrainingError",
+    "CacheWarning",
 ]
 
 
@@ -93,7 +94,31 @@ class NonFiniteError(OptimizationError, FloatingPointError):
 
 
 class ExpMapError(OptimizationError):
-    """The ODE solver could not finish an exponential map (or the exact flow)."""
+    """The ODE solver could not finish an exponential map, a geodesic or the exact flow.
+
+    Besides the attributes of :class:`OptimizationError` (``point`` is the last state the solver
+    reached):
+
+    Attributes
+    ----------
+    t : float or None
+        How far the solver got: the time of ``point`` along the geodesic (``1`` would have been
+        the end of an exponential map) or along the flow.
+    geodesic : Geodesic or None
+        From :func:`riemannopt.geodesic`: the samples computed before the failure.
+    """
+
+    def __init__(self, message, *, t=None, geodesic=None, **context):
+        super().__init__(message, **context)
+        self.t = t
+        self.geodesic = geodesic
+
+
+class CacheWarning(RiemannOptError, RuntimeWarning):
+    """The compiled-code cache directory cannot be written, so a private temporary cache is used
+    for this process (issued once per directory).  Compiled problems still work; they are
+    compiled again in the next process.  Point ``RIEMANNOPT_CACHE_DIR`` at a writable directory
+    to keep them."""
 
 
 class TrainingError(RiemannOptError):

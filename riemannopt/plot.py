@@ -2,9 +2,18 @@
 
 import numpy as np
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import FuncFormatter, NullFormatter
 
-__all__ = ["gamma_panels", "convergence_figure", "invariance_figure", "rl_figure", "RL_LABELS"]
+__all__ = [
+    "gamma_panels",
+    "convergence_figure",
+    "invariance_figure",
+    "training_figure",
+    "rl_figure",
+    "method_color",
+    "METHOD_COLORS",
+    "RL_LABELS",
+]
 
 _TITLES = {
     "identity": "α, β",
@@ -14,8 +23,30 @@ _TITLES = {
 }
 
 
+#: One colour per method, the same in every figure.
+METHOD_COLORS = {
+    "gd": "#7f7f7f",
+    "ng": "#1f77b4",
+    "mid": "#ff7f0e",
+    "geo": "#2ca02c",
+    "geof": "#d62728",
+    "re": "#9467bd",
+    "exact": "#000000",
+    "rk4": "#8c564b",
+    "geo3": "#e377c2",
+    "perturb": "#17becf",
+    "adam": "#bcbd22",
+}
+
+
+def method_color(method):
+    """The colour of ``method`` in every riemannopt figure (None: matplotlib's cycle)."""
+    return METHOD_COLORS.get(method)
+
+
 def gamma_panels(result):
-    """Figure 2 of the paper: NLL against iteration, one panel per parameterization.
+    """Figure 2 of the paper: NLL against iteration, one panel per parameterization (a 2×2 grid
+    for the paper's four), one colour per method and one legend for all panels.
 
     Parameters
     ----------
@@ -24,86 +55,183 @@ def gamma_panels(result):
     from .experiments.gamma import GAMMA_METHODS
 
     k = len(result.reparams)
-    fig = Figure(figsize=(4.0 * k, 3.6), layout="constrained")
-    axes = fig.subplots(1, k, sharey=True, squeeze=False)[0]
+    cols = 2 if k > 1 else 1
+    rows = -(-k // cols)
+    fig = Figure(figsize=(4.6 * cols, 3.4 * rows + 0.6), layout="constrained")
+    axes = fig.subplots(rows, cols, sharex=True, sharey=True, squeeze=False).ravel()
     styles = {"exact": dict(ls="--", lw=2.5, alpha=0.6), "re": dict(ls=":", lw=2.5)}
     for ax, r in zip(axes, result.reparams):
         for m in result.methods:
             y = result.nll[r, m]
-            ax.plot(np.arange(len(y)), y, marker="o", ms=3, label=GAMMA_METHODS.get(m, m), **styles.get(m, {}))
-        ax.set_title(_TITLES.get(r, r))
-        ax.set_xlabel("iteration")
+            ax.plot(
+                np.arange(len(y)), y, marker="o", ms=3, color=method_color(m), label=GAMMA_METHODS.get(m, m),
+                **styles.get(m, {}),
+            )
+        ax.set_title(_TITLES.get(r, r), fontsize="medium")
         ax.grid(alpha=0.3)
-    axes[0].set_ylabel("negative log-likelihood")
+    for ax in axes[k:]:
+        ax.set_visible(False)
+    for ax in axes[(rows - 1) * cols:]:
+        ax.set_xlabel("iteration")
+    for ax in axes[::cols]:
+        ax.set_ylabel("negative log-likelihood")
     finals = [result.final(r, m) for r in result.reparams for m in result.methods]
     lo, hi = min(finals), max(max(v[1] for v in result.nll.values() if len(v) > 1), min(finals) + 1e-3)
     axes[0].set_ylim(lo - 0.05 * (hi - lo), hi + 0.05 * (hi - lo))
-    axes[-1].legend(loc="upper right", fontsize="small")
-    fig.suptitle(f"Fitting Gamma(α, β) by natural gradient in four parameterizations (lr = {result.lr})")
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=len(labels), fontsize="small", frameon=False)
+    fig.suptitle(f"Fitting Gamma(α, β) by natural gradient in {k} parameterizations (lr = {result.lr})")
     return fig
 
 
-def _reference_slopes(ax, h, anchor, orders):
-    """Dashed lines of slope ``orders`` through ``anchor`` at the largest ``h``, labelled."""
-    h = np.asarray(h)
-    for q in orders:
-        y = anchor * (h / h.max()) ** q
-        ax.plot(h, y, color="0.6", ls="--", lw=0.8)
-        ax.annotate(f"O(h$^{q}$)", (h.min(), y[np.argmin(h)]), fontsize="x-small", color="0.4", ha="right", va="center")
+def _slope_marker(ax, h, y, order, color):
+    """A dashed segment of slope ``order`` beside the curve ``(h, y)``: parallel to where the curve
+    should run, a little below its lowest point relative to that slope, so it never crosses the
+    data; labelled with the order at its middle."""
+    h, y = np.asarray(h, float), np.asarray(y, float)
+    ok = (h > 0) & (y > 0) & np.isfinite(y)
+    if ok.sum() < 2:
+        return
+    h, y = h[ok], y[ok]
+    anchor = 0.45 * np.min(y / h**order)
+    ref = anchor * h**order
+    ax.plot(h, ref, ls="--", lw=0.9, color=color, alpha=0.55)
+    mid = len(h) // 2
+    ax.annotate(
+        f"{order}", (h[mid], ref[mid]), textcoords="offset points", xytext=(3, -10), fontsize="x-small", color=color
+    )
 
 
-def _finish_order_axes(fig, ax, ylabel, title):
+def _finish_order_axes(ax, ylabel, title, h):
+    # Ticks at the step sizes that were run, instead of log-scale minor labels.
+    ax.set_xticks(h, [f"{x:.3g}" for x in h])
+    ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel("step size h = T / steps")
     ax.set_ylabel(ylabel)
-    ax.set_title(title)
+    ax.set_title(title, fontsize="medium")
     ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize="x-small")
-    return fig
+    ax.margins(x=0.08, y=0.15)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncols=2, fontsize="small", frameon=False)
 
 
 def convergence_figure(studies, expected=None, title=None):
-    """Log-log plot of global error at time T against step size, one line per study, with
-    reference slopes (Theorem 1).
+    """Log-log plots of global error at time T against step size (Theorem 1): one panel per
+    reference method, one line per method, each with a dashed marker of its expected slope.
 
     Parameters
     ----------
     studies : sequence of ConvergenceStudy
     expected : sequence of int, optional
-        Expected orders, shown in the legend.
+        The expected order of each study: drawn as a slope marker beside its curve and shown in
+        the legend.
     title : str, optional
     """
-    fig = Figure(figsize=(6.4, 4.8), layout="constrained")
-    ax = fig.subplots()
-    for i, st in enumerate(studies):
-        exp = f", expected {expected[i]}" if expected is not None else ""
-        ax.loglog(st.h, st.error, marker="o", label=f"{st.method} → {st.reference} (slope {st.order:.2f}{exp})")
-    h = studies[0].h
-    anchor = np.exp(np.mean([np.log(st.error.max()) for st in studies if st.error.max() > 0]))
-    _reference_slopes(ax, h, anchor, sorted({1, 2, 3, 4} & set(expected or [1, 2])))
-    return _finish_order_axes(fig, ax, "global error at time T", title or f"Convergence order (T = {studies[0].T:g})")
+    refs = list(dict.fromkeys(st.reference for st in studies))
+    fig = Figure(figsize=(5.2 * len(refs), 5.0), layout="constrained")
+    axes = fig.subplots(1, len(refs), sharey=True, squeeze=False)[0]
+    for ax, ref in zip(axes, refs):
+        for i, st in enumerate(studies):
+            if st.reference != ref:
+                continue
+            color = method_color(st.method)
+            exp = f", expected {expected[i]}" if expected is not None else ""
+            (line,) = ax.loglog(st.h, st.error, marker="o", color=color, label=f"{st.method} (slope {st.order:.2f}{exp})")
+            if expected is not None:
+                _slope_marker(ax, st.h, st.error, expected[i], line.get_color())
+        _finish_order_axes(ax, "global error at time T" if ax is axes[0] else "", f"against {ref}", studies[0].h)
+    fig.suptitle(title or f"Convergence order (T = {studies[0].T:g})")
+    return fig
 
 
-def invariance_figure(studies, title=None):
+def invariance_figure(studies, expected=None, title=None):
     """Log-log plot of the gap between the two parameterizations' runs against step size, one
-    line per method (the order of invariance is the slope; exact methods sit at round-off).
+    line per method with a dashed marker of its expected order of invariance; exactly invariant
+    methods sit at round-off (dotted).
 
     Parameters
     ----------
     studies : sequence of InvarianceStudy
+    expected : dict, optional
+        ``{method: order or None}`` (default :data:`riemannopt.experiments.INVARIANCE_ORDERS`).
     title : str, optional
     """
-    fig = Figure(figsize=(6.4, 4.8), layout="constrained")
+    if expected is None:
+        from .experiments.orders import INVARIANCE_ORDERS as expected
+    fig = Figure(figsize=(6.4, 5.4), layout="constrained")
     ax = fig.subplots()
     floor = 1e-17  # so that exactly-invariant methods with a zero gap still show
     for st in studies:
         roundoff = st.gap.max() < 1e-9
         label = f"{st.method} (gap at round-off)" if roundoff else f"{st.method} (order {st.order:.2f})"
-        ax.loglog(st.h, np.maximum(st.gap, floor), marker="o", ls=":" if roundoff else "-", label=label)
-    return _finish_order_axes(fig, ax, "gap between parameterizations at time T", title or f"Order of invariance (T = {studies[0].T:g})")
+        (line,) = ax.loglog(
+            st.h, np.maximum(st.gap, floor), marker="o", ls=":" if roundoff else "-", color=method_color(st.method), label=label
+        )
+        if not roundoff and expected.get(st.method):
+            _slope_marker(ax, st.h, st.gap, expected[st.method], line.get_color())
+    title = title or f"Order of invariance (T = {studies[0].T:g})"
+    _finish_order_axes(ax, "gap between parameterizations at time T", title, studies[0].h)
+    return fig
+
+
+_ERROR_LABELS = {"squared": "training error (squared reconstruction)", "classification": "training error (classification)"}
+
+
+def training_figure(study, clock="cpu", title=None):
+    """Figure 3 of the paper: training error against iterations (solid lines, bottom axis) and
+    against time (dashed lines, top axis), one colour per method.
+
+    With several seeds each line is the mean over seeds; the shaded band spans the seeds' range
+    at each iteration.  A time curve is drawn up to the time every seed's run reached.
+
+    Parameters
+    ----------
+    study : riemannopt.experiments.NNStudy
+    clock : {"cpu", "wall"}
+        Processor time (steadier on a shared machine) or wall time.
+    title : str, optional
+    """
+    from .experiments.nn import STUDY_CLOCKS, _value_at
+
+    key = STUDY_CLOCKS[clock]
+    fig = Figure(figsize=(7.2, 4.8), layout="constrained")
+    ax = fig.subplots()
+    top = ax.twiny()
+    positive = True
+    for i, m in enumerate(study.methods):
+        hs = study.histories(m)
+        if not hs:
+            continue
+        color = method_color(m) or f"C{i}"
+        n = min(len(h["train_error"]) for h in hs)
+        errs = np.array([h["train_error"][:n] for h in hs])
+        positive &= bool(np.all(errs > 0))
+        it = np.arange(n)
+        ax.plot(it, errs.mean(axis=0), color=color, lw=1.8, label=m)
+        if len(hs) > 1:
+            ax.fill_between(it, errs.min(axis=0), errs.max(axis=0), color=color, alpha=0.15, lw=0)
+        t_end = min(h[key][-1] for h in hs)
+        t = np.linspace(0.0, t_end, 200)
+        mean = np.mean([[_value_at(h, "train_error", key, x) for x in t] for h in hs], axis=0)
+        top.plot(t, mean, color=color, lw=1.4, ls="--", alpha=0.85)
+    if positive:
+        ax.set_yscale("log")
+        plain = FuncFormatter(lambda v, _: f"{v:g}")
+        ax.yaxis.set_major_formatter(plain)
+        ax.yaxis.set_minor_formatter(plain)
+        ax.tick_params(axis="y", which="minor", labelsize="x-small")
+    ax.set_xlabel("iteration (solid lines)")
+    top.set_xlabel(f"{'processor' if clock == 'cpu' else 'wall'} time, s (dashed lines)")
+    ax.set_ylabel(_ERROR_LABELS.get(getattr(study, "error", None), "training error"))
+    ax.grid(alpha=0.3, which="both")
+    seeds = f"{len(study.seeds)} seeds, mean and range" if len(study.seeds) > 1 else f"seed {study.seeds[0]}"
+    ax.legend(title=seeds, fontsize="small", title_fontsize="small", loc="upper right")
+    fig.suptitle(title or f"Training the {study.preset} network", fontsize="medium")
+    return fig
 
 
 #: Labels of the natural-policy-gradient methods in :func:`rl_figure` (the paper's Figure 4 calls
-#: its natural-gradient baseline ACKTR; here it is exact natural gradient with CG).
+#: its natural-gradient baseline ACKTR; here ``ng`` is natural gradient on the exact or the
+#: Kronecker-factored Fisher).
 RL_LABELS = {"ng": "ng", "mid": "mid (midpoint)", "geo": "geo (geodesic correction)"}
 
 
@@ -134,7 +262,7 @@ def rl_figure(study, n_points=100):
     for ax, env_id in zip(axes, study.env_ids):
         for m in study.methods:
             mean, sd = study.summary(env_id, m, steps)
-            (line,) = ax.plot(steps, mean, lw=1.8, label=RL_LABELS.get(m, m))
+            (line,) = ax.plot(steps, mean, lw=1.8, color=method_color(m), label=RL_LABELS.get(m, m))
             ax.fill_between(steps, mean - sd, mean + sd, color=line.get_color(), alpha=0.18, lw=0)
         ax.set_title(env_id)
         ax.set_xlabel("environment steps")

@@ -8,9 +8,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import MethodError
+from .._checks import as_float_array, check_finite
+from ..errors import MethodError, SymbolicError
 from ..integrators import optimize
 from ..integrators.common import as_compiled
+from ..integrators.optimize import check_method
 from ..progress import progress
 
 __all__ = ["fit_order", "convergence_order", "invariance_order", "ConvergenceStudy", "InvarianceStudy"]
@@ -93,17 +95,37 @@ class InvarianceStudy:
 
 
 def _steps(steps_list):
-    steps = np.asarray(list(steps_list))
-    if steps.ndim != 1 or steps.size < 2 or np.any(steps < 1) or np.any(steps != np.round(steps)):
+    """At least two distinct positive integers (each gives one point of the fitted line; equal
+    step sizes carry no slope)."""
+    try:
+        steps = np.asarray(list(steps_list))
+    except TypeError:
+        steps = None
+    if steps is None or steps.dtype.kind not in "iuf" or steps.ndim != 1:
+        raise MethodError(f"steps_list must be a sequence of positive integers, got {steps_list!r}")
+    if steps.size < 2 or np.any(~np.isfinite(steps)) or np.any(steps < 1) or np.any(steps != np.round(steps)):
         raise MethodError(f"steps_list must hold at least two positive integers, got {steps_list!r}")
+    values, counts = np.unique(steps, return_counts=True)
+    if np.any(counts > 1):
+        raise MethodError(
+            f"steps_list must hold distinct step counts, but {[int(v) for v in values[counts > 1]]} "
+            f"{'is' if np.sum(counts > 1) == 1 else 'are'} repeated in {list(steps_list)!r}"
+        )
     return steps.astype(int)
 
 
 def _positive_T(T):
-    T = float(T)
+    try:
+        T = float(T)
+    except (TypeError, ValueError):
+        raise MethodError(f"T must be a positive finite time, got {T!r}") from None
     if not (T > 0 and np.isfinite(T)):
         raise MethodError(f"T must be a positive finite time, got {T!r}")
     return T
+
+
+def _start(x0):
+    return check_finite(as_float_array(x0, "x0"), "x0")
 
 
 def final_point(C, method, x0, T, steps, memo=None, **options):
@@ -141,10 +163,21 @@ def convergence_order(problem, method, reference, x0, T, steps_list, memo=None, 
     Returns
     -------
     ConvergenceStudy
+
+    Raises
+    ------
+    MethodError
+        An unknown method, ``method == reference`` (the error would be zero by construction),
+        ``T`` not a positive number, ``steps_list`` without two distinct positive step counts.
     """
+    check_method(method)
+    check_method(reference)
+    if method == reference:
+        raise MethodError(f"method and reference are both {method!r}: the error would be zero by construction")
     C = as_compiled(problem)
     steps = _steps(steps_list)
     T = _positive_T(T)
+    x0 = C.vector(_start(x0), "x0")
     xm, xr = [], []
     for s in progress(steps, desc=f"{method}→{reference}", enable=show_progress):
         xm.append(final_point(C, method, x0, T, s, memo, **options))
@@ -181,16 +214,22 @@ def invariance_order(problem, reparam, method, x0, T, steps_list, memo=None, sho
     Returns
     -------
     InvarianceStudy
+
+    Raises
+    ------
+    SymbolicError
+        ``reparam`` is a problem that is not a reparameterization of ``problem`` (its ``base`` is
+        another problem), or not a ``(new_coords, phi)`` pair.
+    MethodError
+        As in :func:`convergence_order`.
     """
+    check_method(method)
     P = getattr(problem, "problem", problem)
-    if hasattr(reparam, "to_base"):
-        Q = reparam
-    else:
-        Q = P.reparameterize(*reparam)
+    Q = _reparameterization(P, reparam)
     CP, CQ = as_compiled(P), as_compiled(Q)
     steps = _steps(steps_list)
     T = _positive_T(T)
-    x0 = np.asarray(x0, dtype=np.float64)
+    x0 = CP.vector(_start(x0), "x0")
     xi0 = Q.from_base(x0)
     xb, xq = [], []
     for s in progress(steps, desc=f"{method} invariance", enable=show_progress):
@@ -200,3 +239,19 @@ def invariance_order(problem, reparam, method, x0, T, steps_list, memo=None, sho
     h = T / steps
     gap = np.linalg.norm(xb - xq, axis=1)
     return InvarianceStudy(method, T, steps, h, gap, fit_order(h, gap), xb, xq)
+
+
+def _reparameterization(P, reparam):
+    """``reparam`` as a Problem reparameterizing ``P``: a ``(new_coords, phi[, inverse])`` tuple
+    is applied to ``P``; a given Problem must have ``P`` (or an equal problem with the same
+    parameter values) as its base, or the gap would compare two different problems."""
+    if hasattr(reparam, "to_base"):
+        base = reparam.base
+        if base is None:
+            raise SymbolicError(f"reparam {reparam!r} is not a reparameterization: it has no base problem")
+        if base is not P and (base.key != P.key or not np.array_equal(base.param_values, P.param_values)):
+            raise SymbolicError(f"reparam is a reparameterization of {base!r}, not of the problem studied, {P!r}")
+        return reparam
+    if isinstance(reparam, (tuple, list)) and len(reparam) in (2, 3):
+        return P.reparameterize(*reparam)
+    raise SymbolicError(f"reparam must be (new_coords, phi) or a reparameterized Problem, got {reparam!r}")

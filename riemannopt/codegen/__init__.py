@@ -7,12 +7,15 @@ compile of an equal problem, in any process, imports the stored module: no symbo
 and numba's cache beside it means no re-jitting either.
 """
 
+import functools
 import hashlib
 from importlib import resources
 
-from .cache import cache_dir, load_or_create
+from . import special
+from .cache import cache_dir, heal_numba_cache, load_or_create
 from .compiled import CompiledProblem
-from .emit import emit_module
+from .emit import FUNCTIONS, emit_module
+from .printer import POLYGAMMA_ORDERS, SUPPORTED_FUNCTIONS
 
 # Generated modules are named after the problem *and* the code that generates and supports them,
 # so that a change to the printer or the special functions never reuses stale cached code (numba's
@@ -21,18 +24,43 @@ _CODEGEN_TAG = hashlib.sha256(
     b"".join(resources.files(__package__).joinpath(f).read_bytes() for f in ("emit.py", "printer.py", "special.py"))
 ).hexdigest()[:10]
 
-__all__ = ["CompiledProblem", "compile_problem", "cache_dir", "emit_module"]
+__all__ = ["CompiledProblem", "compile_problem", "cache_dir", "emit_module", "SUPPORTED_FUNCTIONS"]
+
+
+@functools.cache
+def _heal_special():
+    # The special functions are cached by numba beside this package; every generated module calls
+    # them, so damaged cache files of theirs are found once per process, before the first call.
+    heal_numba_cache(special)
 
 
 def compile_problem(problem, cache_dir=None):
     """Compile ``problem`` (a :class:`~riemannopt.symbolic.Problem`) to a :class:`CompiledProblem`.
+
+    The expressions may use these sympy functions (:data:`SUPPORTED_FUNCTIONS`): ``exp``,
+    ``log``, ``sqrt``; ``sin``, ``cos``, ``tan``, ``cot``, ``sec``, ``csc``, ``asin``, ``acos``,
+    ``atan``, ``atan2``, ``acot``; ``sinh``, ``cosh``, ``tanh``, ``coth``, ``asinh``, ``acosh``,
+    ``atanh``; ``Abs``, ``sign``, ``Min``, ``Max``, ``Piecewise``, ``Heaviside`` (their
+    derivatives are taken almost everywhere: ``DiracDelta`` becomes 0); ``erf``, ``erfc``,
+    ``gamma``, ``loggamma``, ``digamma``, ``trigamma``, ``polygamma`` of orders 0–3, ``sinc``;
+    ``re``, ``im``, ``conjugate`` (of real expressions); with powers, rational numbers and the
+    constants ``pi`` and ``E``.  sympy rewrites ``beta``, ``binomial``, ``RisingFactorial``,
+    ``cbrt`` and ``root`` into these when they are built.
 
     Parameters
     ----------
     problem : Problem
     cache_dir : path, optional
         Where generated modules are stored (default: see :func:`cache_dir`).
+
+    Raises
+    ------
+    CompileError
+        If the loss, the metric or the domain uses any other function (for instance
+        ``besseli`` or an undefined ``sympy.Function``): the message names it and lists the
+        functions above.
     """
+    _heal_special()
     name = f"_riemannopt_gen_{problem.key}_{_CODEGEN_TAG}"
-    module, hit = load_or_create(name, lambda: emit_module(problem), cache_dir)
+    module, hit = load_or_create(name, lambda: emit_module(problem), cache_dir, expect=FUNCTIONS)
     return CompiledProblem(problem, module, from_cache=hit, cache_dir=cache_dir)

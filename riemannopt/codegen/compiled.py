@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from .._checks import as_float_array
 from ..errors import DomainError, ShapeError
 from .emit import FUNCTIONS
 
@@ -47,8 +48,9 @@ class CompiledProblem:
         return CompiledProblem(problem, self.module, self.from_cache, self.cache_dir)
 
     def vector(self, v, what="v"):
-        """``v`` as a contiguous float64 array of shape ``(n,)``, or a ShapeError."""
-        a = np.ascontiguousarray(v, dtype=np.float64)
+        """``v`` as a contiguous float64 array of shape ``(n,)``, or a ShapeError (an InputError if
+        it is not numeric)."""
+        a = np.ascontiguousarray(as_float_array(v, what))
         if a.shape != (self.n,):
             raise ShapeError(f"{what} must have shape ({self.n},) for this problem, got {np.shape(v)}")
         return a

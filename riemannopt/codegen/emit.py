@@ -2,14 +2,20 @@
 
 Each geometric quantity becomes one ``@njit(cache=True)`` function of plain float64 arrays:
 the point ``x``, tangent vectors ``u``/``v`` and the parameter vector ``p``.  Common
-subexpressions are eliminated within each function.
+subexpressions are eliminated within each function.  The functions use numba's numpy error
+model: a division by zero gives an infinity or a NaN, which the integrators report with the
+partial trajectory, instead of a ``ZeroDivisionError`` from inside a jitted loop.
 """
 
 import sympy as sp
+from sympy.printing.codeprinter import PrintMethodNotImplementedError
 
-from .printer import NumbaPrinter
+from ..errors import CompileError
+from .printer import POLYGAMMA_ORDERS, SUPPORTED_FUNCTIONS, NumbaPrinter, unsupported_function
 
-__all__ = ["emit_module", "FUNCTIONS"]
+__all__ = ["emit_module", "check_compilable", "FUNCTIONS"]
+
+_JIT = '@njit(cache=True, error_model="numpy")\n'
 
 #: The functions every generated module defines, with their argument lists.
 FUNCTIONS = {
@@ -68,17 +74,23 @@ class _Emitter:
         used = set().union(*(e.free_symbols for e in exprs)) if exprs else set()
         args = ", ".join(FUNCTIONS[name])
         body = self._unpack(used)
-        body += [f"    {s} = {self.printer.doprint(e)}" for s, e in repl]
+        body += [f"    {s} = {self._print(e, name)}" for s, e in repl]
         if shape == ():
-            body.append(f"    return float({self.printer.doprint(reduced[0])})")
+            body.append(f"    return float({self._print(reduced[0], name)})")
         else:
             body.append(f"    out = np.zeros({shape!r})")
             idx = list(_indices(shape))
             for i, e in zip(idx, reduced):
                 if e != 0:
-                    body.append(f"    out[{', '.join(map(str, i))}] = {self.printer.doprint(e)}")
+                    body.append(f"    out[{', '.join(map(str, i))}] = {self._print(e, name)}")
             body.append("    return out")
-        return f"@njit(cache=True)\ndef {name}({args}):\n" + "\n".join(body) + "\n"
+        return f"{_JIT}def {name}({args}):\n" + "\n".join(body) + "\n"
+
+    def _print(self, expr, where):
+        try:
+            return self.printer.doprint(expr)
+        except (PrintMethodNotImplementedError, NotImplementedError) as exc:
+            raise CompileError(f"{where}: {_not_compilable(exc)}") from None
 
     def module(self):
         P, M = self.problem, self.problem.metric
@@ -116,14 +128,13 @@ class _Emitter:
         conds = [c.xreplace(self.sub) for c in self.problem.domain]
         used = set().union(*(c.free_symbols for c in conds)) if conds else set()
         body = self._unpack(used)
-        test = " and ".join(f"({self.printer.doprint(c)})" for c in conds) or "True"
+        test = " and ".join(f"({self._print(c, 'in_domain')})" for c in conds) or "True"
         # NaN coordinates fail every comparison, so they are outside any non-trivial domain.
         body.append(f"    return bool({test})")
-        return "@njit(cache=True)\ndef in_domain(x, p):\n" + "\n".join(body) + "\n"
+        return f"{_JIT}def in_domain(x, p):\n" + "\n".join(body) + "\n"
 
 
-_DIRECTION = '''@njit(cache=True)
-def direction(x, p):
+_DIRECTION = _JIT + '''def direction(x, p):
     """The natural direction d(x) = -g(x)^{-1} grad L(x) (paper eq. 5)."""
     ginv = inverse_metric(x, p)
     g = grad(x, p)
@@ -150,6 +161,42 @@ def _describe(problem):
     return f"Coordinates x = ({coords}); parameters {params}.\nLoss: {problem.loss}"
 
 
+_COMPILES = (
+    f"the functions that compile are {', '.join(SUPPORTED_FUNCTIONS)} (polygamma of orders "
+    f"{', '.join(map(str, POLYGAMMA_ORDERS))}), with powers and the constants pi and E"
+)
+
+
+def _not_compilable(what):
+    return f"{what} cannot be compiled; {_COMPILES}"
+
+
+def check_compilable(problem):
+    """Raise a CompileError naming the first function in the loss, the metric or the domain of
+    ``problem`` that generated code cannot evaluate (before any derivation)."""
+    parts = [("the loss", problem.loss)]
+    parts += [(f"the metric entry g[{i},{j}]", e) for (i, j), e in _entries(problem.metric.matrix)]
+    parts += [(f"the domain condition {c}", c) for c in problem.domain]
+    for where, expr in parts:
+        name = unsupported_function(expr)
+        if name is not None:
+            raise CompileError(f"{where} uses {name}, which cannot be compiled; {_COMPILES}")
+
+
+def _entries(matrix):
+    for i in range(matrix.rows):
+        for j in range(matrix.cols):
+            yield (i, j), matrix[i, j]
+
+
 def emit_module(problem):
-    """The source text of the numba module for ``problem`` (derives everything it needs)."""
+    """The source text of the numba module for ``problem`` (derives everything it needs).
+
+    Raises
+    ------
+    CompileError
+        If an expression uses a function that generated code cannot evaluate (see
+        :data:`~riemannopt.codegen.printer.SUPPORTED_FUNCTIONS`).
+    """
+    check_compilable(problem)
     return _Emitter(problem).module()

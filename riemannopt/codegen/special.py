@@ -4,7 +4,9 @@ numba cannot call :mod:`scipy.special`, yet the metrics and Christoffel symbols 
 riemannopt generates (for example the Fisher metric of the Gamma distribution) contain
 log-gamma, digamma and polygamma functions. This module provides scalar float64
 implementations of them as ``@njit(cache=True, fastmath=False)`` functions, so they can
-be called both from plain Python and from inside other numba-compiled functions.
+be called both from plain Python and from inside other numba-compiled functions.  Like the
+generated code, they use numba's numpy error model (a division by zero gives inf or NaN,
+never a ``ZeroDivisionError`` inside a caller's jitted loop).
 
 Functions
 ---------
@@ -208,7 +210,7 @@ def _asymptotic_coefficients() -> np.ndarray:
 _ASYMPTOTIC_COEFFS = _asymptotic_coefficients()
 
 
-@njit(cache=True, fastmath=False)
+@njit(cache=True, fastmath=False, error_model="numpy")
 def _horner(coeffs, t):
     """Evaluate ``sum_k coeffs[k] * t**k`` by Horner's rule."""
     acc = 0.0
@@ -217,7 +219,7 @@ def _horner(coeffs, t):
     return acc
 
 
-@njit(cache=True, fastmath=False)
+@njit(cache=True, fastmath=False, error_model="numpy")
 def _is_nonpositive_integer(x):
     """Whether ``x`` is ``0, -1, -2, ...`` or ``-inf`` (a pole of psi)."""
     # np.floor, not math.floor: in numba math.floor returns an int64, which overflows
@@ -225,7 +227,7 @@ def _is_nonpositive_integer(x):
     return x <= 0.0 and x == np.floor(x)
 
 
-@njit(cache=True, fastmath=False)
+@njit(cache=True, fastmath=False, error_model="numpy")
 def _reduce_half(x):
     """Return ``r = x - m`` with integer ``m`` nearest to ``x``, so ``|r| <= 1/2``.
 
@@ -236,7 +238,7 @@ def _reduce_half(x):
     return x - np.floor(x + 0.5)
 
 
-@njit(cache=True, fastmath=False)
+@njit(cache=True, fastmath=False, error_model="numpy")
 def _shift_count(x):
     """Number of unit steps that bring ``x > 0`` to at least ``_ASYMPTOTIC_MIN``."""
     if x >= _ASYMPTOTIC_MIN:
@@ -244,7 +246,7 @@ def _shift_count(x):
     return int(np.ceil(_ASYMPTOTIC_MIN - x))
 
 
-@njit(cache=True, fastmath=False)
+@njit(cache=True, fastmath=False, error_model="numpy")
 def loggamma(x):
     """Natural logarithm of the absolute value of the gamma function.
 
@@ -274,7 +276,7 @@ def loggamma(x):
     return math.lgamma(x)
 
 
-@njit(cache=True, fastmath=False)
+@njit(cache=True, fastmath=False, error_model="numpy")
 def gamma(x):
     """Gamma function.
 
@@ -291,7 +293,7 @@ def gamma(x):
     return math.gamma(x)
 
 
-@njit(cache=True, fastmath=False)
+@njit(cache=True, fastmath=False, error_model="numpy")
 def _digamma_root_series(x):
     """``psi(x)`` for ``|x - x0| <= 1/2`` from the Taylor series about the root ``x0``."""
     # x - _X0_HI is exact (Sterbenz); subtracting _X0_LO then gives x - x0 to about one
@@ -300,7 +302,7 @@ def _digamma_root_series(x):
     return h * _horner(_ROOT_COEFFS, h)
 
 
-@njit(cache=True, fastmath=False)
+@njit(cache=True, fastmath=False, error_model="numpy")
 def _digamma_positive(x):
     """``psi(x)`` for ``x > 0`` (see :func:`digamma`)."""
     if x >= _ASYMPTOTIC_MIN:
@@ -325,7 +327,7 @@ def _digamma_positive(x):
     return _digamma_root_series(x - m) + correction
 
 
-@njit(cache=True, fastmath=False)
+@njit(cache=True, fastmath=False, error_model="numpy")
 def digamma(x):
     """Digamma function ``psi(x) = d/dx log Gamma(x)``.
 
@@ -350,7 +352,7 @@ def digamma(x):
     return _digamma_positive(1.0 - x) - math.pi / math.tan(math.pi * r)
 
 
-@njit(cache=True, fastmath=False)
+@njit(cache=True, fastmath=False, error_model="numpy")
 def _polygamma_positive(n, x):
     """``psi^(n)(x)`` for ``n`` in 1..3 and ``x > 0`` (see :func:`polygamma`)."""
     n_shift = _shift_count(x)
@@ -378,7 +380,7 @@ def _polygamma_positive(n, x):
     return value if n % 2 == 1 else -value
 
 
-@njit(cache=True, fastmath=False)
+@njit(cache=True, fastmath=False, error_model="numpy")
 def polygamma(n, x):
     """Polygamma function ``psi^(n)(x)``, the ``n``-th derivative of digamma.
 
@@ -420,7 +422,7 @@ def polygamma(n, x):
     return 2.0 * (1.0 + 2.0 * c * c) * (math.pi / s) ** 4 - reflected
 
 
-@njit(cache=True, fastmath=False)
+@njit(cache=True, fastmath=False, error_model="numpy")
 def trigamma(x):
     """Trigamma function ``psi'(x) = polygamma(1, x)``.
 

@@ -1,6 +1,7 @@
 """The paper's experiments as functions."""
 
 from .gamma import GAMMA_METHODS, GammaResult, gamma_figure
+from .nn import STUDY_CLOCKS, NNStudy, nn_study
 from .orders import (
     INVARIANCE_ORDERS,
     STUDY_PROBLEMS,
@@ -24,4 +25,7 @@ __all__ = [
     "INVARIANCE_ORDERS",
     "OrderTable",
     "check_study_problem",
+    "nn_study",
+    "NNStudy",
+    "STUDY_CLOCKS",
 ]

@@ -61,7 +61,7 @@ class GammaResult:
         head = f"{'method':<{w}}" + "".join(f"{r:>14}" for r in self.reparams) + f"{'spread':>12}"
         lines = [f"final mean NLL after {self.steps} iterations (lr = {self.lr})", head]
         for m in self.methods:
-            row = f"{GAMMA_METHODS.get(m, m):<{w}}" + "".join(f"{self.final(r, m):>14.8f}" for r in self.reparams)
+            row = f"{GAMMA_METHODS.get(m, m):<{w}}" + "".join(_cell(self.final(r, m)) for r in self.reparams)
             lines.append(row + f"{self.spread(m):>12.2e}")
         for (r, m), msg in self.failures.items():
             lines.append(f"! {m} under {r} failed: {msg}")
@@ -72,6 +72,11 @@ class GammaResult:
         from ..plot import gamma_panels
 
         return gamma_panels(self)
+
+
+def _cell(value):
+    # Fixed point keeps the columns aligned for sensible losses; a diverged run's huge one would not.
+    return f"{value:>14.8f}" if abs(value) < 1e5 else f"{value:>14.6e}"
 
 
 def gamma_figure(

@@ -10,8 +10,10 @@ The code is written with explicit loops rather than array expressions: numba com
 assignments of array expressions several times slower, and this module is compiled once per
 problem.
 
-Status codes returned by the loops (``OK`` when a step succeeded) are mapped to exceptions by
-:mod:`riemannopt.integrators.optimize`.
+Nothing here raises: every function is compiled with numba's numpy error model (a division by
+zero gives an infinity or a NaN instead of a ``ZeroDivisionError`` that would lose the
+trajectory), and every failure is a status code (``OK`` when a step succeeded) that
+:mod:`riemannopt.integrators.common` maps to an exception carrying what was computed.
 """
 # ruff: noqa: F821  (metric, grad, gamma_vv, ... come from the problem module linked in)
 import math
@@ -19,17 +21,26 @@ import math
 import numpy as np
 from numba import njit
 
+# A ZeroDivisionError raised inside a jitted loop would lose the whole trajectory: with the numpy
+# error model divisions give inf/NaN, which the status checks below turn into an error that keeps it.
+_jit = njit(cache=True, error_model="numpy")
+
 OK = 0
 OUT_OF_DOMAIN = 1
 NOT_PD = 2
 NON_FINITE = 3
 EXPMAP_FAILED = 4
 
+# Why a geodesic solve stopped short (reported with EXPMAP_FAILED): every trial step was rejected
+# by the error control until the step size vanished, or the trial points left the domain, or they
+# were not finite; or the step cap was used up.
+WHY_TOLERANCE, WHY_DOMAIN, WHY_NON_FINITE, WHY_STEP_CAP = 0, 1, 2, 3
+
 # Method codes, in the order of riemannopt.integrators.optimize.LOOP_METHODS.
 GD, NG, MID, GEO, GEOF, RE, RK4, GEO3 = 0, 1, 2, 3, 4, 5, 6, 7
 
 
-@njit(cache=True)
+@_jit
 def chol_solve(G, b, out):
     """Solve ``G out = b`` by Cholesky; False if ``G`` is not (numerically) positive definite."""
     n = b.size
@@ -59,7 +70,7 @@ def chol_solve(G, b, out):
     return True
 
 
-@njit(cache=True)
+@_jit
 def finite(x):
     for i in range(x.size):
         if not math.isfinite(x[i]):
@@ -67,7 +78,7 @@ def finite(x):
     return True
 
 
-@njit(cache=True)
+@_jit
 def combine(out, x, a, u, b=0.0, w=None, c=0.0, z=None):
     """``out = x + a·u + b·w + c·z`` elementwise (terms with a None vector are skipped)."""
     for i in range(x.size):
@@ -80,7 +91,7 @@ def combine(out, x, a, u, b=0.0, w=None, c=0.0, z=None):
     return out
 
 
-@njit(cache=True)
+@_jit
 def natural(x, p, b, out):
     """``out = g(x)^{-1} b`` with the point checked: returns a status code."""
     if not finite(x):
@@ -89,10 +100,12 @@ def natural(x, p, b, out):
         return OUT_OF_DOMAIN
     if not chol_solve(metric(x, p), b, out):
         return NOT_PD
+    if not finite(out):  # an infinite gradient or correction, or a metric that overflowed
+        return NON_FINITE
     return OK
 
 
-@njit(cache=True)
+@_jit
 def nat_dir(x, p, out):
     """``out = d(x) = -g(x)^{-1} ∇L(x)`` (paper eq. 5)."""
     g = grad(x, p)
@@ -101,7 +114,7 @@ def nat_dir(x, p, out):
     return natural(x, p, g, out)
 
 
-@njit(cache=True)
+@_jit
 def geodesic_rhs(y, p, out):
     """The geodesic equation as a first-order system in ``y = (γ, γ̇)``."""
     n = y.size // 2
@@ -128,13 +141,17 @@ _B = np.array([35 / 384, 0.0, 500 / 1113, 125 / 192, -2187 / 6784, 11 / 84, 0.0]
 _B4 = np.array([5179 / 57600, 0.0, 7571 / 16695, 393 / 640, -92097 / 339200, 187 / 2100, 1 / 40])
 
 
-@njit(cache=True)
+@_jit
 def dopri_geodesic(y, t0, t1, h, p, rtol, atol, max_steps):
     """Advance ``y = (γ, γ̇)`` along the geodesic from ``t0`` to ``t1`` with adaptive
-    Dormand–Prince 5(4) steps.
+    Dormand–Prince 5(4) steps, at most ``max_steps`` of them (accepted or rejected).
 
-    Returns ``(status, y, h)``: ``h`` is the last accepted step, a good first guess for a
-    following segment.  Error control as in scipy: RMS of ``err / (atol + rtol·|y|)`` below 1.
+    Returns ``(status, y, h, t, why, used)``: ``y`` is the state reached at time ``t`` (``t1``
+    on success), ``h`` the last accepted step (a good first guess for a following segment),
+    ``why`` one of the ``WHY_*`` codes on failure and ``used`` the number of steps taken.  Error
+    control as in scipy: RMS of ``err / (atol + rtol·|y|)`` below 1.  Trial points outside the
+    domain or not finite are rejected like steps with too large an error, so an accepted state is
+    always valid.
     """
     m = y.size
     n = m // 2
@@ -144,15 +161,16 @@ def dopri_geodesic(y, t0, t1, h, p, rtol, atol, max_steps):
     t = t0
     span = t1 - t0
     if span == 0.0:
-        return OK, y.copy(), h
+        return OK, y.copy(), h, t1, WHY_TOLERANCE, 0
     direction_ = 1.0 if span > 0 else -1.0
     h = min(abs(h), abs(span)) if h > 0 else min(0.01, abs(span))
     y = y.copy()
     geodesic_rhs(y, p, k[0])
-    for _ in range(max_steps):
+    why = WHY_TOLERANCE
+    for used in range(max_steps):
         remaining = (t1 - t) * direction_
         if remaining <= 0.0:
-            return OK, y, h
+            return OK, y, h, t1, why, used
         last = h >= remaining
         hs = remaining if last else h
         dt = hs * direction_
@@ -163,8 +181,11 @@ def dopri_geodesic(y, t0, t1, h, p, rtol, atol, max_steps):
                 for j in range(s):
                     acc += _A[s, j] * k[j, i]
                 ytmp[i] = y[i] + dt * acc
-            if not finite(ytmp) or not in_domain(ytmp[:n], p):
-                ok = False
+            if not finite(ytmp):
+                ok, why = False, WHY_NON_FINITE
+                break
+            if not in_domain(ytmp[:n], p):
+                ok, why = False, WHY_DOMAIN
                 break
             geodesic_rhs(ytmp, p, k[s])
         err = 0.0
@@ -180,7 +201,8 @@ def dopri_geodesic(y, t0, t1, h, p, rtol, atol, max_steps):
                 e = dt * (acc5 - acc4) / sc
                 err += e * e
             err = math.sqrt(err / m)
-            ok = math.isfinite(err)
+            if not math.isfinite(err):
+                ok, why = False, WHY_NON_FINITE
         if ok and err <= 1.0:
             t = t1 if last else t + dt
             for i in range(m):
@@ -190,46 +212,64 @@ def dopri_geodesic(y, t0, t1, h, p, rtol, atol, max_steps):
             if not last or fac < 1.0:
                 h = hs * fac
         else:
+            if ok:
+                why = WHY_TOLERANCE
             h = hs * (0.2 if not ok else max(0.2, 0.9 * err**-0.2))
             if h < 1e-14 * max(1.0, abs(t)):
-                return EXPMAP_FAILED, y, h
-    return EXPMAP_FAILED, y, h
+                return EXPMAP_FAILED, y, h, t, why, used + 1
+    if (t1 - t) * direction_ <= 0.0:
+        return OK, y, h, t1, why, max_steps
+    return EXPMAP_FAILED, y, h, t, WHY_STEP_CAP, max_steps
 
 
-@njit(cache=True)
+@_jit
 def exp_map(x, v, p, rtol, atol, max_steps):
-    """``Exp_x(v) = γ(1)`` for the geodesic with ``γ(0) = x, γ̇(0) = v``: ``(status, point)``."""
+    """``Exp_x(v) = γ(1)`` for the geodesic with ``γ(0) = x, γ̇(0) = v``.
+
+    Returns ``(status, y, t, why)``: the state ``y = (γ(t), γ̇(t))`` reached at ``t`` (1 on
+    success) and, on failure, why the solver stopped (``WHY_*``).
+    """
     n = x.size
     y = np.empty(2 * n)
     for i in range(n):
         y[i] = x[i]
         y[n + i] = v[i]
-    status, y, _ = dopri_geodesic(y, 0.0, 1.0, 0.0, p, rtol, atol, max_steps)
-    return status, y[:n].copy()
+    status, y, _, t, why, _ = dopri_geodesic(y, 0.0, 1.0, 0.0, p, rtol, atol, max_steps)
+    return status, y, t, why
 
 
-@njit(cache=True)
+@_jit
 def geodesic_path(x, v, ts, p, rtol, atol, max_steps, out):
-    """Fill ``out[i]`` with ``(γ(ts[i]), γ̇(ts[i]))``; returns ``(status, count filled)``."""
+    """Fill ``out[i]`` with ``(γ(ts[i]), γ̇(ts[i]))``, with at most ``max_steps`` solver steps in
+    all.
+
+    Returns ``(status, count, y, t, why)``: how many rows were filled, the last state reached and
+    its time, and why the solver stopped (``WHY_*``) on failure.
+    """
     n = x.size
     y = np.empty(2 * n)
     for i in range(n):
         y[i] = x[i]
         y[n + i] = v[i]
     t, h = 0.0, 0.0
+    budget = max_steps
     for i in range(ts.size):
-        status, y, h = dopri_geodesic(y, t, ts[i], h, p, rtol, atol, max_steps)
+        status, y, h, t, why, used = dopri_geodesic(y, t, ts[i], h, p, rtol, atol, budget)
+        budget -= used
         if status != OK:
-            return status, i
+            return status, i, y, t, why
         for j in range(2 * n):
             out[i, j] = y[j]
-        t = ts[i]
-    return OK, ts.size
+    return OK, ts.size, y, t, WHY_TOLERANCE
 
 
-@njit(cache=True)
-def step(code, x, xprev, lr, k, p, rtol, atol, max_steps, out):
-    """One update ``x_k → x_{k+1}`` of the method ``code`` (DESIGN §1, paper eq. 5–9)."""
+@_jit
+def step(code, x, xprev, lr, k, p, rtol, atol, max_steps, out, bad):
+    """One update ``x_k → x_{k+1}`` of the method ``code`` (DESIGN §1, paper eq. 5–9).
+
+    When ``re``'s exponential map fails, ``bad`` receives ``(γ(t), t, why)``: where its geodesic
+    stopped, at which time, and why.
+    """
     n = x.size
     if code == GD:
         combine(out, x, -lr, grad(x, p))
@@ -259,10 +299,17 @@ def step(code, x, xprev, lr, k, p, rtol, atol, max_steps, out):
             return status
         combine(out, x, lr, w)
     elif code == RE:
-        status, y = exp_map(x, combine(tmp, np.zeros(n), lr, d), p, rtol, atol, max_steps)
+        v = combine(tmp, np.zeros(n), lr, d)
+        if not finite(v):
+            return NON_FINITE
+        status, y, t, why = exp_map(x, v, p, rtol, atol, max_steps)
         if status != OK:
+            for i in range(n):
+                bad[i] = y[i]
+            bad[n] = t
+            bad[n + 1] = why
             return status
-        combine(out, y, 0.0, y)
+        combine(out, y[:n], 0.0, y)
     elif code == RK4:
         k2 = np.empty(n)
         k3 = np.empty(n)
@@ -286,7 +333,7 @@ def step(code, x, xprev, lr, k, p, rtol, atol, max_steps, out):
     return OK
 
 
-@njit(cache=True)
+@_jit
 def check(code, x, p):
     """Status of an iterate: finite, in the domain, and (for methods that use it) a metric that is
     positive definite there."""
@@ -301,28 +348,77 @@ def check(code, x, p):
     return OK
 
 
-@njit(cache=True)
-def run(code, x0, lr, steps, p, rtol, atol, max_steps, X, L):
-    """Fill ``X[0..steps]`` and ``L`` with the trajectory of ``code`` from ``x0``.
-
-    Returns ``(status, k, computed)``: on failure ``k`` is the index of the iterate that failed,
-    ``computed`` says whether ``X[k]`` was produced (and is the offending point) or the step from
-    ``X[k-1]`` failed before producing it; ``X[:k]`` and ``L[:k]`` hold the valid part.
-    """
-    for i in range(x0.size):
-        X[0, i] = x0[i]
-    status = check(code, x0, p)
+@_jit
+def check_point(code, x, p, L, row):
+    """:func:`check` plus a finite loss, which is stored in ``L[row]``."""
+    status = check(code, x, p)
     if status != OK:
-        return status, 0, True
-    L[0] = loss(x0, p)
+        return status
+    L[row] = loss(x, p)
+    if not math.isfinite(L[row]):
+        return NON_FINITE
+    return OK
+
+
+@_jit
+def check_rows(code, X, count, p, L):
+    """:func:`check_point` on the rows ``0..count-1`` of ``X`` (samples of the exact flow), losses
+    into ``L``: ``(status, index of the first bad row or count)``."""
+    for r in range(count):
+        status = check_point(code, X[r], p, L, r)
+        if status != OK:
+            return status, r
+    return OK, count
+
+
+@_jit
+def run(code, x0, lr, steps, every, p, rtol, atol, max_steps, X, L, bad):
+    """Run ``steps`` updates of ``code`` from ``x0``, keeping every ``every``-th iterate.
+
+    Rows of ``X`` and ``L`` receive ``x_0, x_every, x_2·every, ...`` and the last iterate (``x_steps``
+    when the run completes, the last valid iterate when it fails), so they need
+    ``1 + ceil(steps / every)`` rows; only three iterates are held otherwise, so memory does not
+    grow with ``steps``.  ``bad`` (length ``n + 2``) receives the offending point of a failure
+    (see :func:`step` for ``re``).
+
+    Returns ``(status, k, computed, rows)``: ``k`` is the index of the iterate that failed
+    (``steps`` on success), ``computed`` says whether ``x_k`` was produced (and is the offending
+    point, in ``bad``) or the step from ``x_{k-1}`` failed before producing it, and ``rows`` how
+    many rows of ``X`` and ``L`` were filled.
+    """
+    n = x0.size
+    prev = x0.copy()
+    cur = x0.copy()
+    nxt = np.empty(n)
+    for i in range(n):
+        bad[i] = x0[i]
+    status = check_point(code, cur, p, L, 0)
+    if status != OK:
+        return status, 0, True, 0
+    for i in range(n):
+        X[0, i] = cur[i]
+    rows = 1
+    here = L[0]
     for k in range(steps):
-        status = step(code, X[k], X[k - 1] if k > 0 else X[k], lr, k, p, rtol, atol, max_steps, X[k + 1])
+        status = step(code, cur, prev, lr, k, p, rtol, atol, max_steps, nxt, bad)
+        computed = status == OK
+        if computed:
+            # the next row is scratch space for the loss until the iterate is known to be kept
+            status = check_point(code, nxt, p, L, rows)
         if status != OK:
-            return status, k + 1, False
-        status = check(code, X[k + 1], p)
-        if status != OK:
-            return status, k + 1, True
-        L[k + 1] = loss(X[k + 1], p)
-        if not math.isfinite(L[k + 1]):
-            return NON_FINITE, k + 1, True
-    return OK, steps + 1, True
+            if computed:
+                for i in range(n):
+                    bad[i] = nxt[i]
+            if k % every != 0:  # keep the last valid iterate even off the recording grid
+                for i in range(n):
+                    X[rows, i] = cur[i]
+                L[rows] = here
+                rows += 1
+            return status, k + 1, computed, rows
+        prev, cur, nxt = cur, nxt, prev
+        here = L[rows]
+        if (k + 1) % every == 0 or k + 1 == steps:
+            for i in range(n):
+                X[rows, i] = cur[i]
+            rows += 1
+    return OK, steps, True, rows

@@ -3,17 +3,50 @@
 import numpy as np
 
 from .. import errors
+from .._checks import as_count, as_float_array, check_finite
 from ..codegen import CompiledProblem
+from .flows import WHY_DOMAIN, WHY_NON_FINITE, WHY_NOT_PD, WHY_STEP_CAP, WHY_TOLERANCE
 
-__all__ = ["as_compiled", "raise_status", "check_positive", "STATUS_TEXT"]
+__all__ = [
+    "as_compiled",
+    "raise_status",
+    "raise_expmap",
+    "check_positive",
+    "check_start",
+    "check_max_steps",
+    "STATUS_TEXT",
+    "WHY_TEXT",
+]
 
 # Status codes of _kernels.py (OUT_OF_DOMAIN, NOT_PD, NON_FINITE, EXPMAP_FAILED) → (exception
-# class, what went wrong); tests/integrators/test_failures.py checks the codes agree.
+# class, what is wrong with a point, what is wrong when an intermediate quantity of a step failed);
+# tests/integrators/test_failures.py checks the codes agree.
 STATUS_TEXT = {
-    1: (errors.DomainError, "is outside the domain"),
-    2: (errors.NotPositiveDefiniteError, "has a metric that is singular or not positive definite"),
-    3: (errors.NonFiniteError, "is not finite (or its loss is not)"),
-    4: (errors.ExpMapError, "is where the geodesic ODE solver could not finish the exponential map"),
+    1: (errors.DomainError, "is outside the domain", "an intermediate point (such as the midpoint's half step) is outside the domain"),
+    2: (
+        errors.NotPositiveDefiniteError,
+        "has a metric that is singular or not positive definite",
+        "the metric at an intermediate point is singular or not positive definite",
+    ),
+    3: (
+        errors.NonFiniteError,
+        "is not finite (or its loss is not)",
+        "an intermediate value (the natural direction or a correction) is not finite",
+    ),
+    4: (
+        errors.ExpMapError,
+        "is where the ODE solver could not continue",
+        "the geodesic ODE solver could not finish the exponential map",
+    ),
+}
+
+# Why an ODE solve stopped short (the WHY_* codes of _kernels.py and flows.py).
+WHY_TEXT = {
+    WHY_TOLERANCE: "every trial step was rejected by the error control until the step size vanished (a singularity?)",
+    WHY_DOMAIN: "it ran out of the domain",
+    WHY_NON_FINITE: "its values stopped being finite",
+    WHY_STEP_CAP: "the step cap max_steps = {max_steps} was used up",
+    WHY_NOT_PD: "the metric stopped being positive definite",
 }
 
 
@@ -31,12 +64,26 @@ def domain_text(compiled):
     return f" (domain: {conds})" if conds else ""
 
 
-def raise_status(status, compiled, *, method, step, point, trajectory=None, during=None):
-    """Raise the error for a kernel status code, naming the method, the step and the point."""
-    cls, text = STATUS_TEXT[status]
+def why_text(why, max_steps):
+    return WHY_TEXT[int(why)].format(max_steps=max_steps)
+
+
+def raise_status(status, compiled, *, method, step, point, trajectory=None, during=None, detail="", where=None):
+    """Raise the error for a kernel status code, naming the method, the step and the point.
+
+    ``during``: the step from ``x_{step-1}`` failed before producing ``x_step`` (``point`` is then
+    ``x_{step-1}``); ``detail`` is appended to the description; ``where``, if given, replaces the
+    description of the point (the status's text follows it).
+    """
+    cls, text, text_during = STATUS_TEXT[status]
     point = np.array(point)
-    where = f"while computing x_{step} from x_{step - 1} = {trajectory.x[-1]}: an intermediate point" if during else f"x_{step} = {point}"
-    msg = f"method {method!r} failed at step {step}: {where} {text}"
+    if where is not None:
+        where = f"{where} {text}"
+    elif during:
+        where = f"while computing x_{step} from x_{step - 1} = {point}: {text_during}"
+    else:
+        where = f"x_{step} = {point} {text}"
+    msg = f"method {method!r} failed at step {step}: {where}{detail}"
     if status == 1:
         msg += domain_text(compiled)
     if trajectory is not None:
@@ -44,7 +91,22 @@ def raise_status(status, compiled, *, method, step, point, trajectory=None, duri
     raise cls(msg, method=method, step=step, point=point, trajectory=trajectory)
 
 
+def raise_expmap(compiled, what, x, v, t, end, y, why, max_steps, **context):
+    """Raise an ExpMapError for a geodesic from ``x`` with velocity ``v`` that stopped at time ``t``
+    (of ``end``) in the state ``y = (γ(t), γ̇(t))``."""
+    n = compiled.n
+    msg = (
+        f"{what}: the geodesic from x = {np.asarray(x)} with velocity v = {np.asarray(v)} could only be "
+        f"followed to t = {t:.6g} of {end:.6g}, where γ(t) = {y[:n]}, because {why_text(why, max_steps)}"
+    )
+    if why == WHY_DOMAIN:
+        msg += domain_text(compiled)
+    raise errors.ExpMapError(msg, point=np.array(y[:n]), t=float(t), **context)
+
+
 def check_positive(value, name):
+    if isinstance(value, bool):
+        raise errors.MethodError(f"{name} must be a positive number, got {value!r}")
     try:
         value = float(value)
     except (TypeError, ValueError):
@@ -52,3 +114,33 @@ def check_positive(value, name):
     if not (value > 0 and np.isfinite(value)):
         raise errors.MethodError(f"{name} must be a positive finite number, got {value!r}")
     return value
+
+
+#: Default step caps of one ODE solve: the jitted Dormand–Prince integrator takes about a
+#: microsecond per step, scipy's DOP853 (driven from Python) about a hundred.
+MAX_STEPS_DOPRI = 100_000
+MAX_STEPS_SCIPY = 20_000
+
+
+def check_max_steps(max_steps, scipy):
+    """The step cap of one ODE solve: ``max_steps``, or the default of the solver (``scipy``:
+    scipy's DOP853, else the jitted integrator) when it is None."""
+    if max_steps is None:
+        return MAX_STEPS_SCIPY if scipy else MAX_STEPS_DOPRI
+    return as_count(max_steps, "max_steps")
+
+
+def check_start(compiled, kernels, x, what):
+    """``x`` as a valid start point: numeric, finite, of the right shape, in the domain and with a
+    positive definite metric; else the error naming ``what``."""
+    a = check_finite(as_float_array(x, what), what)
+    a = compiled.point(a, what)
+    w = np.empty(compiled.n)
+    if not kernels.chol_solve(compiled.module.metric(a, compiled.p), np.zeros(compiled.n), w):
+        raise errors.NotPositiveDefiniteError(f"{what} = {a}: the metric there is singular or not positive definite", point=a)
+    return a
+
+
+def check_vector(compiled, v, what):
+    """``v`` as a numeric, finite vector of the right shape."""
+    return compiled.vector(check_finite(as_float_array(v, what), what), what)

@@ -12,14 +12,20 @@ gradients (paper §5, Propositions 1–2, Appendix C):
 
 The products run on a backend (:mod:`riemannopt.nn.backends`: ``numpy``, ``cuda``).
 :func:`solve_damped` is the truncated conjugate-gradient solver for ``(F + λD) x = b``.
-This package does not import sympy.
+:func:`train` trains a network with Hessian-free natural gradient (``ng``), its midpoint and
+geodesic corrections (``mid``, ``geo``, ``geof``), the small-curvature correction of Appendix F
+(``perturb``) or Adam (paper §7.2); :mod:`riemannopt.nn.datasets` generates data for it and
+:data:`PRESETS` holds the paper's networks.  This package does not import sympy.
 """
 
 from riemannopt.errors import BackendUnavailableError
+from riemannopt.nn import datasets
 from riemannopt.nn.backends import BACKENDS, available_backends, get_backend
 from riemannopt.nn.cg import CGResult, solve_damped
 from riemannopt.nn.layout import Layout
 from riemannopt.nn.mlp import MLP, Linearization
+from riemannopt.nn.presets import PRESETS, Preset, get_preset
+from riemannopt.nn.train import HISTORY_KEYS, METHODS, TrainResult, train
 
 __all__ = [
     "MLP",
@@ -31,4 +37,12 @@ __all__ = [
     "get_backend",
     "available_backends",
     "BackendUnavailableError",
+    "train",
+    "TrainResult",
+    "METHODS",
+    "HISTORY_KEYS",
+    "datasets",
+    "PRESETS",
+    "Preset",
+    "get_preset",
 ]

@@ -5,18 +5,44 @@ in the style of Martens (2010), *Deep learning via Hessian-free optimization*: C
 the quadratic ``q(x) = ½ xᵀ A x − bᵀ x`` (``A = F + λ D``) and is stopped when ``q`` stops making
 relative progress, long before the residual is small, because the quadratic is itself only a
 local model.  Paper Appendix D uses ``D = diag(F)``; Martens uses ``D = I``.
+
+With ``save=True`` the solver also keeps copies of the iterates at steps ``i = ⌈5·1.3ʲ⌉``
+(Martens 2010, "CG iteration backtracking"): the last CG iterate minimizes the quadratic
+model best, but an earlier one is often better for the true objective, because the model was
+built on one curvature minibatch; :func:`riemannopt.nn.search.backtrack` picks among them.
 """
 
 import math
 import numbers
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from riemannopt._checks import check_finite
 from riemannopt.errors import InputError, NonFiniteError, ShapeError
 
-__all__ = ["CGResult", "solve_damped"]
+__all__ = ["CGResult", "solve_damped", "save_schedule"]
+
+
+def save_schedule(max_iter, first=5, ratio=1.3):
+    """The CG steps ``i = ⌈first · ratioʲ⌉ ≤ max_iter`` (``j = 0, 1, ...``) at which
+    :func:`solve_damped` saves iterates for backtracking (Martens 2010, "CG iteration
+    backtracking"): 5, 7, 9, 11, 15, 19, 25, 32, 41, 54, ...
+
+    Returns
+    -------
+    list of int
+        Increasing, distinct steps.
+    """
+    steps = []
+    j = 0
+    while True:
+        i = math.ceil(first * ratio**j)
+        if i > max_iter:
+            return steps
+        if not steps or i > steps[-1]:
+            steps.append(i)
+        j += 1
 
 
 @dataclass
@@ -39,6 +65,10 @@ class CGResult:
         iterate before that step).
     q : ndarray
         ``q(x_i)`` for ``i = 0, ..., iterations`` (``q[0]`` at the warm start).
+    saved : list of (int, array)
+        With ``save=True``: ``(i, x_i)`` at the steps of :func:`save_schedule` that were reached,
+        then the last iterate ``(iterations, x)`` (the same array as :attr:`x`), in increasing
+        ``i``.  Empty otherwise.
     """
 
     x: np.ndarray
@@ -46,6 +76,7 @@ class CGResult:
     converged: bool
     reason: str
     q: np.ndarray
+    saved: list = field(default_factory=list)
 
 
 def solve_damped(
@@ -62,6 +93,7 @@ def solve_damped(
     min_gap=10,
     gap_ratio=0.1,
     ops=None,
+    save=False,
 ):
     """Truncated preconditioned CG on ``(F + damping · D) x = b`` (Martens 2010).
 
@@ -96,6 +128,9 @@ def solve_damped(
         The vector operations to run with, e.g. ``net.backend``: the vectors then stay in that
         backend's memory (on a GPU for ``cuda``) and only scalars reach the host.  Default:
         numpy, in ``b``'s floating type (float64 for other types).
+    save : bool
+        Keep copies of the iterates at the steps of :func:`save_schedule` and the last iterate
+        in :attr:`CGResult.saved`, for CG-iterate backtracking (Martens 2010).
 
     Returns
     -------
@@ -193,6 +228,8 @@ def solve_damped(
     z = preconditioned(r)
     p = ops.copy(z)
     rz = ops.dot(r, z)
+    to_save = set(save_schedule(max_iter)) if save else ()
+    saved = []
     reason = "residual" if solved(r, rz) else None
     i = 0
     while reason is None:
@@ -209,6 +246,8 @@ def solve_damped(
         ops.axpy_(alpha, p, x)
         ops.axpy_(-alpha, ap, r)
         q.append(q_of(x, r))
+        if i in to_save:
+            saved.append((i, ops.copy(x)))
         z = preconditioned(r)
         rz_new = ops.dot(r, z)
         k = max(min_gap, math.ceil(gap_ratio * i))
@@ -219,10 +258,16 @@ def solve_damped(
         ops.scale_(rz_new / rz, p)
         ops.axpy_(1.0, z, p)
         rz = rz_new
+    iterations = len(q) - 1
+    if save:
+        if saved and saved[-1][0] == iterations:
+            saved.pop()  # its copy is replaced by x itself
+        saved.append((iterations, x))
     return CGResult(
         x=x,
-        iterations=len(q) - 1,
+        iterations=iterations,
         converged=reason in ("residual", "progress"),
         reason=reason,
         q=np.array(q),
+        saved=saved,
     )

@@ -21,7 +21,13 @@ minibatch) and the connection as ``cvp: v ↦ Γ_first(v, v)``, and passes the o
 
 from riemannopt.nn.cg import solve_damped
 
-__all__ = ["natural_direction", "geodesic_correction", "faster_geodesic_direction", "geodesic_update"]
+__all__ = [
+    "natural_direction",
+    "geodesic_correction",
+    "faster_geodesic_direction",
+    "geodesic_update",
+    "perturbation_correction",
+]
 
 
 def natural_direction(fvp, grad, damping, *, ops, **cg):
@@ -81,3 +87,16 @@ def faster_geodesic_direction(fvp, cvp, grad, delta, damping, *, ops, **cg):
 def geodesic_update(d, c, rate, *, ops):
     """The geodesic-corrected update ``r·d − ½ r²·c`` (eq. 7)."""
     return ops.axpby(rate, d, -0.5 * rate * rate, c)
+
+
+def perturbation_correction(fvp, pvp, d, damping, *, ops, **cg):
+    """``δθ₂ = −(F + λD)⁻¹ P(d)``: the correction of paper Appendix F, eq. (20), with ``P`` the
+    bracket of :meth:`~riemannopt.nn.Linearization.perturb_vp` (``pvp: v ↦ P(v)``) and ``d``
+    the natural-gradient step ``δθ₁``.
+
+    Returns
+    -------
+    CGResult
+        ``.x`` is ``δθ₂``; the small-curvature update is ``d + δθ₂``.
+    """
+    return solve_damped(fvp, ops.scale_(-1.0, pvp(d)), damping, ops=ops, **cg)

@@ -3,7 +3,7 @@
 import sympy as sp
 
 from ..errors import SymbolicError
-from .metric import Metric, as_coords
+from .metric import Metric, as_coords, as_expr
 
 __all__ = ["fisher_metric"]
 
@@ -36,7 +36,8 @@ def fisher_metric(log_density, variable, coords, expectations, simplify=True):
     Raises
     ------
     SymbolicError
-        If a Hessian entry is not affine in the given statistics (some dependence on the data
+        If an argument is malformed (a string that does not parse, ``expectations`` not a dict),
+        or if a Hessian entry is not affine in the given statistics (some dependence on the data
         variable is left over), so its expectation is not determined by them.
 
     Examples
@@ -52,7 +53,13 @@ def fisher_metric(log_density, variable, coords, expectations, simplify=True):
     coords = as_coords(coords)
     if not isinstance(variable, sp.Symbol):
         raise SymbolicError(f"variable must be a sympy Symbol, got {variable!r}")
-    log_density = sp.sympify(log_density)
+    log_density = as_expr(log_density, "log_density")
+    if not hasattr(expectations, "items"):
+        raise SymbolicError(f"expectations must be a dict {{statistic: expectation}}, got {expectations!r}")
+    expectations = {
+        as_expr(stat, "a statistic of expectations"): as_expr(value, f"the expectation of {stat}")
+        for stat, value in expectations.items()
+    }
     # Substitute the most complex statistics first, so that x**2 is not read as (x)**2.
     stats = sorted(expectations.items(), key=lambda kv: -sp.count_ops(kv[0]) - len(kv[0].args))
     placeholders = {stat: sp.Dummy(f"T{i}") for i, (stat, _) in enumerate(stats)}

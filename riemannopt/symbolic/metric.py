@@ -1,12 +1,14 @@
 """Riemannian metrics as sympy matrices, and the connection they determine (paper §2, eq. 2)."""
 
+import warnings
 from functools import cached_property
 
 import sympy as sp
+from sympy.utilities.exceptions import SymPyDeprecationWarning
 
 from ..errors import MetricError, SymbolicError
 
-__all__ = ["Metric", "as_coords", "simplify_entries"]
+__all__ = ["Metric", "as_coords", "as_expr", "simplify_entries"]
 
 
 def as_coords(coords, what="coords"):
@@ -23,6 +25,28 @@ def as_coords(coords, what="coords"):
     if len(set(coords)) != len(coords):
         raise SymbolicError(f"{what} has repeated symbols: {coords}")
     return coords
+
+
+def as_expr(value, what, names=None):
+    """``value`` as a scalar sympy expression, or a SymbolicError naming ``what``: a string that
+    does not parse, a Matrix or Array, a condition such as ``x > 0`` or any other non-expression.
+    ``names`` maps names in a string to the Symbols they mean."""
+    try:
+        expr = sp.sympify(value, locals=names)
+    except (sp.SympifyError, TypeError, ValueError) as exc:
+        raise SymbolicError(f"{what} could not be read as a sympy expression: {value!r} ({_first_line(exc)})") from None
+    if isinstance(expr, (sp.MatrixBase, sp.NDimArray)):
+        raise SymbolicError(f"{what} must be a scalar expression, got a {'×'.join(map(str, expr.shape))} {type(expr).__name__}")
+    if isinstance(expr, sp.logic.boolalg.Boolean) and not isinstance(expr, sp.Symbol):
+        raise SymbolicError(f"{what} must be a scalar expression, got the condition {expr}")
+    if not isinstance(expr, sp.Expr):
+        raise SymbolicError(f"{what} must be a scalar expression, got {value!r}")
+    return expr
+
+
+def _first_line(exc):
+    lines = [line for line in str(exc).splitlines() if line.strip()]
+    return lines[-1].strip() if lines else type(exc).__name__
 
 
 def simplify_entries(array):
@@ -59,9 +83,14 @@ class Metric:
     def __init__(self, coords, matrix):
         self.coords = as_coords(coords)
         try:
-            matrix = sp.Matrix(matrix)
-        except (TypeError, ValueError) as exc:
-            raise MetricError(f"metric matrix could not be read as a sympy Matrix: {exc}") from None
+            with warnings.catch_warnings():  # non-expression entries are rejected just below
+                warnings.simplefilter("ignore", SymPyDeprecationWarning)
+                matrix = sp.Matrix(matrix)
+        except (TypeError, ValueError, AttributeError) as exc:
+            raise MetricError(f"metric matrix could not be read as a sympy Matrix: {_first_line(exc)}") from None
+        for (i, j), e in zip(((i, j) for i in range(matrix.rows) for j in range(matrix.cols)), matrix):
+            if not isinstance(e, sp.Expr) or isinstance(e, sp.logic.boolalg.BooleanAtom):
+                raise MetricError(f"metric entry g[{i},{j}] = {e} is not a scalar expression")
         n = len(self.coords)
         if matrix.rows != matrix.cols:
             raise MetricError(f"metric matrix is not square: shape {matrix.shape}")

@@ -7,7 +7,7 @@ import numpy as np
 import sympy as sp
 
 from ..errors import DomainError, ShapeError, SymbolicError
-from .metric import Metric, as_coords
+from .metric import Metric, as_coords, as_expr
 
 __all__ = ["Problem"]
 
@@ -23,18 +23,32 @@ def _as_domain(domain, allowed):
         domain = [domain]
     out = []
     for cond in domain:
-        cond = sp.sympify(cond)
+        try:
+            cond = sp.sympify(cond)
+        except (sp.SympifyError, TypeError, ValueError):
+            raise SymbolicError(f"domain condition {cond!r} could not be read as a sympy relation") from None
         if cond is sp.true:
             continue
         if cond is sp.false:
             raise SymbolicError("the domain contains a condition that is always false")
-        if not isinstance(cond, sp.logic.boolalg.Boolean):
+        if not isinstance(cond, (sp.core.relational.Relational, sp.logic.boolalg.BooleanFunction)):
             raise SymbolicError(f"domain condition {cond} is not a relation such as x > 0")
         extra = cond.free_symbols - allowed
         if extra:
             raise SymbolicError(f"domain condition {cond} uses unknown symbols {sorted(map(str, extra))}")
         out.append(cond)
     return tuple(out)
+
+
+def _param_value(symbol, value):
+    """A parameter's value as a finite float, or a SymbolicError naming the parameter."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise SymbolicError(f"parameter {symbol} has a non-numeric value {value!r}") from None
+    if not np.isfinite(number):
+        raise SymbolicError(f"parameter {symbol} must be finite, got {value!r}")
+    return number
 
 
 class Problem:
@@ -58,32 +72,42 @@ class Problem:
     ------
     SymbolicError
         If the loss, the metric or the domain use symbols that are neither coordinates nor
-        parameters, or if the loss depends on a coordinate-free symbol not given a value.
+        parameters, or if the loss depends on a coordinate-free symbol not given a value.  Also if
+        the loss is not a scalar expression (a string that does not parse, a Matrix, a condition
+        such as ``x > 0``) or a parameter value is not a finite number.
     """
 
     def __init__(self, metric, loss, params=None, domain=None, name=None):
         if not isinstance(metric, Metric):
             raise SymbolicError(f"metric must be a riemannopt Metric, got {type(metric).__name__}")
         self.metric = metric
-        self.loss = sp.sympify(loss)
-        params = dict(params or {})
+        try:
+            params = dict(params or {})
+        except (TypeError, ValueError):
+            raise SymbolicError(f"params must be a dict {{symbol: value}}, got {params!r}") from None
         for s, v in params.items():
             if not isinstance(s, sp.Symbol):
                 raise SymbolicError(f"params keys must be sympy Symbols, got {s!r}")
             if s in metric.coords:
                 raise SymbolicError(f"parameter {s} is also a coordinate")
-            try:
-                params[s] = float(v)
-            except (TypeError, ValueError):
-                raise SymbolicError(f"parameter {s} has a non-numeric value {v!r}") from None
+            params[s] = _param_value(s, v)
         self.params = params
         allowed = set(metric.coords) | set(params)
+        # A loss given as a string refers to the coordinates and parameters by name.
+        self.loss = as_expr(loss, "the loss", names={str(s): s for s in allowed})
         for what, expr in [("loss", self.loss), ("metric", metric.matrix)]:
             extra = expr.free_symbols - allowed
             if extra:
+                namesakes = sorted(str(s) for s in extra if str(s) in {str(a) for a in allowed})
+                hint = (
+                    f" ({', '.join(namesakes)}: a different Symbol of the same name, e.g. with other "
+                    "assumptions such as real=True; use the coordinate and parameter Symbols themselves)"
+                    if namesakes
+                    else ""
+                )
                 raise SymbolicError(
                     f"the {what} uses symbols {sorted(map(str, extra))} that are neither coordinates "
-                    f"{list(map(str, metric.coords))} nor params {sorted(map(str, params))}"
+                    f"{list(map(str, metric.coords))} nor params {sorted(map(str, params))}{hint}"
                 )
         self.domain = _as_domain(domain, allowed)
         self.name = name
@@ -142,7 +166,7 @@ class Problem:
             raise SymbolicError(f"unknown parameter names {sorted(unknown)}; known: {sorted(by_name)}")
         new = object.__new__(Problem)
         new.__dict__.update(self.__dict__)
-        new.params = {**self.params, **{by_name[k]: float(v) for k, v in values.items()}}
+        new.params = {**self.params, **{by_name[k]: _param_value(k, v) for k, v in values.items()}}
         new.__dict__.pop("_in_domain_numeric", None)  # it closes over the old values
         if self.base is not None:  # φ and its inverse may use the parameters too
             new.base = self.base.with_params(**values)
@@ -174,7 +198,7 @@ class Problem:
             With ``base`` set to this problem; :meth:`to_base` / :meth:`from_base` map points.
         """
         new_coords = as_coords(new_coords, "new_coords")
-        phi = sp.Matrix([sp.sympify(e) for e in phi])
+        phi = sp.Matrix(_expressions(phi, "phi"))
         if len(phi) != self.n:
             raise SymbolicError(f"phi has {len(phi)} components but the problem has {self.n} coordinates")
         if len(new_coords) != self.n:
@@ -203,7 +227,7 @@ class Problem:
         new.base = self
         new._phi = phi
         if inverse is not None:
-            inverse = sp.Matrix([sp.sympify(e) for e in inverse])
+            inverse = sp.Matrix(_expressions(inverse, "inverse"))
             if len(inverse) != self.n:
                 raise SymbolicError(f"inverse has {len(inverse)} components, expected {self.n}")
             new._inverse = inverse
@@ -301,7 +325,24 @@ class Problem:
 
     # -- compilation ----------------------------------------------------------------------------
     def compile(self, cache_dir=None):
-        """Compile to numba; see :func:`riemannopt.codegen.compile_problem`."""
+        """Compile to numba; see :func:`riemannopt.codegen.compile_problem`.
+
+        The loss, the metric and the domain may use the functions listed there (exp, log, the
+        trigonometric and hyperbolic functions and their inverses, Abs, sign, Min, Max,
+        Piecewise, Heaviside, erf, erfc, gamma, loggamma, digamma, trigamma, polygamma of orders
+        0–3, sinc, ...); any other raises a :class:`~riemannopt.errors.CompileError` naming it.
+        """
         from ..codegen import compile_problem
 
         return compile_problem(self, cache_dir=cache_dir)
+
+
+def _expressions(values, what):
+    """A sequence of scalar expressions (one per coordinate), or a SymbolicError naming ``what``."""
+    if isinstance(values, (str, sp.Basic)) and not isinstance(values, (sp.MatrixBase, sp.Tuple)):
+        raise SymbolicError(f"{what} must be a sequence of expressions, one per coordinate, got {values!r}")
+    try:
+        values = list(values)
+    except TypeError:
+        raise SymbolicError(f"{what} must be a sequence of expressions, one per coordinate, got {values!r}") from None
+    return [as_expr(e, f"{what}[{i}]") for i, e in enumerate(values)]

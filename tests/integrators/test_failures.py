@@ -103,3 +103,16 @@ def test_status_codes_agree_with_kernels(gamma):
     assert STATUS_TEXT[K.NON_FINITE][0] is errors.NonFiniteError
     assert STATUS_TEXT[K.EXPMAP_FAILED][0] is errors.ExpMapError
     assert K.OK not in STATUS_TEXT
+
+
+def test_solver_stop_reasons_agree(gamma):
+    """The jitted integrator and the scipy path report why a geodesic solve stopped with the same
+    codes, and each has its text."""
+    from riemannopt.integrators import flows
+    from riemannopt.integrators.common import WHY_TEXT
+    from riemannopt.integrators.link import kernels_for
+
+    K = kernels_for(gamma)
+    pairs = [(K.WHY_TOLERANCE, flows.WHY_TOLERANCE), (K.WHY_DOMAIN, flows.WHY_DOMAIN), (K.WHY_NON_FINITE, flows.WHY_NON_FINITE), (K.WHY_STEP_CAP, flows.WHY_STEP_CAP)]
+    assert all(a == b for a, b in pairs)
+    assert sorted(WHY_TEXT) == sorted([*(b for _, b in pairs), flows.WHY_NOT_PD])

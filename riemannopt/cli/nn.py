@@ -1,0 +1,185 @@
+"""``riemannopt nn``: train a preset network with each method (paper §7.2, Figure 3; App. F)."""
+
+import argparse
+import json
+
+from ._args import UsageError, figure_path, name_list, output_path, positive_float, positive_int
+
+__all__ = ["register"]
+
+_DEFAULT_METHODS = "ng,mid,geo,geof,adam"
+
+
+def _non_negative_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
+    return value
+
+
+def _non_negative_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
+    return value
+
+
+def _iteration_list(text):
+    try:
+        values = sorted({int(s) for s in text.split(",") if s.strip()})
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated iterations, got {text!r}") from None
+    if not values or values[0] < 1:
+        raise argparse.ArgumentTypeError(f"expected positive iterations, got {text!r}")
+    return values
+
+
+def register(sub):
+    from ..experiments import STUDY_CLOCKS
+    from ..nn import BACKENDS, METHODS, PRESETS
+    from ..nn.curvature import CURVATURES
+
+    presets = "; ".join(f"{name}: {p.description}" for name, p in PRESETS.items())
+    p = sub.add_parser(
+        "nn",
+        help="train a deep network with ng, mid, geo, geof, perturb, adam (Figure 3)",
+        description="Train one preset network with each method for the same number of iterations (once per "
+        "seed), print the mean and range over seeds of the training and test error at fixed iterations and at "
+        "fixed time, draw Figure 3's layout (error against iterations, solid; against time, dashed, top axis) "
+        "and write the histories as JSON. Exit status 1 if a run failed (its partial history is kept).",
+    )
+    p.add_argument("--dataset", default="curves-small", choices=list(PRESETS), metavar="PRESET",
+                   help=f"network and data (default: curves-small). {presets}")
+    p.add_argument("--data", default=None, metavar="FILE.npz",
+                   help="your data (X_train, X_test and, for a classifier, T_train, T_test) instead of the generated "
+                   "data; required by the mnist presets")
+    p.add_argument("--methods", type=name_list(METHODS, "method"), default=_DEFAULT_METHODS.split(","),
+                   help=f"comma-separated methods among {', '.join(METHODS)} (default: {_DEFAULT_METHODS})")
+    p.add_argument("--iters", type=positive_int, default=40, help="iterations per run (default: 40)")
+    p.add_argument("--seeds", type=positive_int, default=1,
+                   help="number of seeds: each generates the data and initializes the network (default: 1)")
+    p.add_argument("--seed", type=_non_negative_int, default=0, help="first seed (default: 0)")
+    p.add_argument("--backend", default="numpy", choices=list(BACKENDS), help="compute backend (default: numpy)")
+    p.add_argument("--dtype", default="float32", choices=["float32", "float64"], help="default: float32")
+    p.add_argument("--max-cg", type=positive_int, default=50, help="CG steps per solve at most (default: 50)")
+    p.add_argument("--damping", type=positive_float, default=45.0, help="initial damping λ (default: 45)")
+    p.add_argument("--threshold", type=_non_negative_float, default=None,
+                   help="corrections only while λ < threshold (default: the preset's, 5 for CURVES, 10 for MNIST "
+                   "and spirals; 0: never, inf: always)")
+    p.add_argument("--weight-decay", type=_non_negative_float, default=2e-5, help="default: 2e-5")
+    p.add_argument("--chunks", type=positive_int, default=4, help="curvature minibatches, one per iteration (default: 4)")
+    p.add_argument("--curvature", default="fisher", choices=list(CURVATURES), help="default: fisher")
+    p.add_argument("--clock", default="cpu", choices=list(STUDY_CLOCKS),
+                   help="time axis and fixed-time columns: processor time (steady on a shared machine) or wall time "
+                   "(default: cpu)")
+    p.add_argument("--out", type=figure_path, default="nn.png", help="figure file (default: nn.png)")
+    p.add_argument("--history", type=output_path, default=None, metavar="FILE.json",
+                   help="write every run's history to this JSON file")
+    p.add_argument("--table-iters", type=_iteration_list, default=None, metavar="K,K,...",
+                   help="iterations at which the table reports errors (default: half and all of --iters)")
+    p.add_argument("--title", default=None, help="figure title")
+    p.add_argument("--from-history", default=None, metavar="FILE.json",
+                   help="redraw the tables and the figure of a study saved with --history, without training")
+    p.set_defaults(run=run, check=check)
+
+
+def check(args):
+    from ..errors import BackendUnavailableError, InputError, ShapeError
+    from ..nn import get_backend, get_preset
+    from ..nn.datasets import load_npz
+
+    if args.from_history is not None:
+        args.study = _load_study(args.from_history)
+        if args.table_iters is not None and args.table_iters[-1] > len(args.study.histories(args.study.methods[0])[0]["iteration"]) - 1:
+            raise UsageError(f"--table-iters: iteration {args.table_iters[-1]} is beyond the saved study")
+        return
+
+    try:
+        get_backend(args.backend)
+    except BackendUnavailableError as exc:
+        raise UsageError(f"--backend {args.backend}: {exc}") from None
+    preset = get_preset(args.dataset)
+    args.dataset_obj = None
+    if args.data is not None:
+        try:
+            args.dataset_obj = load_npz(args.data)
+        except (InputError, ShapeError) as exc:
+            raise UsageError(f"--data: {exc}") from None
+        d = args.dataset_obj
+        if d.X_train.shape[1] != preset.sizes[0]:
+            raise UsageError(
+                f"--data: {args.data} has {d.X_train.shape[1]} inputs, the {args.dataset} network takes {preset.sizes[0]}"
+            )
+        n_out = preset.sizes[-1]
+        if d.task == "autoencoder" and preset.sizes[0] != n_out:
+            raise UsageError(f"--data: {args.data} has no targets (T_train, T_test), but {args.dataset} is a classifier")
+        if d.task == "classifier" and int(max(d.T_train.max(), d.T_test.max())) >= n_out:
+            raise UsageError(f"--data: labels must lie in [0, {n_out}) for {args.dataset}")
+        if d.task == "supervised" and d.T_train.shape[1] != n_out:
+            raise UsageError(f"--data: targets have {d.T_train.shape[1]} columns, {args.dataset} has {n_out} outputs")
+    elif preset.data is None:
+        raise UsageError(f"--dataset {args.dataset} has no generated data: pass your arrays with --data FILE.npz")
+    if args.table_iters is not None and args.table_iters[-1] > args.iters:
+        raise UsageError(f"--table-iters: iteration {args.table_iters[-1]} is beyond --iters {args.iters}")
+    n = args.dataset_obj.n_train if args.dataset_obj is not None else preset.n_train
+    if args.chunks > n:
+        raise UsageError(f"--chunks {args.chunks} exceeds the {n} training examples of {args.data or args.dataset}")
+
+
+def _load_study(path):
+    from ..experiments import NNStudy
+
+    try:
+        with open(path, encoding="utf-8") as f:
+            return NNStudy.from_json(json.load(f))
+    except OSError as exc:
+        raise UsageError(f"--from-history: cannot read {path}: {exc.strerror}") from None
+    except (ValueError, KeyError, TypeError) as exc:
+        raise UsageError(f"--from-history: {path} is not a study written by --history ({exc})") from None
+
+
+def run(args):
+    import numpy as np
+
+    from ..experiments import nn_study
+
+    if args.from_history is not None:
+        return _report(args.study, args)
+
+    options = dict(
+        max_cg=args.max_cg,
+        damping=args.damping,
+        weight_decay=args.weight_decay,
+        chunks=args.chunks,
+        curvature=args.curvature,
+        dtype=np.dtype(args.dtype),
+    )
+    if args.threshold is not None:
+        options["threshold"] = args.threshold
+    seeds = tuple(range(args.seed, args.seed + args.seeds))
+    print(f"riemannopt nn: {args.dataset}, methods {', '.join(args.methods)}, {args.iters} iterations, "
+          f"seed(s) {', '.join(map(str, seeds))}, {args.backend} backend, {args.dtype}")
+    study = nn_study(args.dataset, args.methods, args.iters, seeds, data=args.dataset_obj, backend=args.backend,
+                     **options)
+    return _report(study, args)
+
+
+def _report(study, args):
+    print(study.table(iterations=args.table_iters, clock=args.clock))
+    other = "wall" if args.clock == "cpu" else "cpu"
+    print(study.table(clock=other, with_iterations=False))
+    study.figure(clock=args.clock, title=args.title).savefig(args.out, dpi=120)
+    print(f"figure written to {args.out}")
+    if args.history is not None:
+        with open(args.history, "w", encoding="utf-8") as f:
+            json.dump(study.to_json(), f)
+        print(f"histories written to {args.history}")
+    if study.interrupted:
+        return 130
+    return 1 if study.failures else 0

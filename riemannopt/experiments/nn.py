@@ -1,0 +1,285 @@
+"""The paper's network-training experiment (§7.2, Figure 3; App. F, Figure 5) as a study over
+methods and seeds.
+
+:func:`nn_study` trains one preset network with every method for the same number of iterations,
+once per seed (seed ``s`` generates the data and initializes the network, so the methods are
+compared on the same data and start), and returns an :class:`NNStudy`: the histories, a table of
+the mean and spread of the errors at fixed iterations and at fixed time, the figure, and a JSON
+form.
+"""
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import TrainingError
+
+__all__ = ["nn_study", "NNStudy", "STUDY_CLOCKS"]
+
+#: History keys :class:`NNStudy` can measure time with: processor time (steady on a shared
+#: machine) or wall time.
+STUDY_CLOCKS = {"cpu": "cpu_seconds", "wall": "seconds"}
+
+
+def _value_at(history, key, clock, t):
+    """``history[key]`` at the last entry whose clock is ≤ ``t``."""
+    i = int(np.searchsorted(history[clock], t, side="right")) - 1
+    return history[key][max(i, 0)]
+
+
+@dataclass
+class NNStudy:
+    """Histories of a training study.
+
+    Attributes
+    ----------
+    preset : str
+        The network (a key of :data:`riemannopt.nn.PRESETS`, or the name of a user's data).
+    methods : tuple of str
+    seeds : tuple of int
+    iters : int
+    runs : dict
+        ``{(method, seed): history}`` (:attr:`riemannopt.nn.TrainResult.history`; a failed
+        run's partial history).
+    settings : dict
+        The options passed to :func:`riemannopt.nn.train`.
+    failures : dict
+        ``{(method, seed): message}`` of runs that raised a ``TrainingError``.
+    interrupted : bool
+        True when Ctrl-C stopped the study (the runs done so far are kept).
+    error : str
+        What ``train_error`` measures: ``"squared"`` or ``"classification"``.
+    """
+
+    preset: str
+    methods: tuple
+    seeds: tuple
+    iters: int
+    runs: dict
+    settings: dict = field(default_factory=dict)
+    failures: dict = field(default_factory=dict)
+    interrupted: bool = False
+    error: str = "squared"
+
+    # -- measurements ---------------------------------------------------------------------------
+
+    def histories(self, method):
+        """The histories of ``method``, one per seed that ran."""
+        return [self.runs[method, s] for s in self.seeds if (method, s) in self.runs]
+
+    def at_iteration(self, method, key, k):
+        """``key`` at iteration ``k`` (or a run's last one, if it stopped earlier), per seed."""
+        return np.array([h[key][min(k, len(h[key]) - 1)] for h in self.histories(method)])
+
+    def at_time(self, method, key, t, clock="cpu"):
+        """``key`` at the last iteration finished by time ``t`` on ``clock``, per seed."""
+        return np.array([_value_at(h, key, STUDY_CLOCKS[clock], t) for h in self.histories(method)])
+
+    def seconds_per_iteration(self, method, clock="cpu"):
+        """Mean time per iteration of each seed's run."""
+        c = STUDY_CLOCKS[clock]
+        return np.array([h[c][-1] / max(len(h[c]) - 1, 1) for h in self.histories(method)])
+
+    def common_time(self, clock="cpu"):
+        """The latest time every run except Adam's reached (Adam is much cheaper per iteration
+        and would otherwise set a very early time)."""
+        c = STUDY_CLOCKS[clock]
+        ends = [h[c][-1] for (m, _), h in self.runs.items() if m != "adam"] or [h[c][-1] for h in self.runs.values()]
+        return float(min(ends)) if ends else 0.0
+
+    # -- reports --------------------------------------------------------------------------------
+
+    def table(self, iterations=None, times=None, clock="cpu", with_iterations=True):
+        """Mean and range over seeds of the training (and test) error at fixed iterations and at
+        fixed times.
+
+        Parameters
+        ----------
+        iterations : sequence of int, optional
+            Default: half and all of :attr:`iters`.
+        times : sequence of float, optional
+            Default: half and all of :meth:`common_time`.
+        clock : {"cpu", "wall"}
+        with_iterations : bool
+            Include the fixed-iteration columns (False: only the fixed-time ones).
+        """
+        iterations = iterations or sorted({max(self.iters // 2, 1), self.iters})
+        t_end = self.common_time(clock)
+        times = times or [t_end / 2, t_end]
+        has_test = any("test_error" in h for h in self.runs.values())
+        cols = []
+        if with_iterations:
+            cols += [(f"train @{k}", "train_error", "it", k) for k in iterations]
+            if has_test:
+                cols.append((f"test @{iterations[-1]}", "test_error", "it", iterations[-1]))
+        cols += [(f"train @{t:.3g}s", "train_error", "t", t) for t in times]
+        if has_test:
+            cols.append((f"test @{times[-1]:.3g}s", "test_error", "t", times[-1]))
+        percent = self.error == "classification"
+        unit = "classification errors in %" if percent else "squared errors"
+        lines = [
+            f"{self.preset}: {len(self.seeds)} seed(s) {', '.join(map(str, self.seeds))}, {self.iters} iterations; "
+            f"{unit}, mean [min, max] over seeds; times in {clock} seconds",
+            "| method | " + " | ".join(c[0] for c in cols) + f" | {clock} s / iteration |",
+            "|---" * (len(cols) + 2) + "|",
+        ]
+        footnote = False
+        for m in self.methods:
+            if not self.histories(m):
+                lines.append(f"| {m} | " + " | ".join("—" for _ in cols) + " | — |")
+                continue
+            cells = []
+            for _, key, kind, at in cols:
+                scale = 100.0 if percent else 1.0
+                if kind == "it":
+                    cells.append(_cell(scale * self.at_iteration(m, key, at)))
+                    continue
+                ended = any(h[STUDY_CLOCKS[clock]][-1] < at for h in self.histories(m))
+                cells.append(_cell(scale * self.at_time(m, key, at, clock)) + ("†" if ended else ""))
+                footnote |= ended
+            spi = self.seconds_per_iteration(m, clock)
+            lines.append(f"| {m} | " + " | ".join(cells) + f" | {spi.mean():.3g} |")
+        if footnote:
+            lines.append("† a run had finished all its iterations before that time: its last value")
+        for (m, s), msg in self.failures.items():
+            lines.append(f"! {m} (seed {s}) failed: {msg}")
+        if self.interrupted:
+            lines.append("! interrupted: the table holds the runs finished before Ctrl-C")
+        return "\n".join(lines)
+
+    def figure(self, clock="cpu", title=None):
+        """Figure 3's layout (:func:`riemannopt.plot.training_figure`)."""
+        from ..plot import training_figure
+
+        return training_figure(self, clock=clock, title=title)
+
+    # -- JSON -----------------------------------------------------------------------------------
+
+    def to_json(self):
+        """A JSON-serializable dict (NaN written as ``null``)."""
+
+        def clean(a):
+            a = np.asarray(a)
+            if a.dtype == bool:
+                return a.tolist()
+            return [None if isinstance(x, float) and math.isnan(x) else x for x in a.tolist()]
+
+        runs = {}
+        for (m, s), h in self.runs.items():
+            runs.setdefault(m, {})[str(s)] = {k: clean(v) for k, v in h.items()}
+        return dict(
+            preset=self.preset,
+            methods=list(self.methods),
+            seeds=list(self.seeds),
+            iters=self.iters,
+            settings=_jsonable(self.settings),
+            runs=runs,
+            failures={f"{m}/{s}": msg for (m, s), msg in self.failures.items()},
+            interrupted=self.interrupted,
+            error=self.error,
+        )
+
+    @classmethod
+    def from_json(cls, data):
+        """The inverse of :meth:`to_json`."""
+        runs = {}
+        for m, per_seed in data["runs"].items():
+            for s, h in per_seed.items():
+                runs[m, int(s)] = {k: _array(k, v) for k, v in h.items()}
+        failures = {}
+        for key, msg in data.get("failures", {}).items():
+            m, s = key.rsplit("/", 1)
+            failures[m, int(s)] = msg
+        return cls(data["preset"], tuple(data["methods"]), tuple(data["seeds"]), int(data["iters"]), runs,
+                   dict(data.get("settings", {})), failures, bool(data.get("interrupted", False)),
+                   data.get("error", "squared"))
+
+
+def _array(key, values):
+    if key == "corrected":
+        return np.array(values, dtype=bool)
+    if key in ("iteration", "cg_iterations", "evaluations"):
+        return np.array(values, dtype=int)
+    return np.array([np.nan if x is None else x for x in values], dtype=float)
+
+
+def _jsonable(x):
+    """Settings as strict JSON: an infinite number becomes ``"inf"``, a dtype its name, anything
+    else that JSON cannot hold its ``str``."""
+    if isinstance(x, dict):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, float):
+        return x if math.isfinite(x) else str(x)
+    if x is None or isinstance(x, (bool, int, str)):
+        return x
+    try:
+        return np.dtype(x).name
+    except TypeError:
+        return str(x)
+
+
+def _cell(v):
+    v = v[np.isfinite(v)] if len(v) else v
+    if not len(v):
+        return "—"
+    if len(v) == 1:
+        return f"{v[0]:.4g}"
+    return f"{v.mean():.4g} [{v.min():.4g}, {v.max():.4g}]"
+
+
+def nn_study(preset, methods, iters, seeds=(0,), *, data=None, backend="numpy", progress=None, **options):
+    """Train ``preset``'s network with each method for ``iters`` iterations, once per seed.
+
+    Parameters
+    ----------
+    preset : Preset or str
+        A :class:`riemannopt.nn.Preset` or its name.
+    methods : sequence of str
+        Methods of :func:`riemannopt.nn.train`.
+    iters : int
+    seeds : sequence of int
+        Seed ``s`` generates the data (for presets with generated data) and initializes the
+        network.
+    data : Dataset, optional
+        Data to use instead of the preset's generated data (e.g. from
+        :func:`riemannopt.nn.datasets.load_npz`), the same for every seed.
+    backend : str
+    progress : bool, optional
+        Progress bars (default: when stderr is a terminal).
+    **options
+        Further options of :func:`riemannopt.nn.train` (``threshold`` defaults to the preset's).
+
+    Returns
+    -------
+    NNStudy
+        A run that raises a ``TrainingError`` is recorded in ``failures`` with its partial
+        history; Ctrl-C ends the study with the runs done so far (``interrupted``).
+    """
+    from ..nn import train
+    from ..nn.objective import error_kind
+    from ..nn.presets import get_preset
+
+    p = get_preset(preset) if isinstance(preset, str) else preset
+    options.setdefault("threshold", p.threshold)
+    net = p.network(backend=backend)
+    study = NNStudy(p.name if data is None else f"{p.name} on {data.name}", tuple(methods), tuple(seeds), iters, {},
+                    settings=dict(options, backend=backend), error=error_kind(p.loss))
+    for s in seeds:
+        d = data if data is not None else p.dataset(s)
+        for m in methods:
+            try:
+                res = train(net, d.X_train, d.T_train, m, iters, seed=s, X_test=d.X_test, T_test=d.T_test,
+                            progress=progress, **options)
+            except TrainingError as exc:
+                study.failures[m, s] = str(exc)
+                if exc.result is not None:
+                    study.runs[m, s] = exc.result.history
+                continue
+            study.runs[m, s] = res.history
+            if res.interrupted:
+                study.interrupted = True
+                return study
+    return study

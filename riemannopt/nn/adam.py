@@ -1,0 +1,81 @@
+"""Adam (Kingma & Ba 2015), the first-order baseline of the paper's Figure 3.
+
+One *iteration* of :class:`Adam` is one pass over the training data in minibatches, so that per
+iteration it sees as many examples as one Hessian-free gradient.  The minibatches are contiguous
+slices of the once-shuffled data (:class:`~riemannopt.nn.objective.Objective`), visited in an
+order drawn from ``(seed, iteration)``: a run resumed from a checkpoint visits them as the
+uninterrupted run would have.
+"""
+
+import numpy as np
+
+__all__ = ["Adam"]
+
+
+class Adam:
+    """Adam on the objective ``f`` (weight decay included in the gradient).
+
+    Parameters
+    ----------
+    objective : riemannopt.nn.objective.Objective
+    theta : array
+        The initial parameters (a backend vector; updated in place).
+    lr : float
+        Learning rate (paper: 10⁻³).
+    beta1, beta2, eps : float
+        Adam's constants (0.9, 0.999, 10⁻⁸).
+    batch_size : int
+        Examples per minibatch.
+    seed : int
+        Seed of the minibatch order.
+    """
+
+    name = "adam"
+
+    def __init__(self, objective, theta, *, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, batch_size=100, seed=0):
+        self.objective = objective
+        self.ops = ops = objective.ops
+        self.theta = ops.copy(theta)
+        self.lr, self.beta1, self.beta2, self.eps = float(lr), float(beta1), float(beta2), float(eps)
+        self.seed = int(seed)
+        n = objective.n
+        starts = list(range(0, n, int(batch_size)))
+        self.batches = [(a, min(a + int(batch_size), n)) for a in starts]
+        self.m = ops.zeros(theta.shape[0])
+        self.s = ops.zeros(theta.shape[0])
+        self.t = 0
+
+    def state(self):
+        """The moments and the step count, on the host."""
+        return {"m": self.ops.to_numpy(self.m).copy(), "s": self.ops.to_numpy(self.s).copy(), "t": self.t}
+
+    def load(self, state, theta):
+        """Restore :meth:`state` and θ."""
+        self.m = self.ops.asarray(state["m"], "m")
+        self.s = self.ops.asarray(state["s"], "s")
+        self.t = int(state["t"])
+        self.theta = self.ops.copy(self.ops.asarray(theta, "theta"))
+
+    def step(self, k):
+        """Iteration ``k`` (from 1): one epoch of minibatch steps.
+
+        Returns
+        -------
+        theta : array
+            The new θ (a new backend vector: earlier ones stay valid).
+        record : dict
+            ``damping`` (NaN), ``cg_iterations`` (0), ``rho`` (NaN), ``rate`` (the learning
+            rate), ``corrected`` (False).
+        """
+        ops, objective = self.ops, self.objective
+        theta = ops.copy(self.theta)
+        order = np.random.default_rng([self.seed, k]).permutation(len(self.batches))
+        for b in order:
+            X, T = objective.batch(*self.batches[b])
+            g = ops.gradient(ops.forward(theta, X), T)
+            objective.add_decay_(theta, g)
+            self.t += 1
+            ops.adam_(theta, g, self.m, self.s, self.t, self.lr, self.beta1, self.beta2, self.eps)
+        self.theta = theta
+        nan = float("nan")
+        return theta, dict(damping=nan, cg_iterations=0, rho=nan, rate=self.lr, corrected=False)

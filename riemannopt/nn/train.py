@@ -1,0 +1,436 @@
+"""Training a network with Hessian-free natural gradient, its corrections, or Adam (paper §7.2).
+
+:func:`train` is the one loop: it validates everything, builds the objective
+(:mod:`~riemannopt.nn.objective`), the curvature (:mod:`~riemannopt.nn.curvature`) and the
+optimizer (:class:`~riemannopt.nn.hf.HessianFree` with a direction rule of
+:mod:`~riemannopt.nn.rules`, or :class:`~riemannopt.nn.adam.Adam`), then runs the iterations,
+recording the history, showing progress, writing checkpoints and calling the callback.  Only
+scalars cross from the backend to the host per iteration (checkpoints excepted).
+"""
+
+import math
+import numbers
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from riemannopt.errors import InputError, MethodError, NonFiniteError, TrainingError
+from riemannopt.nn.adam import Adam
+from riemannopt.nn.checkpoint import load_checkpoint, save_checkpoint
+from riemannopt.nn.curvature import CURVATURES, Curvature
+from riemannopt.nn.hf import HessianFree
+from riemannopt.nn.objective import Objective, error_kind
+from riemannopt.nn.rules import RULES, get_rule
+from riemannopt.progress import progress as progress_bar
+
+__all__ = ["train", "TrainResult", "METHODS", "HISTORY_KEYS"]
+
+#: Methods of :func:`train`: the Hessian-free direction rules, then Adam.
+METHODS = tuple(RULES) + ("adam",)
+
+#: Keys of :attr:`TrainResult.history` (``test_loss`` and ``test_error`` only with test data).
+HISTORY_KEYS = (
+    "iteration",
+    "train_loss",
+    "train_error",
+    "test_loss",
+    "test_error",
+    "seconds",
+    "cpu_seconds",
+    "damping",
+    "cg_iterations",
+    "evaluations",
+    "rho",
+    "rate",
+    "corrected",
+)
+
+_CG_OPTIONS = ("eps", "tol", "min_gap", "gap_ratio")
+
+
+@dataclass
+class TrainResult:
+    """What :func:`train` returns (and a :class:`~riemannopt.errors.TrainingError` carries).
+
+    Attributes
+    ----------
+    theta : ndarray
+        The final parameters (on the host, in the run's dtype).
+    history : dict
+        Equal-length arrays, entry ``k`` for iteration ``k`` (entry 0: the initial parameters):
+        ``iteration``; ``train_loss`` (mean negative log-likelihood, without weight decay);
+        ``train_error`` (the paper's error: squared reconstruction error for ``squared`` and
+        ``bce`` networks, classification error for ``softmax_ce``); ``test_loss`` and
+        ``test_error`` (with test data); ``seconds`` (cumulative wall time of the optimization,
+        excluding test evaluations, checkpoints and callbacks, and for Adam the full-data loss
+        computed only for this history); ``cpu_seconds`` (the same in processor time of this
+        process, all threads: steadier than wall time on a shared machine); ``damping`` (the λ
+        used at that iteration; NaN for Adam); ``cg_iterations`` (CG steps of all solves);
+        ``evaluations`` (forward passes on the whole training set: CG-iterate backtracking, the
+        line search, ``mid``'s midpoint; 0 for Adam); ``rho`` (reduction ratio of the
+        proposed step); ``rate`` (accepted line-search rate, 0 for a rejected step; Adam's
+        learning rate); ``corrected`` (whether the correction of ``mid``/``geo``/``geof``/
+        ``perturb`` was on).
+    method : str
+    net : MLP
+        The network trained (in the run's dtype).
+    interrupted : bool
+        True when the run was stopped by Ctrl-C (the result is what was done before).
+    """
+
+    theta: np.ndarray
+    history: dict
+    method: str
+    net: object
+    interrupted: bool = False
+
+    def __repr__(self):
+        n = len(self.history["iteration"]) - 1
+        last = self.history["train_error"][-1]
+        flag = ", interrupted" if self.interrupted else ""
+        return f"TrainResult({self.method}, {n} iterations, train_error={last:.6g}{flag})"
+
+
+class _History:
+    def __init__(self, keys):
+        self.keys = keys
+        self.rows = {k: [] for k in keys}
+
+    def append(self, record):
+        for k in self.keys:
+            self.rows[k].append(record[k])
+
+    def load(self, arrays):
+        missing = [k for k in self.keys if k not in arrays]
+        if missing:
+            raise InputError(f"cannot resume: the checkpoint's history lacks {missing}")
+        self.rows = {k: list(arrays[k]) for k in self.keys}
+
+    def arrays(self):
+        out = {}
+        for k in self.keys:
+            dtype = bool if k == "corrected" else int if k in ("iteration", "cg_iterations", "evaluations") else float
+            out[k] = np.array(self.rows[k], dtype=dtype)
+        return out
+
+
+# -- argument checks ------------------------------------------------------------------------------
+
+
+def _number(name, value, *, low=None, strict=False, integer=False, allow_inf=False):
+    kind = numbers.Integral if integer else numbers.Real
+    ok = isinstance(value, kind) and not isinstance(value, bool)
+    if ok:
+        v = float(value)
+        ok = not math.isnan(v) and (allow_inf or math.isfinite(v))
+        if ok and low is not None:
+            ok = v > low if strict else v >= low
+    if not ok:
+        what = "an integer" if integer else "a finite number" if not allow_inf else "a number"
+        bound = "" if low is None else f" {'>' if strict else '>='} {low:g}"
+        raise InputError(f"{name} must be {what}{bound}, got {value!r}")
+    return int(value) if integer else float(value)
+
+
+def _curvature_arrays(net, data, seed):
+    """``curvature_data`` (inputs, or ``(inputs, targets)``) validated, shuffled, on the backend."""
+    if isinstance(data, tuple):
+        if len(data) != 2:
+            raise InputError(f"curvature_data must be inputs X or a pair (X, T), got a tuple of {len(data)}")
+        X, T = data
+    else:
+        X, T = data, None
+    ops = net.backend
+    X = net.inputs(X)
+    n = int(X.shape[0])
+    order = np.random.default_rng([seed, 1]).permutation(n)
+    Xs = ops.asarray(ops.to_numpy(X)[order], "curvature_data")
+    if T is None:
+        return Xs, None
+    T = net.targets(T, n)
+    return Xs, ops.asarray(ops.to_numpy(T)[order], "curvature_data targets")
+
+
+def _config(net, method, n, settings):
+    return dict(
+        method=method,
+        sizes=list(net.sizes),
+        activations=list(net.activations),
+        loss=net.loss_name,
+        dtype=net.dtype.name,
+        n_train=n,
+        **settings,
+    )
+
+
+# -- the loop ------------------------------------------------------------------------------------
+
+
+def train(
+    net,
+    X,
+    T,
+    method,
+    iters,
+    *,
+    seed=0,
+    X_test=None,
+    T_test=None,
+    theta0=None,
+    damping=45.0,
+    threshold=10.0,
+    max_cg=50,
+    weight_decay=2e-5,
+    chunks=4,
+    curvature="fisher",
+    curvature_data=None,
+    dtype=np.float32,
+    lr=1e-3,
+    batch_size=100,
+    cg_options=None,
+    progress=None,
+    callback=None,
+    checkpoint=None,
+    resume=None,
+):
+    """Train ``net`` on ``(X, T)`` for ``iters`` iterations of ``method`` (paper §7.2, App. D–F).
+
+    The Hessian-free methods follow Martens (2010) — truncated preconditioned CG on the damped
+    Fisher ``F + λI`` (= generalized Gauss-Newton) with Martens' stopping rule, warm start from
+    0.95 × the previous solution, CG-iterate backtracking, preconditioner
+    ``(diag(F_emp) + λ)^¾``, Levenberg–Marquardt damping, Armijo line search on the rate, weight
+    decay, curvature minibatches cycled per iteration, sparse initialization — and differ only in
+    their direction rule (:mod:`riemannopt.nn.rules`; one iteration is described in
+    :mod:`riemannopt.nn.hf`).
+
+    Parameters
+    ----------
+    net : MLP
+        The architecture (its backend is used; its dtype is replaced by ``dtype``).
+    X, T : array_like
+        Training inputs (one row per example) and targets (``softmax_ce`` also takes integer
+        labels).
+    method : {"ng", "mid", "geo", "geof", "perturb", "adam"}
+        ``ng``: Hessian-free natural gradient; ``mid``: midpoint integrator (§3); ``geo``:
+        geodesic correction (eq. 7); ``geof``: faster geodesic correction (eq. 8–9);
+        ``perturb``: the small-curvature correction of App. F (eq. 20); ``adam``: Adam, one
+        epoch of minibatches per iteration.
+    iters : int
+        Iterations to run (in total, counting those of a resumed checkpoint).
+    seed : int
+        Seed of the sparse initialization, the shuffle of the examples (which fixes the
+        curvature chunks) and Adam's minibatch order.
+    X_test, T_test : array_like, optional
+        Test data, evaluated after every iteration (not timed).
+    theta0 : array_like, optional
+        Initial parameters instead of ``net.init(seed)`` (Martens' sparse initialization).
+    damping : float
+        Initial λ (paper App. E: 45).
+    threshold : float
+        Corrections of ``mid``, ``geo``, ``geof`` and ``perturb`` are on only while λ <
+        threshold (paper App. D; App. E uses 5 for CURVES, 10 for MNIST, 0.1 for FACES).  0
+        turns them off (the method is then exactly ``ng``); ``inf`` keeps them on.
+    max_cg : int
+        Cap on the CG steps of each linear solve (paper: 50).
+    weight_decay : float
+        ``w`` of ``½·w·‖weights‖²`` added to the objective (Martens 2010: 2·10⁻⁵; biases are not
+        decayed).
+    chunks : int
+        The curvature is computed on one of ``chunks`` minibatches per iteration, in turn
+        (Martens 2010); 1 uses all the curvature data every time.
+    curvature : {"fisher", "empirical"}
+        The Fisher (default) or the empirical Fisher of Martens' *New perspectives* §7 (for
+        comparison; needs targets).
+    curvature_data : array_like or (array_like, array_like), optional
+        Examples for the curvature instead of the training set (Pascanu & Bengio §7): inputs
+        only (the Fisher needs no targets), or ``(X, T)`` for ``curvature="empirical"`` and
+        ``perturb``.
+    dtype : {numpy.float32, numpy.float64}
+        Floating type of θ and of every computation (float32 is the fast default).
+    lr, batch_size : float, int
+        Adam's learning rate (paper: 10⁻³) and minibatch size.
+    cg_options : dict, optional
+        Further options of :func:`~riemannopt.nn.solve_damped` among ``eps``, ``tol``,
+        ``min_gap``, ``gap_ratio`` (``eps=0`` runs every solve for exactly ``max_cg`` steps).
+    progress : bool, optional
+        Show a tqdm bar (loss, λ, CG steps); default: when stderr is a terminal.
+    callback : callable, optional
+        ``callback(iteration, record, theta)`` after every iteration, with ``record`` that
+        iteration's history entries and ``theta`` a backend vector (do not modify it); a return
+        value of ``True`` stops training.
+    checkpoint : str or Path, optional
+        Write θ, the optimizer's state, the history and the settings to this ``.npz`` after
+        every iteration (atomically).
+    resume : str or Path, optional
+        Continue from a checkpoint written with the same network, data size, method and
+        settings; ``iters`` counts the iterations already done.
+
+    Returns
+    -------
+    TrainResult
+        ``.theta``, ``.history`` (see :class:`TrainResult`).  Ctrl-C ends the run early with the
+        result so far (``.interrupted`` set).
+
+    Raises
+    ------
+    MethodError
+        Unknown method, curvature, or dtype.
+    ShapeError, InputError
+        Bad data, bad option values, a checkpoint that does not match the run (all before any
+        work).
+    TrainingError
+        A non-finite gradient, curvature product or loss mid-run; ``.result`` holds the
+        :class:`TrainResult` so far and ``.iteration`` the failing iteration.
+    """
+    if method not in METHODS:
+        raise MethodError(f"unknown training method {method!r}; expected one of {list(METHODS)}")
+    if curvature not in CURVATURES:
+        raise MethodError(f"unknown curvature {curvature!r}; expected one of {list(CURVATURES)}")
+    dtype = np.dtype(dtype)
+    if dtype not in (np.float32, np.float64):
+        raise MethodError(f"dtype must be float32 or float64, got {dtype}")
+    iters = _number("iters", iters, low=0, integer=True)
+    seed = _number("seed", seed, low=0, integer=True)
+    damping = _number("damping", damping, low=0, strict=True)
+    threshold = _number("threshold", threshold, low=0, allow_inf=True)
+    max_cg = _number("max_cg", max_cg, low=1, integer=True)
+    weight_decay = _number("weight_decay", weight_decay, low=0)
+    chunks = _number("chunks", chunks, low=1, integer=True)
+    lr = _number("lr", lr, low=0, strict=True)
+    batch_size = _number("batch_size", batch_size, low=1, integer=True)
+    cg_options = dict(cg_options or {})
+    unknown = sorted(set(cg_options) - set(_CG_OPTIONS))
+    if unknown:
+        raise InputError(f"cg_options may set {list(_CG_OPTIONS)}, not {unknown}")
+    if callback is not None and not callable(callback):
+        raise InputError(f"callback must be callable, got {callback!r}")
+    if (X_test is None) != (T_test is None):
+        raise InputError("give both X_test and T_test, or neither")
+    if checkpoint is not None:
+        parent = Path(checkpoint).parent
+        if not parent.is_dir():
+            raise InputError(f"checkpoint directory {str(parent)!r} does not exist")
+
+    if net.dtype != dtype:
+        net = net.replace(dtype=dtype)
+    ops = net.backend
+    objective = Objective(net, X, T, weight_decay, seed)
+    kind = error_kind(net.loss_name)
+    test = None
+    if X_test is not None:
+        Xt = net.inputs(X_test)
+        test = (Xt, net.targets(T_test, Xt.shape[0]))
+    curv_X = curv_T = None
+    if curvature_data is not None:
+        curv_X, curv_T = _curvature_arrays(net, curvature_data, seed)
+    n_curv = objective.n if curv_X is None else int(curv_X.shape[0])
+    if chunks > n_curv:
+        raise InputError(f"chunks must be at most the {n_curv} curvature examples, got {chunks}")
+    needs_targets = method != "adam" and (curvature == "empirical" or get_rule(method).needs_targets)
+    if curvature_data is not None and curv_T is None and needs_targets:
+        need = "the empirical Fisher" if curvature == "empirical" else f"method {method!r}"
+        raise InputError(f"{need} needs targets on the curvature data: pass curvature_data=(X, T)")
+    theta = net.init(seed) if theta0 is None else theta0
+    theta = ops.copy(net.vector(theta, "theta0"))
+
+    settings = dict(
+        seed=seed, damping=damping, threshold=threshold, max_cg=max_cg, weight_decay=weight_decay, chunks=chunks,
+        curvature=curvature, curvature_examples=None if curv_X is None else n_curv, lr=lr, batch_size=batch_size,
+        cg_options=cg_options,
+    )
+    config = _config(net, method, objective.n, settings)
+    if method == "adam":
+        opt = Adam(objective, theta, lr=lr, batch_size=batch_size, seed=seed)
+    else:
+        curv = Curvature(objective, curvature, chunks, curv_X, curv_T)
+        opt = HessianFree(objective, curv, get_rule(method), damping=damping, threshold=threshold, max_cg=max_cg,
+                          cg=cg_options)
+
+    keys = tuple(k for k in HISTORY_KEYS if test is not None or not k.startswith("test_"))
+    history = _History(keys)
+    if resume is not None:
+        theta_host, state, arrays, saved = load_checkpoint(resume)
+        saved.pop("format", None)
+        for key, value in config.items():
+            if saved.get(key) != value:
+                raise InputError(
+                    f"cannot resume from {str(resume)!r}: it was written with {key}={saved.get(key)!r}, "
+                    f"this run has {key}={value!r}"
+                )
+        theta = ops.copy(net.vector(theta_host, "checkpoint theta"))
+        if method == "adam":
+            opt.load(state, theta)
+        else:
+            opt.load(state)
+        history.load(arrays)
+
+    def measure(ev, record):
+        record["train_loss"] = ev.loss
+        record["train_error"] = objective.error(ev, kind)
+        if test is not None:
+            fwd = ops.forward(ev.theta, test[0])
+            record["test_loss"] = ops.loss(fwd, test[1])
+            record["test_error"] = ops.error(fwd, test[1], kind)
+        return record
+
+    ev = objective.evaluate(theta)
+    if not math.isfinite(ev.value):
+        raise TrainingError(f"{method}: the objective at the initial parameters is {ev.value}", iteration=0)
+    if not history.rows["iteration"]:
+        nan = float("nan")
+        first = dict(iteration=0, seconds=0.0, cpu_seconds=0.0, damping=nan if method == "adam" else damping,
+                     cg_iterations=0, evaluations=0, rho=nan, rate=nan, corrected=False)
+        history.append(measure(ev, first))
+    start = int(history.rows["iteration"][-1])
+    seconds = float(history.rows["seconds"][-1])
+    cpu_seconds = float(history.rows["cpu_seconds"][-1])
+
+    def result(interrupted=False):
+        return TrainResult(ops.to_numpy(ev.theta).copy(), history.arrays(), method, net, interrupted)
+
+    interrupted = False
+    # Overflow in a rejected candidate step is expected and handled (searches treat a non-finite
+    # objective as worse than any other; a non-finite accepted value raises TrainingError), so
+    # numpy's warnings about it would only be noise.
+    quiet = np.errstate(over="ignore", invalid="ignore", divide="ignore")
+    bar = progress_bar(range(start + 1, iters + 1), desc=method, enable=progress, total=max(iters - start, 0))
+    with quiet, bar:
+        try:
+            for k in bar:
+                t0, c0 = time.perf_counter(), time.process_time()
+                evaluations = objective.evaluations
+                try:
+                    if method == "adam":
+                        new_theta, record = opt.step(k)
+                        elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
+                        record["evaluations"] = objective.evaluations - evaluations
+                        new = objective.evaluate(new_theta)
+                    else:
+                        new, record = opt.step(k, ev)
+                        elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
+                        record["evaluations"] = objective.evaluations - evaluations
+                except (NonFiniteError, InputError) as exc:
+                    raise TrainingError(f"{method}: iteration {k} failed: {exc}", iteration=k, result=result()) from exc
+                if not math.isfinite(new.value):
+                    raise TrainingError(
+                        f"{method}: the objective became {new.value} at iteration {k}", iteration=k, result=result()
+                    )
+                ev = new
+                seconds += elapsed
+                cpu_seconds += cpu
+                record = measure(ev, dict(record, iteration=k, seconds=seconds, cpu_seconds=cpu_seconds))
+                history.append(record)
+                bar.set_postfix_str(
+                    f"loss={record['train_loss']:.4g} λ={record['damping']:.3g} cg={record['cg_iterations']}",
+                    refresh=False,
+                )
+                if checkpoint is not None:
+                    save_checkpoint(checkpoint, theta=ops.to_numpy(ev.theta), state=opt.state(),
+                                    history=history.arrays(), config=config)
+                if callback is not None and callback(k, record, ev.theta) is True:
+                    break
+        except KeyboardInterrupt:
+            interrupted = True
+    return result(interrupted)

@@ -1,0 +1,77 @@
+"""The training study (riemannopt.experiments.nn): measurements at fixed iterations and times on
+hand-made histories, the JSON round trip, the figure, and one tiny real study."""
+
+import json
+
+import numpy as np
+import pytest
+
+from riemannopt.experiments import NNStudy, nn_study
+from riemannopt.nn.datasets import curves
+from riemannopt.nn.presets import Preset
+
+
+def history(errors, times):
+    n = len(errors)
+    nan = np.full(n, np.nan)
+    errors, times = np.array(errors, float), np.array(times, float)
+    return dict(iteration=np.arange(n), train_loss=errors, train_error=errors, seconds=times, cpu_seconds=times,
+                damping=nan, cg_iterations=np.zeros(n, int), evaluations=np.zeros(n, int), rho=nan, rate=nan,
+                corrected=np.zeros(n, bool))
+
+
+@pytest.fixture
+def study():
+    runs = {
+        ("ng", 0): history([10, 5, 3, 2], [0, 1, 2, 3]),
+        ("ng", 1): history([10, 6, 4, 3], [0, 1.5, 3, 4.5]),
+        ("geof", 0): history([10, 4, 2, 1], [0, 2, 4, 6]),
+        ("geof", 1): history([10, 4, 3, 2], [0, 2, 4, 6]),
+        ("adam", 0): history([10, 9, 8, 7], [0, 0.1, 0.2, 0.3]),
+        ("adam", 1): history([10, 9, 8, 8], [0, 0.1, 0.2, 0.3]),
+    }
+    return NNStudy("toy", ("ng", "geof", "adam"), (0, 1), 3, runs)
+
+
+def test_measurements_at_fixed_iterations_and_times(study):
+    np.testing.assert_array_equal(study.at_iteration("ng", "train_error", 2), [3, 4])
+    # At t = 2.5 s: ng seed 0 has finished iteration 2 (t = 2), seed 1 iteration 1 (t = 1.5).
+    np.testing.assert_array_equal(study.at_time("ng", "train_error", 2.5), [3, 6])
+    np.testing.assert_array_equal(study.at_time("geof", "train_error", 1.9), [10, 10])
+    # The common time ignores Adam (0.3 s) and is the earliest end of the others (ng seed 0: 3 s).
+    assert study.common_time() == 3.0
+    np.testing.assert_allclose(study.seconds_per_iteration("geof"), [2.0, 2.0])
+    text = study.table()
+    # Iterations 1 and 3 (half and all), times 1.5 s and 3 s (half and all of the common time).
+    assert "| method | train @1 | train @3 | train @1.5s | train @3s | cpu s / iteration |" in text
+    assert "| ng | 5.5 [5, 6] | 2.5 [2, 3] | 5.5 [5, 6] | 3 [2, 4] | 1.25 |" in text
+    # Adam ended at 0.3 s: its entries at later times are its last values, marked.
+    assert "| adam | 9 [9, 9] | 7.5 [7, 8] | 7.5 [7, 8]† | 7.5 [7, 8]† | 0.1 |" in text
+    assert "† a run had finished" in text
+
+
+def test_json_round_trip_and_figure(study, tmp_path):
+    study.failures["ng", 2] = "diverged"
+    study.settings["threshold"] = float("inf")
+    text = json.dumps(study.to_json(), allow_nan=False)  # strict JSON: NaN and inf are encoded
+    back = NNStudy.from_json(json.loads(text))
+    assert back.methods == study.methods and back.failures == {("ng", 2): "diverged"}
+    for key, h in study.runs.items():
+        for k, v in h.items():
+            np.testing.assert_array_equal(back.runs[key][k], v)
+    assert back.settings["threshold"] == "inf"
+    fig = study.figure()
+    ax, top = fig.axes
+    assert len(ax.get_lines()) == 3 and len(top.get_lines()) == 3
+    assert [line.get_linestyle() for line in top.get_lines()] == ["--"] * 3
+    fig.savefig(tmp_path / "f.png")
+
+
+def test_tiny_study_runs_every_method():
+    tiny = Preset("tiny", "tiny auto-encoder", (16, 4, 16), ("sigmoid", "sigmoid"), "bce", 5.0,
+                  lambda seed: curves(30, 10, size=4, seed=seed), 30)
+    st = nn_study(tiny, ("ng", "geof", "adam"), 3, seeds=(0, 1), chunks=2)
+    assert set(st.runs) == {(m, s) for m in ("ng", "geof", "adam") for s in (0, 1)}
+    assert all(len(h["iteration"]) == 4 for h in st.runs.values()) and not st.failures
+    assert st.settings["threshold"] == 5.0 and st.error == "squared"
+    assert "| geof |" in st.table()

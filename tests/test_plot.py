@@ -1,0 +1,87 @@
+"""Figures: layout and geometry, on hand-made studies (nothing is computed).
+
+Checks that could fail: each slope marker has exactly its expected log-log slope and lies
+below its curve (never crossing it), each reference gets its own panel, legends sit outside the
+data, a method has the same colour in every figure, and the Gamma figure is a 2×2 grid.
+"""
+
+import numpy as np
+
+from riemannopt.analysis import ConvergenceStudy, InvarianceStudy
+from riemannopt.experiments import GammaResult
+from riemannopt.plot import convergence_figure, gamma_panels, invariance_figure, method_color
+
+H = 2.0 / np.array([16, 32, 64, 128])
+
+
+def conv(method, reference, order, c=1.0):
+    err = c * H**order * (1 + 0.05 * np.sin(np.arange(4)))
+    return ConvergenceStudy(method, reference, 2.0, 2.0 / H, H, err, float(order), np.zeros((4, 2)), np.zeros((4, 2)))
+
+
+def markers(ax):
+    return [ln for ln in ax.get_lines() if ln.get_linestyle() == "--"]
+
+
+def test_convergence_figure_panels_markers_and_legends():
+    studies = [conv("ng", "exact", 1), conv("mid", "exact", 2), conv("geo", "re", 2, 0.1)]
+    fig = convergence_figure(studies, expected=[1, 2, 2])
+    left, right = fig.get_axes()
+    assert left.get_title() == "against exact" and right.get_title() == "against re"
+    data = {ln.get_label().split()[0]: ln for ln in left.get_lines() + right.get_lines() if ln.get_linestyle() == "-"}
+    for ax, expected in ((left, [1, 2]), (right, [2])):
+        ms = markers(ax)
+        assert len(ms) == len(expected)
+        for ln, order in zip(ms, expected):
+            x, y = ln.get_xdata(), ln.get_ydata()
+            slope = np.polyfit(np.log(x), np.log(y), 1)[0]
+            assert abs(slope - order) < 1e-12
+    for ln in markers(left) + markers(right):  # beside its curve, never across it
+        curve = next(d for d in data.values() if d.get_color() == ln.get_color())
+        assert np.all(ln.get_ydata() < curve.get_ydata())
+    fig.canvas.draw()
+    for ax in (left, right):  # legend below the axes, not over the data
+        assert ax.get_legend().get_window_extent().y1 <= ax.get_window_extent().y0
+
+
+def test_invariance_figure_slopes_and_roundoff():
+    gap = lambda order: 0.3 * H**order  # noqa: E731
+    studies = [
+        InvarianceStudy("ng", 2.0, 2.0 / H, H, gap(1), 1.0, None, None),
+        InvarianceStudy("geo", 2.0, 2.0 / H, H, gap(2), 2.0, None, None),
+        InvarianceStudy("re", 2.0, 2.0 / H, H, np.full(4, 3e-13), float("nan"), None, None),
+    ]
+    ax = invariance_figure(studies).get_axes()[0]
+    slopes = sorted(round(np.polyfit(np.log(m.get_xdata()), np.log(m.get_ydata()), 1)[0], 12) for m in markers(ax))
+    assert slopes == [1, 2]
+    dotted = [ln for ln in ax.get_lines() if ln.get_linestyle() == ":"]
+    assert [ln.get_label() for ln in dotted] == ["re (gap at round-off)"]
+
+
+def test_method_colours_agree_across_figures():
+    studies = [conv("geo", "re", 2)]
+    inv = [InvarianceStudy("geo", 2.0, 2.0 / H, H, H**2, 2.0, None, None)]
+    c1 = convergence_figure(studies, expected=[2]).get_axes()[0].get_lines()[0].get_color()
+    c2 = invariance_figure(inv).get_axes()[0].get_lines()[0].get_color()
+    result = GammaResult(
+        nll={("identity", "geo"): np.linspace(1, 0, 5), ("squares", "geo"): np.linspace(1, 0.1, 5)},
+        x={},
+        reparams=("identity", "squares"),
+        methods=("geo",),
+        lr=0.5,
+        steps=4,
+    )
+    c3 = gamma_panels(result).get_axes()[0].get_lines()[0].get_color()
+    assert c1 == c2 == c3 == method_color("geo")
+
+
+def test_gamma_figure_is_a_grid():
+    reparams = ("identity", "inv_beta", "cube_beta", "squares")
+    nll = {(r, m): np.linspace(1, 0.1 * i, 11) for i, r in enumerate(reparams) for m in ("ng", "geo")}
+    result = GammaResult(nll=nll, x={}, reparams=reparams, methods=("ng", "geo"), lr=0.5, steps=10)
+    fig = gamma_panels(result)
+    axes = fig.get_axes()
+    assert len(axes) == 4
+    pos = sorted((round(ax.get_position().x0, 2), round(ax.get_position().y0, 2)) for ax in axes)
+    assert len({x for x, _ in pos}) == 2 and len({y for _, y in pos}) == 2  # two columns, two rows
+    assert len(fig.legends) == 1  # one legend for all panels
