@@ -2,9 +2,18 @@
 
 import numpy as np
 from matplotlib.figure import Figure
-from matplotlib.ticker import NullFormatter
+from matplotlib.ticker import FuncFormatter, NullFormatter
 
-__all__ = ["gamma_panels", "convergence_figure", "invariance_figure", "training_figure", "method_color", "METHOD_COLORS"]
+__all__ = [
+    "gamma_panels",
+    "convergence_figure",
+    "invariance_figure",
+    "training_figure",
+    "rl_figure",
+    "method_color",
+    "METHOD_COLORS",
+    "RL_LABELS",
+]
 
 _TITLES = {
     "identity": "α, β",
@@ -205,8 +214,6 @@ def training_figure(study, clock="cpu", title=None):
         mean = np.mean([[_value_at(h, "train_error", key, x) for x in t] for h in hs], axis=0)
         top.plot(t, mean, color=color, lw=1.4, ls="--", alpha=0.85)
     if positive:
-        from matplotlib.ticker import FuncFormatter
-
         ax.set_yscale("log")
         plain = FuncFormatter(lambda v, _: f"{v:g}")
         ax.yaxis.set_major_formatter(plain)
@@ -219,4 +226,55 @@ def training_figure(study, clock="cpu", title=None):
     seeds = f"{len(study.seeds)} seeds, mean and range" if len(study.seeds) > 1 else f"seed {study.seeds[0]}"
     ax.legend(title=seeds, fontsize="small", title_fontsize="small", loc="upper right")
     fig.suptitle(title or f"Training the {study.preset} network", fontsize="medium")
+    return fig
+
+
+#: Labels of the natural-policy-gradient methods in :func:`rl_figure` (the paper's Figure 4 calls
+#: its natural-gradient baseline ACKTR; here ``ng`` is natural gradient on the exact or the
+#: Kronecker-factored Fisher).
+RL_LABELS = {"ng": "ng", "mid": "mid (midpoint)", "geo": "geo (geodesic correction)"}
+
+
+def _steps_label(x, _pos=None):
+    """Step counts as 0, 50k, 1.5M."""
+    if x >= 1e6:
+        return f"{x / 1e6:g}M"
+    return f"{x / 1e3:g}k" if x else "0"
+
+
+def rl_figure(study, n_points=100):
+    """Figure 4's layout: average episode return against environment steps, one panel per
+    environment, one line per method (the mean over seeds) with a band of ± one standard
+    deviation over seeds.
+
+    Parameters
+    ----------
+    study : riemannopt.rl.study.Study
+    n_points : int
+        Points of each curve.
+    """
+    k = len(study.env_ids)
+    cols = 2 if k == 4 else min(k, 3)
+    rows = -(-k // cols)
+    fig = Figure(figsize=(4.6 * cols, 3.6 * rows), layout="constrained")
+    axes = fig.subplots(rows, cols, squeeze=False).ravel()
+    steps = study.grid(n_points)
+    for ax, env_id in zip(axes, study.env_ids):
+        for m in study.methods:
+            mean, sd = study.summary(env_id, m, steps)
+            (line,) = ax.plot(steps, mean, lw=1.8, color=method_color(m), label=RL_LABELS.get(m, m))
+            ax.fill_between(steps, mean - sd, mean + sd, color=line.get_color(), alpha=0.18, lw=0)
+        ax.set_title(env_id)
+        ax.set_xlabel("environment steps")
+        ax.xaxis.set_major_formatter(FuncFormatter(_steps_label))
+        ax.grid(alpha=0.3)
+    for ax in axes[k:]:
+        ax.set_visible(False)
+    for ax in axes[::cols]:
+        ax.set_ylabel("average episode return")
+    axes[0].legend(loc="lower right", fontsize="small")
+    n = len(study.seeds)
+    fisher = {"exact": "exact Fisher", "kfac": "Kronecker-factored Fisher"}.get(study.config.curvature, "")
+    fig.suptitle(f"Natural policy gradient ({fisher}): mean ± std over {n} seed{'s' if n > 1 else ''} "
+                 f"(last {study.window} episodes per point)", fontsize="medium")
     return fig

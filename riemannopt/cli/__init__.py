@@ -10,12 +10,12 @@ expectation); 2 bad usage (one line on stderr); 130 interrupted.
 
 import sys
 
-from . import gamma, nn, orders
+from . import gamma, nn, orders, rl
 from ._args import Parser, UsageError
 
 __all__ = ["main", "build_parser"]
 
-COMMANDS = (gamma, orders, nn)
+COMMANDS = (gamma, orders, nn, rl)
 
 
 def build_parser():

@@ -1,0 +1,105 @@
+"""Environments through the gymnasium API (an optional dependency: ``pip install "riemannopt[rl]"``).
+
+gymnasium is imported here and nowhere else, and only when an environment is asked for, so that
+policies, advantages and updates work (and are documented) without it.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from riemannopt.errors import BackendUnavailableError, MethodError
+
+__all__ = ["EnvInfo", "require_gymnasium", "env_info", "make_vec_env"]
+
+
+def require_gymnasium():
+    """The ``gymnasium`` module, or a :class:`~riemannopt.errors.BackendUnavailableError` saying
+    how to install it."""
+    try:
+        import gymnasium
+    except ImportError as exc:
+        raise BackendUnavailableError(
+            f"riemannopt.rl runs environments through gymnasium, which is not installed ({exc}); "
+            "install the rl extra: pip install \"riemannopt[rl]\""
+        ) from None
+    return gymnasium
+
+
+@dataclass(frozen=True)
+class EnvInfo:
+    """What a policy needs to know about an environment.
+
+    Attributes
+    ----------
+    env_id : str
+    obs_dim : int
+    kind : {"gaussian", "categorical"}
+        The policy family its action space calls for (Box → Gaussian, Discrete → categorical).
+    n : int
+        Action dimensions (Gaussian) or number of actions (categorical).
+    low, high : ndarray or None
+        Action bounds of a Box space (actions are clipped to them before stepping).
+    max_episode_steps : int or None
+    """
+
+    env_id: str
+    obs_dim: int
+    kind: str
+    n: int
+    low: np.ndarray = None
+    high: np.ndarray = None
+    max_episode_steps: int = None
+
+
+def env_info(env_id):
+    """Check that ``env_id`` is a gymnasium environment riemannopt can drive and describe it.
+
+    Raises
+    ------
+    BackendUnavailableError
+        gymnasium (or the package the environment needs, e.g. ``mujoco``) is not installed.
+    MethodError
+        An unknown environment id, or observation / action spaces other than a flat Box and a
+        Box or Discrete action space.
+    """
+    gym = require_gymnasium()
+    try:
+        gym.spec(env_id)
+    except gym.error.Error as exc:
+        raise MethodError(f"unknown gymnasium environment {env_id!r} ({exc})") from None
+    try:
+        env = gym.make(env_id)
+    except (ImportError, gym.error.DependencyNotInstalled) as exc:
+        raise BackendUnavailableError(f"environment {env_id!r} needs a package that is not installed: {exc}") from None
+    try:
+        obs, act = env.observation_space, env.action_space
+        if not isinstance(obs, gym.spaces.Box) or len(obs.shape) != 1:
+            raise MethodError(f"{env_id}: riemannopt.rl needs a flat Box observation space, got {obs}")
+        if isinstance(act, gym.spaces.Box) and len(act.shape) == 1:
+            return EnvInfo(env_id, obs.shape[0], "gaussian", act.shape[0], act.low.astype(float), act.high.astype(float),
+                           env.spec.max_episode_steps)
+        if isinstance(act, gym.spaces.Discrete):
+            return EnvInfo(env_id, obs.shape[0], "categorical", int(act.n), max_episode_steps=env.spec.max_episode_steps)
+        raise MethodError(f"{env_id}: riemannopt.rl needs a flat Box or a Discrete action space, got {act}")
+    finally:
+        env.close()
+
+
+def make_vec_env(env_id, n_envs):
+    """``n_envs`` copies of ``env_id`` stepped in lock-step (gymnasium's synchronous vector
+    environment).
+
+    Episodes reset automatically in the same step that ends them (gymnasium's ``SAME_STEP``
+    autoreset), which returns the true final observation in ``info["final_obs"]``: GAE needs it
+    to bootstrap through a time limit (:func:`riemannopt.rl.gae`).
+    """
+    gym = require_gymnasium()
+    from gymnasium.vector import AutoresetMode
+
+    return gym.make_vec(
+        env_id,
+        num_envs=n_envs,
+        vectorization_mode="sync",
+        vector_kwargs={"autoreset_mode": AutoresetMode.SAME_STEP},
+    )

@@ -1,0 +1,349 @@
+r"""Stochastic policies on the Fisher manifold: Gaussian (continuous actions) and categorical.
+
+A policy is an :class:`~riemannopt.nn.MLP` from (normalized) observations to the parameters of an
+action distribution; its metric is the Fisher information of ``π_θ(a | s)`` averaged over the
+sampled states (Kakade 2002), and every product reuses the network products of
+:mod:`riemannopt.nn` (paper §5, Prop. 1–2, App. B):
+
+**Gaussian**, ``π(a | s) = N(a | μ_θ(s), σ² I)`` with a mean network μ_θ (tanh hidden layers,
+linear output) and **one learned, state-independent log σ = ς shared by every action
+dimension**.  The parameters are ``(θ, ς)``.  Per state, ``log π = −‖a − μ‖²/(2σ²) − k ς − (k/2)
+log 2π`` for ``k`` action dimensions, and the Fisher is block-diagonal (the cross term is an odd
+Gaussian moment)::
+
+    F = [[ e^{−2ς} G₁,  0  ],      G₁ = E_s J_μᵀ J_μ, the `squared`-loss Fisher with σ = 1
+         [    0,       2k ]]
+
+(the ``2k`` is ``E[(‖a − μ‖²/σ² − k)²]``).  Because only ``G = e^{−2ς} G₁`` depends on ς, the
+connection of the whole manifold follows from ``Γ_first(v, v) = (∂_v F) v − ½ ∇(vᵀ F v)`` with
+``v = (v_θ, v_ς)``::
+
+    Γ_first(v, v)_θ = e^{−2ς} (Γ₁(v_θ, v_θ) − 2 v_ς G₁ v_θ),
+    Γ_first(v, v)_ς = e^{−2ς} v_θᵀ G₁ v_θ,
+
+``Γ₁`` the `squared`-loss connection product of Prop. 2 with σ = 1 (``c1 = 1``, ``c2 = 0``).  So one
+σ = 1 network gives the exact Fisher and connection of the full policy, σ included.  A separate
+σ per action dimension would make the mean block ``E_s J_μᵀ diag(σ_j⁻²) J_μ`` (the σ = 1 Fisher of
+a network whose output rows are scaled by ``1/σ_j``) and couple each ``ς_j`` to its own output in
+the connection; the shared σ keeps every product a `squared`-loss product and differs only for
+tasks with several action dimensions (Reacher here).
+
+**Categorical**, ``π(a | s) = softmax(z_θ(s))_a``: the Fisher and connection are those of the
+``softmax_ce`` loss, which do not depend on the targets (App. B.3).
+
+The policy-gradient objective of a batch is the surrogate ``L(θ) = −(1/n) Σ_k w_k log π_θ(a_k |
+s_k)`` with weights ``w_k`` (the advantages; at the midpoint of ``mid``, advantages times
+importance ratios).  Its gradient is a loss gradient of the network at *pseudo-targets*:
+
+* Gaussian: with ``T_k = μ_k + w_k (a_k − μ_k)``, the σ = 1 `squared` gradient
+  ``(1/n) Σ J_kᵀ(μ_k − T_k) = (1/n) Σ w_k J_kᵀ(μ_k − a_k)`` is ``σ²`` times ``∇_θ L``;
+* categorical: the ``softmax_ce`` gradient ``(1/n) Σ J_kᵀ(y_k − T_k)`` is linear in ``T``, and the
+  distribution ``T_k = λ_k e_{a_k} + (1 − λ_k) y_k`` (``0 ≤ λ_k ≤ 1``) gives
+  ``(1/n) Σ λ_k J_kᵀ (y_k − e_{a_k})``; the positive and negative parts of ``w`` scaled into
+  ``[0, 1]`` give ``∇L`` from two such gradients.
+
+Both are exact (no sampling or differencing), so every update uses the network's own
+validated products.
+"""
+
+import math
+
+import numpy as np
+
+from riemannopt.errors import InputError, MethodError, ShapeError
+from riemannopt.nn import MLP
+
+__all__ = ["Policy", "GaussianPolicy", "CategoricalPolicy", "PolicyState", "make_policy"]
+
+_LOG_2PI = math.log(2 * math.pi)
+
+
+class Policy:
+    """What the Gaussian and categorical policies share: a network, a flat parameter vector,
+    :meth:`linearize` for the products at one point and :meth:`sample`.
+
+    Parameters
+    ----------
+    obs_dim : int
+        Length of an observation.
+    hidden : sequence of int
+        Widths of the hidden layers (paper App. E.2: two of 64).
+    activation : str
+        Hidden activation (``"tanh"``).
+    n_out, output, loss :
+        The output layer's width and activation and the network loss whose Fisher is the
+        policy's (set by the subclasses).
+
+    Attributes
+    ----------
+    net : MLP
+        The network (float64, numpy backend).
+    n_params : int
+        Length of the flat parameter vector (for the Gaussian policy: the network's θ and ς).
+    ops : VectorOps
+        The vector operations of CG on these parameter vectors (``net.backend``).
+    """
+
+    discrete = False
+
+    def __init__(self, obs_dim, hidden, activation, n_out, output, loss):
+        if isinstance(obs_dim, bool) or not isinstance(obs_dim, (int, np.integer)) or obs_dim < 1:
+            raise ShapeError(f"obs_dim must be a positive integer, got {obs_dim!r}")
+        self.obs_dim = int(obs_dim)
+        self.hidden = tuple(hidden)
+        self.activation = activation
+        self.net = MLP([self.obs_dim, *self.hidden, n_out], [activation] * len(self.hidden) + [output], loss)
+        self.ops = self.net.backend
+
+    def init(self, seed=0, *, out_scale=0.01):
+        """Random initial parameters: Gaussian weights of standard deviation ``1/√n_in`` and an
+        output layer scaled by ``out_scale``, so that the first policy is nearly independent of the
+        state (a common choice for policy networks; a large initial output layer makes early
+        actions saturate).  Returns a flat float64 vector."""
+        theta = self.net.init(seed, scheme="gaussian")
+        self.net.unflatten(theta)[-1][0][...] *= out_scale  # a view into θ
+        return theta
+
+    def _check_params(self, params):
+        params = np.asarray(params, dtype=np.float64)
+        if params.shape != (self.n_params,):
+            raise ShapeError(f"policy parameters must have shape ({self.n_params},), got {params.shape}")
+        if not np.isfinite(params).all():
+            raise InputError("policy parameters must be finite")
+        return params
+
+    def sample(self, params, obs, rng):
+        """One action per row of ``obs`` drawn from ``π(· | s)``, with ``rng`` a
+        :class:`numpy.random.Generator` (the only source of randomness)."""
+        return self.linearize(params, obs).sample(rng)
+
+
+def _weights(weights, n):
+    w = np.asarray(weights, dtype=np.float64)
+    if w.shape != (n,):
+        raise ShapeError(f"weights must have shape ({n},), one per state, got {w.shape}")
+    if not np.isfinite(w).all():
+        raise InputError(f"weights must be finite, but weights[{int(np.argmax(~np.isfinite(w)))}] is not")
+    return w
+
+
+class PolicyState:
+    """A policy's forward pass at fixed parameters and states, reused by every product.
+
+    Made by :meth:`Policy.linearize`.  Parameter-space vectors have the policy's
+    :attr:`~Policy.n_params` entries; every product is the mean over the states.
+    """
+
+    def log_prob(self, actions):
+        """``log π(a_k | s_k)`` per row."""
+        raise NotImplementedError
+
+    def surrogate_gradient(self, actions, weights):
+        """``∇ L`` of ``L = −(1/n) Σ_k w_k log π(a_k | s_k)`` (see the module docstring)."""
+        raise NotImplementedError
+
+    def fisher_vp(self, v):
+        """``F v``: the Fisher of ``π(· | s)`` averaged over the states."""
+        raise NotImplementedError
+
+    def connection_vp(self, v):
+        """``Γ_first(v, v)`` of the Fisher metric (Prop. 1–2)."""
+        raise NotImplementedError
+
+    def kl(self, other):
+        """Mean over the states of ``KL(π_self(· | s) ‖ π_other(· | s))`` (same states)."""
+        raise NotImplementedError
+
+    def entropy(self):
+        """Mean over the states of the entropy of ``π(· | s)``."""
+        raise NotImplementedError
+
+    def sample(self, rng):
+        """One action per state."""
+        raise NotImplementedError
+
+
+class GaussianPolicy(Policy):
+    """``N(μ_θ(s), σ² I)`` with a mean network and one learned log σ (see the module docstring).
+
+    The flat parameters are the mean network's θ (in the :class:`~riemannopt.nn.MLP` layout)
+    followed by ς = log σ.
+
+    Parameters
+    ----------
+    obs_dim, act_dim : int
+    hidden : sequence of int
+        Hidden widths of the mean network (default two of 64, paper App. E.2).
+    activation : str
+    log_std : float
+        Initial ς = log σ.
+    """
+
+    def __init__(self, obs_dim, act_dim, hidden=(64, 64), activation="tanh", log_std=0.0):
+        if isinstance(act_dim, bool) or not isinstance(act_dim, (int, np.integer)) or act_dim < 1:
+            raise ShapeError(f"act_dim must be a positive integer, got {act_dim!r}")
+        super().__init__(obs_dim, hidden, activation, int(act_dim), "linear", "squared")
+        self.act_dim = int(act_dim)
+        self.log_std0 = float(log_std)
+        self.n_params = self.net.n_params + 1
+
+    def __repr__(self):
+        return f"GaussianPolicy(obs_dim={self.obs_dim}, act_dim={self.act_dim}, hidden={list(self.hidden)})"
+
+    def init(self, seed=0, *, out_scale=0.01):
+        return np.append(super().init(seed, out_scale=out_scale), self.log_std0)
+
+    def linearize(self, params, obs):
+        """The forward pass at ``params`` on the states ``obs`` (one per row)."""
+        params = self._check_params(params)
+        return GaussianState(self, params, self.net.linearize(params[:-1], obs))
+
+
+class GaussianState(PolicyState):
+    """:class:`PolicyState` of a :class:`GaussianPolicy`; ``.mean`` (n, k) and ``.log_std``."""
+
+    def __init__(self, policy, params, lin):
+        self.policy = policy
+        self.params = params
+        self.lin = lin
+        self.mean = lin.y
+        self.log_std = float(params[-1])
+        self.prec = math.exp(-2.0 * self.log_std)  # 1/σ²
+
+    def _actions(self, actions):
+        a = np.asarray(actions, dtype=np.float64)
+        if a.shape != self.mean.shape:
+            raise ShapeError(f"actions must have shape {self.mean.shape}, got {a.shape}")
+        return a
+
+    def log_prob(self, actions):
+        r = self._actions(actions) - self.mean
+        k = self.policy.act_dim
+        return -0.5 * self.prec * np.sum(r * r, axis=1) - k * self.log_std - 0.5 * k * _LOG_2PI
+
+    def surrogate_gradient(self, actions, weights):
+        a = self._actions(actions)
+        w = _weights(weights, len(a))
+        r = a - self.mean
+        g_theta = self.lin.gradient(self.mean + w[:, None] * r)
+        g_theta *= self.prec
+        g_std = -np.mean(w * (self.prec * np.sum(r * r, axis=1) - self.policy.act_dim))
+        return np.append(g_theta, g_std)
+
+    def fisher_vp(self, v):
+        v = np.asarray(v, dtype=np.float64)
+        out = self.lin.fisher_vp(v[:-1])
+        out *= self.prec
+        return np.append(out, 2.0 * self.policy.act_dim * v[-1])
+
+    def connection_vp(self, v):
+        v = np.asarray(v, dtype=np.float64)
+        vt, vs = v[:-1], float(v[-1])
+        g1v = self.lin.fisher_vp(vt)
+        out = self.lin.connection_vp(vt)
+        out -= 2.0 * vs * g1v
+        out *= self.prec
+        return np.append(out, self.prec * float(vt @ g1v))
+
+    def kl(self, other):
+        k = self.policy.act_dim
+        d = self.mean - other.mean
+        ratio = other.prec / self.prec  # σ_self² / σ_other²
+        per_state = k * (other.log_std - self.log_std) + 0.5 * (k * ratio + other.prec * np.sum(d * d, axis=1) - k)
+        return float(np.mean(per_state))
+
+    def entropy(self):
+        k = self.policy.act_dim
+        return k * (self.log_std + 0.5 * (1.0 + _LOG_2PI))
+
+    def sample(self, rng):
+        return self.mean + math.exp(self.log_std) * rng.standard_normal(self.mean.shape)
+
+
+class CategoricalPolicy(Policy):
+    """``softmax(z_θ(s))`` over ``n_actions`` discrete actions; the Fisher and connection are
+    those of the ``softmax_ce`` loss (paper App. B.3).  The parameters are the network's θ."""
+
+    discrete = True
+
+    def __init__(self, obs_dim, n_actions, hidden=(64, 64), activation="tanh"):
+        if isinstance(n_actions, bool) or not isinstance(n_actions, (int, np.integer)) or n_actions < 2:
+            raise ShapeError(f"n_actions must be an integer >= 2, got {n_actions!r}")
+        super().__init__(obs_dim, hidden, activation, int(n_actions), "softmax", "softmax_ce")
+        self.n_actions = int(n_actions)
+        self.n_params = self.net.n_params
+
+    def __repr__(self):
+        return f"CategoricalPolicy(obs_dim={self.obs_dim}, n_actions={self.n_actions}, hidden={list(self.hidden)})"
+
+    def linearize(self, params, obs):
+        """The forward pass at ``params`` on the states ``obs`` (one per row)."""
+        params = self._check_params(params)
+        return CategoricalState(self, params, self.net.linearize(params, obs))
+
+
+class CategoricalState(PolicyState):
+    """:class:`PolicyState` of a :class:`CategoricalPolicy`; ``.probs`` (n, n_actions)."""
+
+    def __init__(self, policy, params, lin):
+        self.policy = policy
+        self.params = params
+        self.lin = lin
+        self.probs = lin.y
+        # log 0 would turn a ratio into nan; probabilities this small never carry a sampled action.
+        self.log_probs = np.log(np.maximum(self.probs, np.finfo(np.float64).tiny))
+
+    def _actions(self, actions):
+        a = np.asarray(actions)
+        if a.shape != (len(self.probs),) or not np.issubdtype(a.dtype, np.integer):
+            raise ShapeError(f"actions must be {len(self.probs)} integers, got an array of shape {a.shape} ({a.dtype})")
+        if len(a) and (a.min() < 0 or a.max() >= self.policy.n_actions):
+            raise InputError(f"actions must lie in [0, {self.policy.n_actions}), got [{a.min()}, {a.max()}]")
+        return a
+
+    def log_prob(self, actions):
+        a = self._actions(actions)
+        return self.log_probs[np.arange(len(a)), a]
+
+    def surrogate_gradient(self, actions, weights):
+        a = self._actions(actions)
+        w = _weights(weights, len(a))
+        scale = float(np.max(np.abs(w))) if len(w) else 0.0
+        grad = np.zeros(self.policy.n_params)
+        if scale == 0.0:
+            return grad
+        onehot = np.zeros_like(self.probs)
+        onehot[np.arange(len(a)), a] = 1.0
+        for sign, part in ((1.0, np.maximum(w, 0.0)), (-1.0, np.maximum(-w, 0.0))):
+            if part.any():
+                lam = (part / scale)[:, None]
+                # (1/n) Σ λ_k J_kᵀ (y_k − e_{a_k}) = ∇ of −(1/n) Σ λ_k log π(a_k | s_k).
+                grad += sign * scale * self.lin.gradient(lam * onehot + (1.0 - lam) * self.probs)
+        return grad
+
+    def fisher_vp(self, v):
+        return self.lin.fisher_vp(v)
+
+    def connection_vp(self, v):
+        return self.lin.connection_vp(v)
+
+    def kl(self, other):
+        return float(np.mean(np.sum(self.probs * (self.log_probs - other.log_probs), axis=1)))
+
+    def entropy(self):
+        return float(-np.mean(np.sum(self.probs * self.log_probs, axis=1)))
+
+    def sample(self, rng):
+        u = rng.random((len(self.probs), 1))
+        a = (np.cumsum(self.probs, axis=1) < u).sum(axis=1)
+        return np.minimum(a, self.policy.n_actions - 1)  # u beyond a rounded-down total
+
+
+def make_policy(kind, obs_dim, n, hidden=(64, 64), activation="tanh", log_std=0.0):
+    """A :class:`GaussianPolicy` (``kind="gaussian"``, ``n`` action dimensions) or a
+    :class:`CategoricalPolicy` (``kind="categorical"``, ``n`` actions)."""
+    if kind == "gaussian":
+        return GaussianPolicy(obs_dim, n, hidden, activation, log_std)
+    if kind == "categorical":
+        return CategoricalPolicy(obs_dim, n, hidden, activation)
+    raise MethodError(f"unknown policy kind {kind!r}; expected 'gaussian' or 'categorical'")
