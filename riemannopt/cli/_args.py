@@ -15,6 +15,9 @@ __all__ = [
     "UsageError",
     "positive_float",
     "positive_int",
+    "non_negative_float",
+    "non_negative_int",
+    "positive_int_list",
     "step_counts",
     "name_list",
     "figure_path",
@@ -55,13 +58,47 @@ def positive_int(text):
     return value
 
 
-def step_counts(text):
-    """Comma-separated distinct step counts, at least two (for a fitted slope)."""
+def non_negative_float(text):
+    """A finite number ≥ 0."""
     try:
-        steps = [int(s) for s in text.split(",") if s.strip()]
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}") from None
+    if not (value >= 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
+    return value
+
+
+def non_negative_int(text):
+    """An integer ≥ 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
+    return value
+
+
+def _int_list(text):
+    try:
+        values = [int(s) for s in text.split(",") if s.strip()]
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
-    if len(steps) < 2 or min(steps) < 1:
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"expected positive integers, got {text!r}")
+    return values
+
+
+def positive_int_list(text):
+    """Comma-separated positive integers (iterations, step counts), sorted, repeats dropped."""
+    return sorted(set(_int_list(text)))
+
+
+def step_counts(text):
+    """Comma-separated distinct step counts, at least two (for a fitted slope)."""
+    steps = _int_list(text)
+    if len(steps) < 2:
         raise argparse.ArgumentTypeError(f"need at least two positive step counts, got {text!r}")
     if len(set(steps)) != len(steps):
         raise argparse.ArgumentTypeError(f"step counts must be distinct, got {text!r}")

@@ -3,41 +3,21 @@
 import argparse
 import json
 
-from ._args import UsageError, figure_path, name_list, output_path, positive_float, positive_int
+from ._args import (
+    UsageError,
+    figure_path,
+    name_list,
+    non_negative_float,
+    non_negative_int,
+    output_path,
+    positive_float,
+    positive_int,
+    positive_int_list,
+)
 
 __all__ = ["register"]
 
 _DEFAULT_METHODS = "ng,mid,geo,geof,adam"
-
-
-def _non_negative_float(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}") from None
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
-    return value
-
-
-def _non_negative_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
-    return value
-
-
-def _iteration_list(text):
-    try:
-        values = sorted({int(s) for s in text.split(",") if s.strip()})
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated iterations, got {text!r}") from None
-    if not values or values[0] < 1:
-        raise argparse.ArgumentTypeError(f"expected positive iterations, got {text!r}")
-    return values
 
 
 def register(sub):
@@ -64,15 +44,15 @@ def register(sub):
     p.add_argument("--iters", type=positive_int, default=40, help="iterations per run (default: 40)")
     p.add_argument("--seeds", type=positive_int, default=1,
                    help="number of seeds: each generates the data and initializes the network (default: 1)")
-    p.add_argument("--seed", type=_non_negative_int, default=0, help="first seed (default: 0)")
+    p.add_argument("--seed", type=non_negative_int, default=0, help="first seed (default: 0)")
     p.add_argument("--backend", default="numpy", choices=list(BACKENDS), help="compute backend (default: numpy)")
     p.add_argument("--dtype", default="float32", choices=["float32", "float64"], help="default: float32")
     p.add_argument("--max-cg", type=positive_int, default=50, help="CG steps per solve at most (default: 50)")
     p.add_argument("--damping", type=positive_float, default=45.0, help="initial damping λ (default: 45)")
-    p.add_argument("--threshold", type=_non_negative_float, default=None,
+    p.add_argument("--threshold", type=non_negative_float, default=None,
                    help="corrections only while λ < threshold (default: the preset's, 5 for CURVES, 10 for MNIST "
                    "and spirals; 0: never, inf: always)")
-    p.add_argument("--weight-decay", type=_non_negative_float, default=2e-5, help="default: 2e-5")
+    p.add_argument("--weight-decay", type=non_negative_float, default=2e-5, help="default: 2e-5")
     p.add_argument("--chunks", type=positive_int, default=4, help="curvature minibatches, one per iteration (default: 4)")
     p.add_argument("--curvature", default="fisher", choices=list(CURVATURES), help="default: fisher")
     p.add_argument("--clock", default="cpu", choices=list(STUDY_CLOCKS),
@@ -81,7 +61,7 @@ def register(sub):
     p.add_argument("--out", type=figure_path, default="nn.png", help="figure file (default: nn.png)")
     p.add_argument("--history", type=output_path, default=None, metavar="FILE.json",
                    help="write every run's history to this JSON file")
-    p.add_argument("--table-iters", type=_iteration_list, default=None, metavar="K,K,...",
+    p.add_argument("--table-iters", type=positive_int_list, default=None, metavar="K,K,...",
                    help="iterations at which the table reports errors (default: half and all of --iters)")
     p.add_argument("--title", default=None, help="figure title")
     p.add_argument("--from-history", default=None, metavar="FILE.json",

@@ -2,7 +2,7 @@
 
 import argparse
 
-from ._args import UsageError, figure_path, name_list, output_path, positive_float, positive_int
+from ._args import UsageError, figure_path, name_list, output_path, positive_float, positive_int, positive_int_list
 
 __all__ = ["register"]
 
@@ -16,16 +16,6 @@ def _env_list(text):
     if len(set(names)) != len(names):
         raise argparse.ArgumentTypeError(f"environments must be distinct, got {text!r}")
     return names
-
-
-def _step_list(text):
-    try:
-        steps = [int(s) for s in text.split(",") if s.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
-    if not steps or min(steps) < 1:
-        raise argparse.ArgumentTypeError(f"expected positive step counts, got {text!r}")
-    return steps
 
 
 def register(sub):
@@ -59,7 +49,7 @@ def register(sub):
     p.add_argument("--envs", type=positive_int, default=8, help="parallel environments (default: 8)")
     p.add_argument("--steps-per-env", type=positive_int, default=256,
                    help="steps of each environment per batch (default: 256; a batch is envs × this)")
-    p.add_argument("--at", type=_step_list, default=None,
+    p.add_argument("--at", type=positive_int_list, default=None,
                    help="comma-separated step counts for the table (default: quarters of --timesteps)")
     p.add_argument("--out", type=figure_path, default="rl.png", help="figure file (default: rl.png)")
     p.add_argument("--history", type=output_path, default=None,
