@@ -1,0 +1,311 @@
+"""riemannopt's CPU products against the same products jitted by JAX, and the GEMMs under them.
+
+The network of ``bench_nn_products.py``: the CURVES deep auto-encoder
+784-400-200-100-50-25-6-25-50-100-200-400-784, sigmoid units, binary cross-entropy, a batch of
+random inputs in [0, 1] reconstructed as targets, sparse initialization.  For each product the
+JAX side computes what riemannopt computes, forward pass included:
+
+* gradient: ``jax.grad`` of the mean binary cross-entropy written on the logits;
+* Fisher-vector product: ``jax.jvp`` of the logits for ``R(s)``, then ``jax.vjp`` of the signal
+  ``y(1 − y) R(s) / n`` (the output Fisher of bce);
+* connection-vector product: nested ``jax.jvp`` for ``S(s)``, then ``jax.vjp`` of
+  ``y(1 − y)(S(s) + (½ − y) R(s)²) / n``;
+
+and riemannopt's one-shot methods (``net.gradient(theta, X, T)``, ...), plus its products on a
+stored forward pass (``net.linearize``) as truncated CG calls them.  The values are compared and
+the relative differences printed.
+
+Each thread count runs in a subprocess whose environment fixes every library's threads before
+it loads (``OPENBLAS_NUM_THREADS``, ``OMP_NUM_THREADS``, ``MKL_NUM_THREADS``; for XLA
+``--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1`` at one thread) and whose
+CPU affinity is that many cores, so that neither side can use more.  Within a repeat the
+contenders alternate, so load from other processes falls on both alike; times are minima over
+repeats (medians printed too), ratios are riemannopt / JAX.
+
+The GEMM table times the matrix products of the 784 × 400 layers at batch 1000 (the first and
+last layers, which carry 75% of the flops) through numpy's BLAS, scipy's BLAS (what the numpy
+backend calls) and XLA, in the same process; it also prints which kernels OpenBLAS picked
+(with ``threadpoolctl`` installed).  ``OPENBLAS_CORETYPE`` is passed through, so
+``--openblas-coretype SkylakeX`` shows OpenBLAS with another kernel set.
+
+JAX is not a dependency: without it only riemannopt's times are printed.
+
+Run::
+
+    python bench/bench_nn_cpu.py                       # 1 and 2 threads, float64 and float32
+    python bench/bench_nn_cpu.py --threads 1 --repeats 30
+    python bench/bench_nn_cpu.py --openblas-coretype SkylakeX
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+SIZES = [784, 400, 200, 100, 50, 25, 6, 25, 50, 100, 200, 400, 784]
+PRODUCTS = ("gradient", "fisher_vp", "connection_vp")
+#: (label, m, k, n, transposed operand): C (m × n) = A (m × k) B (k × n).
+GEMMS = (
+    ("a Wᵀ (forward)", 1000, 784, 400, "B"),
+    ("Dᵀ a (weight gradient)", 400, 1000, 784, "A"),
+    ("D W (backward)", 1000, 400, 784, None),
+)
+
+
+def timeit(fns, repeats):
+    """``{name: (min, median)}`` seconds, the functions interleaved within each repeat."""
+    for fn in fns.values():
+        fn()  # warm-up: compilation, allocations, BLAS threads
+    times = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            t0 = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - t0)
+    return {name: (min(t), statistics.median(t)) for name, t in times.items()}
+
+
+# -- worker: one thread count, in its own process --------------------------------------------
+
+
+def jax_products(net, theta, X, v):
+    """The three products as jitted JAX functions of no arguments, or None without JAX."""
+    try:
+        import jax
+        import jax.numpy as jnp
+    except ImportError:
+        return None
+    jax.config.update("jax_enable_x64", True)
+
+    def tensors(flat):
+        return tuple(jnp.asarray(p) for Wb in net.unflatten(flat) for p in Wb)
+
+    params, tangent, x = tensors(theta), tensors(v), jnp.asarray(X)
+    n = len(X)
+
+    def logits(p, x):
+        a = x
+        for i in range(0, len(p) - 2, 2):
+            a = jax.nn.sigmoid(a @ p[i].T + p[i + 1])
+        return a @ p[-2].T + p[-1]
+
+    def loss(p, x):
+        s = logits(p, x)
+        return jnp.sum(jnp.logaddexp(0.0, s) - x * s) / n
+
+    @jax.jit
+    def fisher_vp(p, t, x):
+        s, rs = jax.jvp(lambda q: logits(q, x), (p,), (t,))
+        y = jax.nn.sigmoid(s)
+        _, pullback = jax.vjp(lambda q: logits(q, x), p)
+        return pullback(y * (1 - y) * rs / n)[0]
+
+    @jax.jit
+    def connection_vp(p, t, x):
+        def r_logits(q):
+            return jax.jvp(lambda u: logits(u, x), (q,), (t,))
+
+        (s, rs), (_, ss) = jax.jvp(r_logits, (p,), (t,))
+        y = jax.nn.sigmoid(s)
+        _, pullback = jax.vjp(lambda q: logits(q, x), p)
+        return pullback(y * (1 - y) * (ss + (0.5 - y) * rs**2) / n)[0]
+
+    gradient = jax.jit(jax.grad(loss))
+    return {
+        "gradient": lambda: jax.block_until_ready(gradient(params, x)),
+        "fisher_vp": lambda: jax.block_until_ready(fisher_vp(params, tangent, x)),
+        "connection_vp": lambda: jax.block_until_ready(connection_vp(params, tangent, x)),
+    }
+
+
+def flat(blocks):
+    import numpy as np
+
+    return np.concatenate([np.ravel(np.asarray(b)) for b in blocks])
+
+
+def product_times(dtype, batch, repeats, seed):
+    import numpy as np
+
+    from riemannopt.nn import MLP
+
+    net = MLP(SIZES, ["sigmoid"] * (len(SIZES) - 1), "bce", dtype=dtype)
+    rng = np.random.default_rng(seed)
+    theta = net.init(seed)
+    X = rng.uniform(0, 1, (batch, SIZES[0])).astype(dtype)
+    v = (1e-2 * rng.standard_normal(net.n_params)).astype(dtype)
+    state = net.linearize(theta, X)
+    ours = {
+        "gradient": lambda: net.gradient(theta, X, X),
+        "fisher_vp": lambda: net.fisher_vp(theta, X, v),
+        "connection_vp": lambda: net.connection_vp(theta, X, v),
+    }
+    fns = dict(ours)
+    fns["fisher_vp (stored fwd)"] = lambda: state.fisher_vp(v)
+    fns["connection_vp (stored fwd)"] = lambda: state.connection_vp(v)
+    theirs = jax_products(net, theta, X, v)
+    agreement = {}
+    if theirs is not None:
+        for name in PRODUCTS:
+            fns[f"{name} [jax]"] = theirs[name]
+            want, got = ours[name](), flat(theirs[name]())
+            agreement[name] = float(np.linalg.norm(want - got) / np.linalg.norm(want))
+    return timeit(fns, repeats), agreement
+
+
+def gemm_rates(dtype, repeats):
+    """``{(label, library): GFLOP/s}`` for the GEMMs of :data:`GEMMS` (best of ``repeats``)."""
+    import numpy as np
+
+    from riemannopt.nn import MLP
+
+    rng = np.random.default_rng(0)
+    backend = MLP([2, 2], ["sigmoid"], "bce", dtype=dtype).backend
+    try:
+        import jax
+        import jax.numpy as jnp
+
+        jax.config.update("jax_enable_x64", True)
+    except ImportError:
+        jax = None
+    fns, flops = {}, {}
+    for label, m, k, n, transposed in GEMMS:
+        # Operands laid out as the backend holds them: W (n × k) row-major, used as W.T; a
+        # signal D (k × m) row-major, used as D.T.
+        A = rng.standard_normal((k, m) if transposed == "A" else (m, k)).astype(dtype)
+        B = rng.standard_normal((n, k) if transposed == "B" else (k, n)).astype(dtype)
+        opA = A.T if transposed == "A" else A
+        opB = B.T if transposed == "B" else B
+        C = np.empty((m, n), dtype=dtype)
+        flops[label] = 2.0 * m * k * n
+        fns[(label, "numpy")] = lambda opA=opA, opB=opB, C=C: np.matmul(opA, opB, out=C)
+        fns[(label, "scipy")] = lambda opA=opA, opB=opB, C=C: backend._gemm(opA, opB, C)
+        if jax is not None:
+            jA, jB = jnp.asarray(A), jnp.asarray(B)
+            f = jax.jit(lambda a, b, t=transposed: (a.T if t == "A" else a) @ (b.T if t == "B" else b))
+            fns[(label, "xla")] = lambda f=f, jA=jA, jB=jB: jax.block_until_ready(f(jA, jB))
+    times = timeit(fns, repeats)
+    return {key: flops[key[0]] / t_min / 1e9 for key, (t_min, _) in times.items()}
+
+
+def blas_info():
+    """Which kernels each loaded OpenBLAS uses (threadpoolctl), or a note that it is unknown."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return "threadpoolctl not installed: OpenBLAS kernel set unknown"
+    import numpy  # noqa: F401  (load both BLAS libraries before asking)
+    import scipy.linalg  # noqa: F401
+
+    rows = [
+        f"{os.path.basename(i['filepath'])} {i.get('version')} {i.get('architecture')} ({i['num_threads']} threads)"
+        for i in threadpool_info()
+        if i.get("internal_api") == "openblas"
+    ]
+    return "; ".join(rows) or "no OpenBLAS found by threadpoolctl"
+
+
+def worker(args):
+    import numpy as np
+
+    result = {"blas": blas_info(), "cores": sorted(os.sched_getaffinity(0)), "products": {}, "gemm": {}}
+    for dtype in args.dtypes:
+        times, agreement = product_times(np.dtype(dtype), args.batch, args.repeats, args.seed)
+        result["products"][dtype] = {"times": times, "agreement": agreement}
+        rates = gemm_rates(np.dtype(dtype), args.repeats)
+        result["gemm"][dtype] = [[label, lib, rate] for (label, lib), rate in rates.items()]
+    print(json.dumps(result))
+
+
+# -- parent: one subprocess per thread count, then the tables --------------------------------
+
+
+def thread_env(threads, coretype):
+    env = dict(os.environ)
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        env[name] = str(threads)
+    flags = env.get("XLA_FLAGS", "")
+    if threads == 1:
+        flags += " --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+    env["XLA_FLAGS"] = flags.strip()
+    env["JAX_PLATFORMS"] = "cpu"
+    if coretype:
+        env["OPENBLAS_CORETYPE"] = coretype
+    return env
+
+
+def run_worker(threads, args):
+    cores = sorted(os.sched_getaffinity(0))
+    if len(cores) < threads:
+        raise SystemExit(f"{threads} threads asked for, {len(cores)} cores available")
+    argv = [sys.executable, __file__, "--worker", "--batch", str(args.batch), "--repeats", str(args.repeats),
+            "--seed", str(args.seed), "--dtypes", *args.dtypes]
+    out = subprocess.run(
+        argv, env=thread_env(threads, args.openblas_coretype), capture_output=True, text=True,
+        preexec_fn=lambda: os.sched_setaffinity(0, cores[:threads]),
+    )
+    if out.returncode:
+        raise SystemExit(f"worker with {threads} thread(s) failed:\n{out.stderr}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def print_products(threads, result, args):
+    print(f"\n## {threads} thread(s) on cores {result['cores']}: {result['blas']}")
+    print(f"batch {args.batch}, min (median) of {args.repeats} repeats, ms; ratio = riemannopt / JAX")
+    header = f"{'dtype':<9}{'product':<28}{'riemannopt':>16}{'JAX':>16}{'ratio':>8}"
+    print(header)
+    print("-" * len(header))
+    for dtype, entry in result["products"].items():
+        times = entry["times"]
+        for name, (t_min, t_med) in times.items():
+            if name.endswith("[jax]"):
+                continue
+            ours = f"{1e3 * t_min:.2f} ({1e3 * t_med:.1f})"
+            theirs, ratio = "", ""
+            if f"{name} [jax]" in times:
+                j_min, j_med = times[f"{name} [jax]"]
+                theirs, ratio = f"{1e3 * j_min:.2f} ({1e3 * j_med:.1f})", f"{t_min / j_min:.2f}"
+            print(f"{dtype:<9}{name:<28}{ours:>16}{theirs:>16}{ratio:>8}")
+        if entry["agreement"]:
+            print(f"{dtype:<9}relative difference riemannopt vs JAX: "
+                  + ", ".join(f"{k} {d:.1e}" for k, d in entry["agreement"].items()))
+
+
+def print_gemms(threads, result):
+    print(f"\nGEMM GFLOP/s, {threads} thread(s) (numpy: numpy.matmul; scipy: scipy.linalg.blas, the backend's path; "
+          "xla: jax.jit(jnp.matmul))")
+    for dtype, rows in result["gemm"].items():
+        by_label = {}
+        for label, lib, rate in rows:
+            by_label.setdefault(label, {})[lib] = rate
+        for label, rates in by_label.items():
+            cells = "  ".join(f"{lib} {rate:6.1f}" for lib, rate in rates.items())
+            print(f"{dtype:<9}{label:<26}{cells}")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--threads", nargs="+", type=int, default=[1, 2])
+    parser.add_argument("--dtypes", nargs="+", default=["float64", "float32"], choices=["float64", "float32"])
+    parser.add_argument("--batch", type=int, default=1000)
+    parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--openblas-coretype", default=os.environ.get("OPENBLAS_CORETYPE"),
+                        help="OPENBLAS_CORETYPE for the workers (default: OpenBLAS's own choice)")
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        return worker(args)
+    results = {threads: run_worker(threads, args) for threads in args.threads}
+    for threads, result in results.items():
+        print_products(threads, result, args)
+        print_gemms(threads, result)
+    if not any(entry["agreement"] for r in results.values() for entry in r["products"].values()):
+        print("\nJAX not importable: the JAX columns are empty.")
+
+
+if __name__ == "__main__":
+    main()
