@@ -13,8 +13,9 @@ Conventions:
   with :func:`typed`, since numba would promote ``float32 * 0.5`` to float64.
 * Kernels compile with ``error_model="numpy"``: with numba's default (Python) error model a
   float division checks for zero and raises, which stops LLVM from vectorizing the loop.
-* Arrays passed to one kernel are either the same array (updated in place, entry by entry) or
-  disjoint; kernels never read an entry after another argument's write could have changed it.
+* An array updated in place is passed once, as an argument the kernel both reads and writes;
+  distinct arguments never overlap (LLVM checks that at run time before taking the vectorized
+  loop, and would fall back to scalar code for overlapping ones).
 * An element-wise activation is passed as its coefficients ``(p0, p1, q0, q1, e0, e1)``, with
   ``φ'(s) = (p0 + p1 a)(q0 + q1 a)`` and ``φ''(s)/φ'(s) = e0 + e1 a`` in terms of ``a = φ(s)``
   (:attr:`riemannopt.nn.activations.Activation.coefficients`); the ±1 and 0 coefficients make
@@ -35,7 +36,6 @@ __all__ = [
     "r_epilogue_",
     "rs_epilogue_",
     "backward_epilogue_",
-    "column_sums",
     "bce_gradient_",
     "bce_fisher_",
     "bce_connection_",
@@ -226,17 +226,6 @@ def rs_epilogue_(a, r, s, c, coef, has_s):
 
 
 # -- backward epilogue and bias gradients --------------------------------------------------------
-
-
-@kernel
-def column_sums(d, out):
-    """``out ← Σ_rows d`` (the bias gradient of a layer whose signal is ``d``)."""
-    n, m = d.shape
-    for j in range(m):
-        out[j] = 0
-    for i in range(n):
-        for j in range(m):
-            out[j] += d[i, j]
 
 
 @kernel
