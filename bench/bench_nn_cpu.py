@@ -20,7 +20,9 @@ it loads (``OPENBLAS_NUM_THREADS``, ``OMP_NUM_THREADS``, ``MKL_NUM_THREADS``; fo
 ``--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1`` at one thread) and whose
 CPU affinity is that many cores, so that neither side can use more.  Within a repeat the
 contenders alternate, so load from other processes falls on both alike; times are minima over
-repeats (medians printed too), ratios are riemannopt / JAX.
+repeats (medians printed too), ratios are riemannopt / JAX.  The process CPU time of each call
+is recorded too: at one thread it is the compute time without the waits for a core that load
+from other processes adds to the wall time.
 
 The GEMM table times the matrix products of the 784 × 400 layers at batch 1000 (the first and
 last layers, which carry 75% of the flops) through numpy's BLAS, scipy's BLAS (what the numpy
@@ -56,16 +58,22 @@ GEMMS = (
 
 
 def timeit(fns, repeats):
-    """``{name: (min, median)}`` seconds, the functions interleaved within each repeat."""
+    """``{name: (min, median, min CPU)}`` seconds, the functions interleaved within each repeat.
+
+    The CPU time is the process's (all its threads): on a loaded machine the wall time of a
+    single-threaded run includes waiting for a core, its CPU time does not.
+    """
     for fn in fns.values():
         fn()  # warm-up: compilation, allocations, BLAS threads
-    times = {name: [] for name in fns}
+    wall = {name: [] for name in fns}
+    cpu = {name: [] for name in fns}
     for _ in range(repeats):
         for name, fn in fns.items():
-            t0 = time.perf_counter()
+            c0, t0 = time.process_time(), time.perf_counter()
             fn()
-            times[name].append(time.perf_counter() - t0)
-    return {name: (min(t), statistics.median(t)) for name, t in times.items()}
+            wall[name].append(time.perf_counter() - t0)
+            cpu[name].append(time.process_time() - c0)
+    return {name: (min(wall[name]), statistics.median(wall[name]), min(cpu[name])) for name in fns}
 
 
 # -- worker: one thread count, in its own process --------------------------------------------
@@ -157,7 +165,8 @@ def product_times(dtype, batch, repeats, seed):
 
 
 def gemm_rates(dtype, repeats):
-    """``{(label, library): GFLOP/s}`` for the GEMMs of :data:`GEMMS` (best of ``repeats``)."""
+    """``{(label, library): (GFLOP/s, GFLOP per CPU second)}`` for the GEMMs of :data:`GEMMS`
+    (best of ``repeats``; the second is per core and insensitive to waiting for one)."""
     import numpy as np
 
     from riemannopt.nn import MLP
@@ -188,7 +197,7 @@ def gemm_rates(dtype, repeats):
             f = jax.jit(lambda a, b, t=transposed: (a.T if t == "A" else a) @ (b.T if t == "B" else b))
             fns[(label, "xla")] = lambda f=f, jA=jA, jB=jB: jax.block_until_ready(f(jA, jB))
     times = timeit(fns, repeats)
-    return {key: flops[key[0]] / t_min / 1e9 for key, (t_min, _) in times.items()}
+    return {key: (flops[key[0]] / t[0] / 1e9, flops[key[0]] / t[2] / 1e9) for key, t in times.items()}
 
 
 def blas_info():
@@ -216,7 +225,7 @@ def worker(args):
         times, agreement = product_times(np.dtype(dtype), args.batch, args.repeats, args.seed)
         result["products"][dtype] = {"times": times, "agreement": agreement}
         rates = gemm_rates(np.dtype(dtype), args.repeats)
-        result["gemm"][dtype] = [[label, lib, rate] for (label, lib), rate in rates.items()]
+        result["gemm"][dtype] = [[label, lib, *rate] for (label, lib), rate in rates.items()]
     print(json.dumps(result))
 
 
@@ -254,35 +263,37 @@ def run_worker(threads, args):
 
 def print_products(threads, result, args):
     print(f"\n## {threads} thread(s) on cores {result['cores']}: {result['blas']}")
-    print(f"batch {args.batch}, min (median) of {args.repeats} repeats, ms; ratio = riemannopt / JAX")
-    header = f"{'dtype':<9}{'product':<28}{'riemannopt':>16}{'JAX':>16}{'ratio':>8}"
+    print(f"batch {args.batch}, wall time min (median) and process CPU time min of {args.repeats} repeats, ms;")
+    print("ratio = riemannopt / JAX of the wall-time minima [of the CPU-time minima]")
+    header = f"{'dtype':<9}{'product':<28}{'riemannopt':>24}{'JAX':>24}{'ratio':>14}"
     print(header)
     print("-" * len(header))
     for dtype, entry in result["products"].items():
         times = entry["times"]
-        for name, (t_min, t_med) in times.items():
+        for name, (t_min, t_med, c_min) in times.items():
             if name.endswith("[jax]"):
                 continue
-            ours = f"{1e3 * t_min:.2f} ({1e3 * t_med:.1f})"
+            ours = f"{1e3 * t_min:.2f} ({1e3 * t_med:.1f}) [{1e3 * c_min:.1f}]"
             theirs, ratio = "", ""
             if f"{name} [jax]" in times:
-                j_min, j_med = times[f"{name} [jax]"]
-                theirs, ratio = f"{1e3 * j_min:.2f} ({1e3 * j_med:.1f})", f"{t_min / j_min:.2f}"
-            print(f"{dtype:<9}{name:<28}{ours:>16}{theirs:>16}{ratio:>8}")
+                j_min, j_med, jc_min = times[f"{name} [jax]"]
+                theirs = f"{1e3 * j_min:.2f} ({1e3 * j_med:.1f}) [{1e3 * jc_min:.1f}]"
+                ratio = f"{t_min / j_min:.2f} [{c_min / jc_min:.2f}]"
+            print(f"{dtype:<9}{name:<28}{ours:>24}{theirs:>24}{ratio:>14}")
         if entry["agreement"]:
             print(f"{dtype:<9}relative difference riemannopt vs JAX: "
                   + ", ".join(f"{k} {d:.1e}" for k, d in entry["agreement"].items()))
 
 
 def print_gemms(threads, result):
-    print(f"\nGEMM GFLOP/s, {threads} thread(s) (numpy: numpy.matmul; scipy: scipy.linalg.blas, the backend's path; "
-          "xla: jax.jit(jnp.matmul))")
+    print(f"\nGEMM GFLOP/s by wall time / per CPU second, {threads} thread(s) (numpy: numpy.matmul; "
+          "scipy: scipy.linalg.blas, the backend's path; xla: jax.jit(jnp.matmul))")
     for dtype, rows in result["gemm"].items():
         by_label = {}
-        for label, lib, rate in rows:
-            by_label.setdefault(label, {})[lib] = rate
+        for label, lib, rate, cpu_rate in rows:
+            by_label.setdefault(label, {})[lib] = (rate, cpu_rate)
         for label, rates in by_label.items():
-            cells = "  ".join(f"{lib} {rate:6.1f}" for lib, rate in rates.items())
+            cells = "  ".join(f"{lib} {rate:6.1f}/{cpu_rate:6.1f}" for lib, (rate, cpu_rate) in rates.items())
             print(f"{dtype:<9}{label:<26}{cells}")
 
 
