@@ -23,8 +23,6 @@ Conventions:
   :mod:`riemannopt.nn.activations`.
 """
 
-import math
-
 import numpy as np
 from numba import njit, types
 from numba.extending import intrinsic, overload
@@ -49,6 +47,9 @@ __all__ = [
 ]
 
 kernel = njit(cache=True, error_model="numpy")
+#: The sigmoid kernels also let LLVM fuse ``p·r + c`` into FMAs: the exp polynomial is one long
+#: chain of them, which then runs in half the latency (and rounds once per step instead of twice).
+sigmoid_kernel = njit(cache=True, error_model="numpy", fastmath={"contract"})
 
 
 def typed(value, like):
@@ -89,7 +90,7 @@ def _float_from_bits(typingctx, bits):
 def _exp_nonpositive_64(u):
     if u < -746.0:  # e^u underflows to 0 below −745.13; a NaN passes through
         u = -746.0
-    kf = math.floor(u * 1.4426950408889634 + 0.5)
+    kf = np.floor(u * 1.4426950408889634 + 0.5)
     if kf != kf:  # NaN: keep the integer conversion defined; the polynomial carries the NaN
         kf = 0.0
     r = (u - kf * 6.93147180369123816490e-01) - kf * 1.90821492927058770002e-10
@@ -116,7 +117,7 @@ def _exp_nonpositive_64(u):
 def _exp_nonpositive_32(u):
     if u < np.float32(-104.0):  # e^u underflows to 0 below −103.98
         u = np.float32(-104.0)
-    kf = math.floor(u * np.float32(1.44269504) + np.float32(0.5))
+    kf = np.floor(u * np.float32(1.44269504) + np.float32(0.5))
     if kf != kf:
         kf = np.float32(0.0)
     r = (u - kf * np.float32(0.693359375)) - kf * np.float32(-2.12194440e-4)
@@ -162,7 +163,7 @@ def _sigmoid(x):
 # -- forward layer ------------------------------------------------------------------------------
 
 
-@kernel
+@sigmoid_kernel
 def sigmoid_(s, b):
     """``s ← sigmoid(s + b)`` row-wise broadcast of the bias ``b`` (a hidden layer)."""
     n, m = s.shape
@@ -171,7 +172,7 @@ def sigmoid_(s, b):
             s[i, j] = _sigmoid(s[i, j] + b[j])
 
 
-@kernel
+@sigmoid_kernel
 def sigmoid_out(s, b, y):
     """``s ← s + b`` and ``y ← sigmoid(s)`` (the output layer keeps its logits)."""
     n, m = s.shape
