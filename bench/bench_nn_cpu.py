@@ -18,7 +18,9 @@ the relative differences printed.
 Each thread count runs in a subprocess whose environment fixes every library's threads before
 it loads (``OPENBLAS_NUM_THREADS``, ``OMP_NUM_THREADS``, ``MKL_NUM_THREADS``; for XLA
 ``--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1`` at one thread) and whose
-CPU affinity is that many cores, so that neither side can use more.  Within a repeat the
+CPU affinity is that many cores, so that neither side can use more.  The affinity is what binds
+XLA: with jax 0.10 those flags leave its matrix products on several threads, while XLA sizes
+its thread pool by the cores the process may run on.  Within a repeat the
 contenders alternate, so load from other processes falls on both alike; times are minima over
 repeats (medians printed too), ratios are riemannopt / JAX.  The process CPU time of each call
 is recorded too: at one thread it is the compute time without the waits for a core that load
