@@ -239,12 +239,27 @@ def blas_info():
     import numpy  # noqa: F401  (load both BLAS libraries before asking)
     import scipy.linalg  # noqa: F401
 
+    found = [i for i in threadpool_info() if i.get("internal_api") == "openblas"]
     rows = [
         f"{os.path.basename(i['filepath'])} {i.get('version')} {i.get('architecture')} ({i['num_threads']} threads)"
-        for i in threadpool_info()
-        if i.get("internal_api") == "openblas"
+        for i in found
     ]
+    if cpu_has_avx512() and any(i.get("architecture") in AVX2_CORES for i in found):
+        rows.append("AVX2 kernels on a CPU with AVX-512: compare --openblas-coretype SkylakeX")
     return "; ".join(rows) or "no OpenBLAS found by threadpoolctl"
+
+
+#: OpenBLAS kernel sets that stop at AVX2 (on an AVX-512 CPU, a sign of a CPU it did not recognize).
+AVX2_CORES = ("Haswell", "Zen", "Sandybridge")
+
+
+def cpu_has_avx512():
+    """Whether the CPU reports AVX-512F (Linux's /proc/cpuinfo; False where it cannot tell)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            return any(line.startswith("flags") and " avx512f" in line for line in f)
+    except OSError:
+        return False
 
 
 def worker(args):
