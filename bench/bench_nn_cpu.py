@@ -24,7 +24,9 @@ its thread pool by the cores the process may run on.  Within a repeat the
 contenders alternate, so load from other processes falls on both alike; times are minima over
 repeats (medians printed too), ratios are riemannopt / JAX.  The process CPU time of each call
 is recorded too: at one thread it is the compute time without the waits for a core that load
-from other processes adds to the wall time.
+from other processes adds to the wall time.  With two threads each timed call follows two
+untimed ones of the same product, so that the spinning idle threads of the library that ran
+before (OpenBLAS's after riemannopt, XLA's after JAX) are not charged to it.
 
 The GEMM table times the matrix products of the 784 × 400 layers at batch 1000 (the first and
 last layers, which carry 75% of the flops) through numpy's BLAS, scipy's BLAS (what the numpy
@@ -59,11 +61,14 @@ GEMMS = (
 )
 
 
-def timeit(fns, repeats):
+def timeit(fns, repeats, settle=0):
     """``{name: (min, median, min CPU)}`` seconds, the functions interleaved within each repeat.
 
     The CPU time is the process's (all its threads): on a loaded machine the wall time of a
-    single-threaded run includes waiting for a core, its CPU time does not.
+    single-threaded run includes waiting for a core, its CPU time does not.  With ``settle``,
+    each timed call follows that many untimed ones of the same function: with several threads,
+    the idle workers of the library that ran before (OpenBLAS's, XLA's) spin for a while and
+    would take cores from the next one.
     """
     for fn in fns.values():
         fn()  # warm-up: compilation, allocations, BLAS threads
@@ -71,11 +76,18 @@ def timeit(fns, repeats):
     cpu = {name: [] for name in fns}
     for _ in range(repeats):
         for name, fn in fns.items():
+            for _ in range(settle):
+                fn()
             c0, t0 = time.process_time(), time.perf_counter()
             fn()
             wall[name].append(time.perf_counter() - t0)
             cpu[name].append(time.process_time() - c0)
     return {name: (min(wall[name]), statistics.median(wall[name]), min(cpu[name])) for name in fns}
+
+
+def settle_calls():
+    """Untimed calls before each timed one: none at one core, two with more (see :func:`timeit`)."""
+    return 2 if len(os.sched_getaffinity(0)) > 1 else 0
 
 
 # -- worker: one thread count, in its own process --------------------------------------------
@@ -156,7 +168,7 @@ def product_times(dtype, batch, repeats, seed):
     fns = dict(ours)
     fns["fisher_vp (stored fwd)"] = lambda: state.fisher_vp(v)
     fns["connection_vp (stored fwd)"] = lambda: state.connection_vp(v)
-    in_blas = blas_cpu_times(net.backend, dict(fns), repeats)
+    in_blas = blas_cpu_times(net.backend, dict(fns), repeats) if settle_calls() == 0 else {}
     theirs = jax_products(net, theta, X, v)
     agreement = {}
     if theirs is not None:
@@ -164,7 +176,7 @@ def product_times(dtype, batch, repeats, seed):
             fns[f"{name} [jax]"] = theirs[name]
             want, got = ours[name](), flat(theirs[name]())
             agreement[name] = float(np.linalg.norm(want - got) / np.linalg.norm(want))
-    return timeit(fns, repeats), in_blas, agreement
+    return timeit(fns, repeats, settle_calls()), in_blas, agreement
 
 
 def blas_cpu_times(backend, fns, repeats):
@@ -226,7 +238,7 @@ def gemm_rates(dtype, repeats):
             jA, jB = jnp.asarray(A), jnp.asarray(B)
             f = jax.jit(lambda a, b, t=transposed: (a.T if t == "A" else a) @ (b.T if t == "B" else b))
             fns[(label, "xla")] = lambda f=f, jA=jA, jB=jB: jax.block_until_ready(f(jA, jB))
-    times = timeit(fns, repeats)
+    times = timeit(fns, repeats, settle_calls())
     return {key: (flops[key[0]] / t[0] / 1e9, flops[key[0]] / t[2] / 1e9) for key, t in times.items()}
 
 
@@ -307,40 +319,55 @@ def run_worker(threads, args):
 
 
 def print_products(threads, result, args):
+    """The product table; CPU times only at one thread (with more they add up every thread's,
+    OpenBLAS's spin-waiting included, and stop meaning compute time)."""
+    single = threads == 1
     print(f"\n## {threads} thread(s) on cores {result['cores']}: {result['blas']}")
-    print(f"batch {args.batch}, ms: wall time min (median) [process CPU time min] of {args.repeats} repeats;")
-    print("in BLAS: least CPU time of riemannopt's call inside BLAS gemm; "
-          "ratio = riemannopt / JAX of the wall-time minima [of the CPU-time minima]")
-    header = f"{'dtype':<9}{'product':<28}{'riemannopt':>24}{'in BLAS':>9}{'JAX':>24}{'ratio':>14}"
+    if single:
+        print(f"batch {args.batch}, ms: wall time min (median) [process CPU time min] of {args.repeats} repeats;")
+        print("in BLAS: least CPU time of riemannopt's call inside BLAS gemm; "
+              "ratio = riemannopt / JAX of the wall-time minima [of the CPU-time minima]")
+    else:
+        print(f"batch {args.batch}, ms: wall time min (median) of {args.repeats} repeats; "
+              "ratio = riemannopt / JAX of the minima")
+    width = 24 if single else 16
+    header = (f"{'dtype':<9}{'product':<28}{'riemannopt':>{width}}{'in BLAS' if single else '':>9}"
+              f"{'JAX':>{width}}{'ratio':>14}")
     print(header)
     print("-" * len(header))
     for dtype, entry in result["products"].items():
         times = entry["times"]
-        for name, (t_min, t_med, c_min) in times.items():
+        for name, t in times.items():
             if name.endswith("[jax]"):
                 continue
-            ours = f"{1e3 * t_min:.2f} ({1e3 * t_med:.1f}) [{1e3 * c_min:.1f}]"
             theirs, ratio = "", ""
             if f"{name} [jax]" in times:
-                j_min, j_med, jc_min = times[f"{name} [jax]"]
-                theirs = f"{1e3 * j_min:.2f} ({1e3 * j_med:.1f}) [{1e3 * jc_min:.1f}]"
-                ratio = f"{t_min / j_min:.2f} [{c_min / jc_min:.2f}]"
-            blas = f"{1e3 * entry['in_blas'][name]:.1f}"
-            print(f"{dtype:<9}{name:<28}{ours:>24}{blas:>9}{theirs:>24}{ratio:>14}")
+                j = times[f"{name} [jax]"]
+                theirs = _cell(j, single)
+                ratio = f"{t[0] / j[0]:.2f}" + (f" [{t[2] / j[2]:.2f}]" if single else "")
+            blas = f"{1e3 * entry['in_blas'][name]:.1f}" if single else ""
+            print(f"{dtype:<9}{name:<28}{_cell(t, single):>{width}}{blas:>9}{theirs:>{width}}{ratio:>14}")
         if entry["agreement"]:
             print(f"{dtype:<9}relative difference riemannopt vs JAX: "
                   + ", ".join(f"{k} {d:.1e}" for k, d in entry["agreement"].items()))
 
 
+def _cell(t, single):
+    wall_min, wall_median, cpu_min = t
+    text = f"{1e3 * wall_min:.2f} ({1e3 * wall_median:.1f})"
+    return text + (f" [{1e3 * cpu_min:.1f}]" if single else "")
+
+
 def print_gemms(threads, result):
-    print(f"\nGEMM GFLOP/s by wall time / per CPU second, {threads} thread(s) (numpy: numpy.matmul; "
-          "scipy: scipy.linalg.blas, the backend's path; xla: jax.jit(jnp.matmul))")
+    single = threads == 1
+    print(f"\nGEMM GFLOP/s by wall time{' / per CPU second' if single else ''}, {threads} thread(s) "
+          "(numpy: numpy.matmul; scipy: scipy.linalg.blas, the backend's path; xla: jax.jit(jnp.matmul))")
     for dtype, rows in result["gemm"].items():
         by_label = {}
         for label, lib, rate, cpu_rate in rows:
-            by_label.setdefault(label, {})[lib] = (rate, cpu_rate)
+            by_label.setdefault(label, {})[lib] = f"{rate:6.1f}" + (f"/{cpu_rate:6.1f}" if single else "")
         for label, rates in by_label.items():
-            cells = "  ".join(f"{lib} {rate:6.1f}/{cpu_rate:6.1f}" for lib, (rate, cpu_rate) in rates.items())
+            cells = "  ".join(f"{lib} {rate}" for lib, rate in rates.items())
             print(f"{dtype:<9}{label:<26}{cells}")
 
 

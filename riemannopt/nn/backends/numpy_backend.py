@@ -145,11 +145,20 @@ class NumpyBackend(NumpyVectors, Backend):
         # φ' and φ''/φ' coefficients as scalars of the arrays' type: the kernels then compute in
         # float32 for float32 arrays (a Python float would promote them to float64).
         self._coef = [tuple(self.dtype.type(c) for c in getattr(act, "coefficients", ())) for act in self.acts]
-        self._blas_gemm = blas.sgemm if self.dtype == np.float32 else blas.dgemm
+        single = self.dtype == np.float32
+        self._blas_gemm = blas.sgemm if single else blas.dgemm
+        self._blas_dot = blas.sdot if single else blas.ddot
         self._local = threading.local()
 
     def target_stats(self, T):
         return float(T.min()), float(T.max()), float(np.abs(T.sum(axis=1) - 1).max())
+
+    def dot(self, x, y):
+        # The products' BLAS (scipy's), not numpy's: numpy and scipy may each bring their own
+        # OpenBLAS, and with several threads the idle workers of one spin while the other works
+        # (alternating numpy's and scipy's matrix products at two threads took each twice as
+        # long as either alone), so CG's dot products stay on the library of its products.
+        return float(self._blas_dot(x, y))
 
     def one_hot(self, labels, n_classes):
         out = np.zeros((len(labels), n_classes), dtype=self.dtype)
