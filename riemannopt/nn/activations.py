@@ -37,7 +37,7 @@ class Activation:
     name = ""
     elementwise = True
     #: ``(p0, p1, q0, q1, e0, e1)`` with ``φ' = (p0 + p1 a)(q0 + q1 a)`` and ``φ''/φ' = e0 + e1 a``;
-    #: with coefficients 0 and ±1 these evaluate exactly like :meth:`d1` and :meth:`curv`.
+    #: with coefficients among 0, ±1 and ±2 these round exactly like :meth:`d1` and :meth:`curv`.
     coefficients = ()
 
     def value(self, s):
