@@ -36,11 +36,16 @@ backend calls) and XLA, in the same process; it also prints which kernels OpenBL
 
 JAX is not a dependency: without it only riemannopt's times are printed.
 
+With ``--baseline DIR`` the script instead times riemannopt's products from another version of
+the package (``DIR/riemannopt``, e.g. ``git archive <commit> riemannopt | tar -x -C DIR``)
+against this checkout's, alternating processes, by process CPU time at one thread.
+
 Run::
 
     python bench/bench_nn_cpu.py                       # 1 and 2 threads, float64 and float32
     python bench/bench_nn_cpu.py --threads 1 --repeats 30
     python bench/bench_nn_cpu.py --openblas-coretype SkylakeX
+    python bench/bench_nn_cpu.py --baseline /tmp/before --repeats 10
 """
 
 import argparse
@@ -149,7 +154,9 @@ def flat(blocks):
     return np.concatenate([np.ravel(np.asarray(b)) for b in blocks])
 
 
-def product_times(dtype, batch, repeats, seed):
+def product_times(dtype, batch, repeats, seed, peers=True):
+    """Times of riemannopt's products and, with ``peers``, of JAX's, riemannopt's time in BLAS
+    and the agreement of the values."""
     import numpy as np
 
     from riemannopt.nn import MLP
@@ -168,6 +175,8 @@ def product_times(dtype, batch, repeats, seed):
     fns = dict(ours)
     fns["fisher_vp (stored fwd)"] = lambda: state.fisher_vp(v)
     fns["connection_vp (stored fwd)"] = lambda: state.connection_vp(v)
+    if not peers:
+        return timeit(fns, repeats), {}, {}
     in_blas = blas_cpu_times(net.backend, dict(fns), repeats) if settle_calls() == 0 else {}
     theirs = jax_products(net, theta, X, v)
     agreement = {}
@@ -277,12 +286,18 @@ def cpu_has_avx512():
 def worker(args):
     import numpy as np
 
-    result = {"blas": blas_info(), "cores": sorted(os.sched_getaffinity(0)), "products": {}, "gemm": {}}
+    import riemannopt
+
+    result = {"blas": blas_info(), "cores": sorted(os.sched_getaffinity(0)), "products": {}, "gemm": {},
+              "riemannopt": os.path.dirname(riemannopt.__file__)}
     for dtype in args.dtypes:
-        times, in_blas, agreement = product_times(np.dtype(dtype), args.batch, args.repeats, args.seed)
+        times, in_blas, agreement = product_times(
+            np.dtype(dtype), args.batch, args.repeats, args.seed, peers=not args.riemannopt_only
+        )
         result["products"][dtype] = {"times": times, "in_blas": in_blas, "agreement": agreement}
-        rates = gemm_rates(np.dtype(dtype), args.repeats)
-        result["gemm"][dtype] = [[label, lib, *rate] for (label, lib), rate in rates.items()]
+        if not args.riemannopt_only:
+            rates = gemm_rates(np.dtype(dtype), args.repeats)
+            result["gemm"][dtype] = [[label, lib, *rate] for (label, lib), rate in rates.items()]
     print(json.dumps(result))
 
 
@@ -303,14 +318,20 @@ def thread_env(threads, coretype):
     return env
 
 
-def run_worker(threads, args):
+def run_worker(threads, args, riemannopt_from=None):
+    """One worker process; ``riemannopt_from``: a directory holding the riemannopt package to
+    time (riemannopt alone), instead of the importable one (riemannopt and its peers)."""
     cores = sorted(os.sched_getaffinity(0))
     if len(cores) < threads:
         raise SystemExit(f"{threads} threads asked for, {len(cores)} cores available")
     argv = [sys.executable, __file__, "--worker", "--batch", str(args.batch), "--repeats", str(args.repeats),
             "--seed", str(args.seed), "--dtypes", *args.dtypes]
+    env = thread_env(threads, args.openblas_coretype)
+    if riemannopt_from is not None:
+        argv.append("--riemannopt-only")
+        env["PYTHONPATH"] = os.pathsep.join([riemannopt_from, env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     out = subprocess.run(
-        argv, env=thread_env(threads, args.openblas_coretype), capture_output=True, text=True,
+        argv, env=env, capture_output=True, text=True,
         preexec_fn=lambda: os.sched_setaffinity(0, cores[:threads]),
     )
     if out.returncode:
@@ -371,6 +392,29 @@ def print_gemms(threads, result):
             print(f"{dtype:<9}{label:<26}{cells}")
 
 
+def compare(args):
+    """riemannopt from ``args.baseline`` against this checkout's, one thread, process CPU time
+    (minima over ``args.rounds`` alternating pairs of processes)."""
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    best, where = {}, {}
+    for _ in range(args.rounds):
+        for label, path in (("baseline", os.path.abspath(args.baseline)), ("this checkout", here)):
+            result = run_worker(1, args, riemannopt_from=path)
+            where[label] = result["riemannopt"]
+            for dtype, entry in result["products"].items():
+                for name, (_, _, cpu) in entry["times"].items():
+                    key = (label, dtype, name)
+                    best[key] = min(best.get(key, cpu), cpu)
+    print(f"one thread, {result['blas']}; process CPU time, min over {args.rounds} × {args.repeats} calls, ms")
+    for label, path in where.items():
+        print(f"{label}: {path}")
+    print(f"{'dtype':<9}{'product':<28}{'baseline':>10}{'this':>10}{'speed-up':>10}")
+    for (label, dtype, name), cpu in best.items():
+        if label == "baseline":
+            now = best[("this checkout", dtype, name)]
+            print(f"{dtype:<9}{name:<28}{1e3 * cpu:>10.1f}{1e3 * now:>10.1f}{cpu / now:>10.2f}")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--threads", nargs="+", type=int, default=[1, 2])
@@ -380,10 +424,17 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--openblas-coretype", default=os.environ.get("OPENBLAS_CORETYPE"),
                         help="OPENBLAS_CORETYPE for the workers (default: OpenBLAS's own choice)")
+    parser.add_argument("--baseline", metavar="DIR",
+                        help="instead: time riemannopt from DIR (a directory holding another version of the "
+                             "riemannopt package) against this checkout's, one thread, alternating processes")
+    parser.add_argument("--rounds", type=int, default=3, help="process pairs of --baseline (default 3)")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--riemannopt-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
         return worker(args)
+    if args.baseline:
+        return compare(args)
     results = {threads: run_worker(threads, args) for threads in args.threads}
     for threads, result in results.items():
         print_products(threads, result, args)
