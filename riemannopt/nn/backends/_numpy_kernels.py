@@ -18,9 +18,8 @@ Conventions:
   loop, and would fall back to scalar code for overlapping ones).
 * An element-wise activation is passed as its coefficients ``(p0, p1, q0, q1, e0, e1)``, with
   ``φ'(s) = (p0 + p1 a)(q0 + q1 a)`` and ``φ''(s)/φ'(s) = e0 + e1 a`` in terms of ``a = φ(s)``
-  (:attr:`riemannopt.nn.activations.Activation.coefficients`); the ±1 and 0 coefficients make
-  these products exact in floating point, so the kernels round like the expressions of
-  :mod:`riemannopt.nn.activations`.
+  (:attr:`riemannopt.nn.activations.Activation.coefficients`); with coefficients among 0, ±1
+  and ±2 the kernels round exactly like the expressions of :mod:`riemannopt.nn.activations`.
 """
 
 import numpy as np
@@ -65,8 +64,8 @@ def _typed(value, like):
 
 # -- exp(u) for u ≤ 0, vectorizable ------------------------------------------------------------
 #
-# numba calls libm's scalar exp, which keeps LLVM from vectorizing any loop that uses it (there
-# is no vector math library without SVML).  The sigmoid needs only e^u with u = −|s| ≤ 0; this
+# numba calls libm's scalar exp, which keeps LLVM from vectorizing any loop that uses it (numba
+# has vector versions only with Intel's SVML, which riemannopt does not depend on).  The sigmoid needs only e^u with u = −|s| ≤ 0; this
 # version is plain arithmetic that LLVM vectorizes.  Cody–Waite reduction u = k ln 2 + r with
 # |r| ≤ ½ ln 2 (ln 2 split in a head with trailing zero bits, so k·head is exact, and a tail),
 # e^r by its Taylor polynomial of degree 13 (float64: truncation r¹⁴/14! < 5e-18) or 7
