@@ -29,7 +29,7 @@ untimed ones of the same product, so that the spinning idle threads of the libra
 before (OpenBLAS's after riemannopt, XLA's after JAX) are not charged to it.
 
 The GEMM table times the matrix products of the 784 × 400 layers at batch 1000 (the first and
-last layers, which carry 75% of the flops) through numpy's BLAS, scipy's BLAS (what the numpy
+last layers, which carry about 75% of the flops) through numpy's BLAS, scipy's BLAS (what the numpy
 backend calls) and XLA, in the same process; it also prints which kernels OpenBLAS picked
 (with ``threadpoolctl`` installed).  ``OPENBLAS_CORETYPE`` is passed through, so
 ``--openblas-coretype SkylakeX`` shows OpenBLAS with another kernel set.
@@ -149,6 +149,7 @@ def jax_products(net, theta, X, v):
 
 
 def flat(blocks):
+    """JAX's per-layer result as one flat numpy vector in θ's layout (W_1, b_1, W_2, ...)."""
     import numpy as np
 
     return np.concatenate([np.ravel(np.asarray(b)) for b in blocks])
