@@ -9,8 +9,10 @@ A layer computes ``a = φ(s)``.  The R/S forward pass of paper Appendix C needs,
 
 (Proposition 3 applied to eq. 19).  For the element-wise activations here ``φ'`` and ``φ''`` are
 cheap functions of the *output* ``a``, so the forward pass stores only ``a`` and never ``s``:
-sigmoid ``φ' = a(1 − a)``, ``φ''/φ' = 1 − 2a``; tanh ``φ' = 1 − a²``, ``φ''/φ' = −2a``;
-linear ``φ' = 1``, ``φ'' = 0``.
+sigmoid ``φ' = a(1 − a)``, ``φ''/φ' = 1 − 2a``; tanh ``φ' = (1 − a)(1 + a)``, ``φ''/φ' = −2a``;
+linear ``φ' = 1``, ``φ'' = 0``.  Each is a product of two affine functions of ``a`` times an
+affine ``φ''/φ'`` (:attr:`Activation.coefficients`), which is how the numpy backend's fused
+kernels take them.
 
 Softmax acts on a whole row and is allowed on the output layer only (with the softmax
 cross-entropy loss); its Jacobian is ``diag(y) − y yᵀ``, symmetric, so its Jacobian-vector and
@@ -34,6 +36,9 @@ class Activation:
 
     name = ""
     elementwise = True
+    #: ``(p0, p1, q0, q1, e0, e1)`` with ``φ' = (p0 + p1 a)(q0 + q1 a)`` and ``φ''/φ' = e0 + e1 a``;
+    #: with coefficients among 0, ±1 and ±2 these round exactly like :meth:`d1` and :meth:`curv`.
+    coefficients = ()
 
     def value(self, s):
         """``φ(s)``, computed in place in ``s`` (which is returned)."""
@@ -87,6 +92,7 @@ class Sigmoid(Activation):
     """Logistic sigmoid ``1 / (1 + e^{−s})`` (scipy's ``expit``: no overflow for large ``|s|``)."""
 
     name = "sigmoid"
+    coefficients = (0.0, 1.0, 1.0, -1.0, 1.0, -2.0)
 
     def value(self, s):
         return expit(s, out=s)
@@ -102,12 +108,14 @@ class Tanh(Activation):
     """Hyperbolic tangent."""
 
     name = "tanh"
+    coefficients = (1.0, -1.0, 1.0, 1.0, 0.0, -2.0)
 
     def value(self, s):
         return np.tanh(s, out=s)
 
     def d1(self, a):
-        return 1 - a * a
+        # Factored, not 1 − a²: no cancellation when the unit saturates (a → ±1).
+        return (1 - a) * (1 + a)
 
     def curv(self, a):
         return -2 * a
@@ -117,6 +125,7 @@ class Linear(Activation):
     """Identity; its products skip the multiplications by ``φ' = 1`` and ``φ'' = 0``."""
 
     name = "linear"
+    coefficients = (1.0, 0.0, 1.0, 0.0, 0.0, 0.0)
 
     def value(self, s):
         return s
