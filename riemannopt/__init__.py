@@ -2,15 +2,32 @@
 
 Implements *Accelerating Natural Gradient with Higher-Order Invariance* (Song, Song & Ermon,
 ICML 2018).  See ``docs/`` for the mathematics and tutorials.
+
+The subpackages that most scripts do not need (``nn``, ``rl``, ``experiments``, ``plot``) are
+imported on first use, so that ``import riemannopt`` stays quick.
 """
 
-from . import errors, experiments, models, nn
+import importlib
+
+from . import errors, models
 from .analysis import convergence_order, invariance_order
 from .codegen import CompiledProblem
-from .integrators import METHODS, Geodesic, Trajectory, exp_map, geodesic, optimize
+from .integrators import (
+    METHODS,
+    Geodesic,
+    Method,
+    Trajectory,
+    TrajectoryBatch,
+    exp_map,
+    geodesic,
+    optimize,
+    parallel_transport,
+)
 from .symbolic import Metric, Problem, fisher_metric
 
 __version__ = "0.1.0"
+
+_LAZY = ("nn", "rl", "experiments", "plot")
 
 __all__ = [
     "Metric",
@@ -19,8 +36,11 @@ __all__ = [
     "fisher_metric",
     "optimize",
     "METHODS",
+    "Method",
     "Trajectory",
+    "TrajectoryBatch",
     "exp_map",
+    "parallel_transport",
     "geodesic",
     "Geodesic",
     "models",
@@ -30,3 +50,13 @@ __all__ = [
     "convergence_order",
     "invariance_order",
 ]
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))

@@ -15,6 +15,7 @@ __all__ = [
     "NotPositiveDefiniteError",
     "NonFiniteError",
     "ExpMapError",
+    "SingularHessianError",
     "MethodError",
     "BackendUnavailableError",
     "CompileError",
@@ -71,14 +72,24 @@ class OptimizationError(RiemannOptError):
         The offending point.
     trajectory : Trajectory or None
         What was computed before the failure (``trajectory.x[0]`` is the start point).
+    index : int or None
+        In a batch run, the row of the member that failed.
+    batch : TrajectoryBatch or None
+        In a batch run of :func:`~riemannopt.optimize`, every member's result.
+    result : ndarray or None
+        In a batch of :func:`~riemannopt.exp_map` or :func:`~riemannopt.parallel_transport`,
+        every member's result (NaN rows for the members that failed).
     """
 
-    def __init__(self, message, *, method=None, step=None, point=None, trajectory=None):
+    def __init__(self, message, *, method=None, step=None, point=None, trajectory=None, index=None, result=None):
         super().__init__(message)
         self.method = method
         self.step = step
         self.point = point
         self.trajectory = trajectory
+        self.index = index
+        self.batch = None
+        self.result = result
 
 
 class DomainError(OptimizationError, ValueError):
@@ -87,6 +98,10 @@ class DomainError(OptimizationError, ValueError):
 
 class NotPositiveDefiniteError(OptimizationError, ValueError):
     """The metric is singular or not positive definite at a point."""
+
+
+class SingularHessianError(OptimizationError, ValueError):
+    """The Hessian of the loss is singular at a point (``newton``)."""
 
 
 class NonFiniteError(OptimizationError, FloatingPointError):

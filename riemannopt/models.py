@@ -25,6 +25,7 @@ __all__ = [
     "POLAR_REPARAMS",
     "sphere",
     "poincare_half_plane",
+    "HALF_PLANE_REPARAMS",
 ]
 
 _x = sp.Symbol("x", positive=True)  # the data variable of the densities
@@ -202,3 +203,14 @@ def poincare_half_plane(target=(0.5, 2.0)):
         domain=[y > 0],
         name="half-plane",
     )
+
+
+_s, _q = sp.symbols("s q", real=True)
+
+#: Reparameterizations of the half-plane ``(x, y) = φ(·)``: identity, log-height, and an affine
+#: map (under which ``ng`` and ``newton`` are exactly invariant, and ``gd`` is not).
+HALF_PLANE_REPARAMS = {
+    "identity": ((_s, _q), (_s, _q)),
+    "log_y": ((_s, _q), (_s, sp.exp(_q))),
+    "affine": ((_s, _q), (2 * _s + _q / 2, _q / 3 + 1)),
+}

@@ -4,6 +4,8 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, NullFormatter
 
+from .integrators.methods import METHODS
+
 __all__ = [
     "gamma_panels",
     "convergence_figure",
@@ -23,20 +25,9 @@ _TITLES = {
 }
 
 
-#: One colour per method, the same in every figure.
-METHOD_COLORS = {
-    "gd": "#7f7f7f",
-    "ng": "#1f77b4",
-    "mid": "#ff7f0e",
-    "geo": "#2ca02c",
-    "geof": "#d62728",
-    "re": "#9467bd",
-    "exact": "#000000",
-    "rk4": "#8c564b",
-    "geo3": "#e377c2",
-    "perturb": "#17becf",
-    "adam": "#bcbd22",
-}
+#: One colour per method, the same in every figure: the registry's colours of the integrators
+#: (:mod:`riemannopt.integrators.methods`), and those of the training-only methods.
+METHOD_COLORS = {name: m.color for name, m in METHODS.items()} | {"perturb": "#17becf", "adam": "#bcbd22"}
 
 
 def method_color(method):

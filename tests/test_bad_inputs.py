@@ -243,12 +243,13 @@ def _optimize_rows(method):
         Row(f"optimize[{method}]/NaN start", lambda: ro.optimize(gamma(), method, [np.nan, 1.0], 0.5, 3), E.InputError, r"x0 must be finite, but x0\[0\] = nan"),
         Row(f"optimize[{method}]/non-numeric start", lambda: ro.optimize(gamma(), method, ["a", 1.0], 0.5, 3), E.InputError, "x0 must be numeric, got \\['a', 1.0\\]"),
     ]
-    if method != "gd":  # gd does not use the metric
+    if ro.METHODS[method].uses_metric:  # gd and newton do not use the metric
         rows.append(Row(f"optimize[{method}]/metric not PD at the start", lambda: ro.optimize(npd(), method, [2.0, 0.5], 0.1, 3), E.NotPositiveDefiniteError, r"failed at step 0: x_0 = \[2\.  0\.5\] has a metric that is singular or not positive definite", empty_trajectory))
-    if method == "gd":
-        rows.append(Row("optimize[gd]/huge lr", lambda: ro.optimize(gamma(), "gd", X0, 1e6, 5), E.DomainError, r"'gd' failed at step 1: x_1 = .* is outside the domain", prefix_of_rerun(gamma, X0)))
+    if not ro.METHODS[method].uses_metric:
+        rows.append(Row(f"optimize[{method}]/huge lr", lambda: ro.optimize(gamma(), method, X0, 1e6, 5), E.DomainError, rf"'{method}' failed at step \d: x_\d = .* is outside the domain", prefix_of_rerun(gamma, X0)))
     else:
-        error = {"re": E.ExpMapError, "exact": E.ExpMapError, "geo3": E.NonFiniteError}.get(method, E.NotPositiveDefiniteError)
+        exp_maps = {"re", "exact", "rmid", "rtaylor"}  # methods whose step solves an ODE
+        error = E.ExpMapError if method in exp_maps else {"geo3": E.NonFiniteError}.get(method, E.NotPositiveDefiniteError)
         rows.append(Row(f"optimize[{method}]/huge lr", lambda: ro.optimize(squares(), method, X0, 1e6, 5), error, f"method '{method}' failed at step", prefix_of_rerun(squares, X0)))
     return rows
 
@@ -274,7 +275,7 @@ GEODESICS = [
     Row("geodesic/non-numeric times", lambda: ro.geodesic(polar(), [1.0, 0.0], [0.1, 0.0], ["now"]), E.InputError, r"ts must be numeric, got \['now'\]"),
     Row("geodesic/times not increasing", lambda: ro.geodesic(polar(), [1.0, 0.0], [0.1, 0.0], [0.5, 0.2]), E.MethodError, "ts must be a non-empty, non-decreasing sequence"),
 ]
-for _m in ("dopri", "solve_ivp"):
+for _m in ("dop853", "dopri", "solve_ivp"):
     GEODESICS += [
         Row(f"exp_map[{_m}]/through the origin", lambda m=_m: ro.exp_map(polar(), [1.0, 0.0], [-2.0, 0.0], method=m), E.ExpMapError, rf"exp_map\[{_m}\] failed: the geodesic from x = \[1\. 0\.\] with velocity v = \[-2\.  0\.\] could only be followed to t = 0\.\d+ of 1", origin_hit(_m)),
         Row(f"exp_map[{_m}]/step cap", lambda m=_m: ro.exp_map(gamma(), X0, [5.0, 5.0], method=m, max_steps=3), E.ExpMapError, r"because the step cap max_steps = 3 was used up"),

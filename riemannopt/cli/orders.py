@@ -4,18 +4,20 @@ from ._args import UsageError, figure_path, name_list, positive_float, step_coun
 
 __all__ = ["register"]
 
-_INVARIANCE_METHODS = "ng,mid,geo,geof,geo3,rk4,re,exact"
-
 
 def register(sub):
     from ..experiments import STUDY_PROBLEMS
     from ..integrators import METHODS
+    from ..integrators.methods import invariance_methods
+
+    defaults = ",".join(invariance_methods())
 
     o = sub.add_parser(
         "orders",
         help="convergence orders of Theorem 1 (table and log-log figure)",
-        description="Fit the convergence order of ng, mid and re to the exact flow and of ng, geo, geof "
-        "(and geo3, rk4) to Riemannian Euler; print fitted vs expected orders with a pass mark. "
+        description="Fit the convergence order of every registered method to the flow it follows (Theorem 1: "
+        "ng, mid, re to the exact flow, ng, geo, geof to Riemannian Euler; and geo3, rk4, rmid, rtaylor); "
+        "print fitted vs expected orders with a pass mark. "
         "Exit status 1 if any order misses its expectation.",
     )
     _study_options(o, STUDY_PROBLEMS, [16, 32, 64, 128], "orders.png")
@@ -31,8 +33,8 @@ def register(sub):
     v.add_argument(
         "--methods",
         type=name_list(METHODS, "method"),
-        default=_INVARIANCE_METHODS.split(","),
-        help=f"comma-separated methods among {', '.join(METHODS)} (default: {_INVARIANCE_METHODS})",
+        default=defaults.split(","),
+        help=f"comma-separated methods among {', '.join(METHODS)} (default: {defaults})",
     )
     v.set_defaults(run=run_invariance, check=check)
 

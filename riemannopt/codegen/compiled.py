@@ -103,6 +103,10 @@ class CompiledProblem:
         """``∂_i L(x)``, shape (n,)."""
         return self.module.grad(self.point(x), self.p)
 
+    def hessian(self, x):
+        """The coordinate Hessian ``∂_i ∂_j L(x)`` (not the Riemannian one), shape (n, n)."""
+        return self.module.hessian(self.point(x), self.p)
+
     def direction(self, x):
         """The natural direction ``d(x) = -g(x)^{-1} ∇L(x)`` (paper eq. 5), shape (n,)."""
         return self.module.direction(self.point(x), self.p)

@@ -8,6 +8,7 @@ import numpy as np
 from .. import models
 from ..analysis import convergence_order, invariance_order
 from ..errors import MethodError
+from ..integrators.methods import METHODS, invariance_methods, theorem1_pairs
 from ..progress import progress
 
 __all__ = [
@@ -20,21 +21,13 @@ __all__ = [
     "invariance_table",
 ]
 
-#: ``(method, reference, expected order)``: Theorem 1 (paper Appendix A) and the higher-order
-#: methods beyond the paper.
-THEOREM1_PAIRS = (
-    ("ng", "exact", 1),
-    ("mid", "exact", 2),
-    ("re", "exact", 1),
-    ("ng", "re", 1),
-    ("geo", "re", 2),
-    ("geof", "re", 2),
-    ("geo3", "re", 3),
-    ("rk4", "exact", 4),
-)
+#: ``(method, reference, expected order)``: Theorem 1 (paper Appendix A) and the methods beyond
+#: the paper, as the registry (:mod:`riemannopt.integrators.methods`) declares them.
+THEOREM1_PAIRS = theorem1_pairs()
 
-#: Expected order of invariance of each method (None: exactly invariant, gap at round-off).
-INVARIANCE_ORDERS = {"ng": 1, "mid": 2, "geo": 2, "geof": 2, "geo3": 3, "rk4": 4, "re": None, "exact": None}
+#: Expected order of invariance of each method of the registry (None: exactly invariant, a gap
+#: at round-off), the contrast methods (gd, newton) included.
+INVARIANCE_ORDERS = {name: m.invariance for name, m in METHODS.items()}
 
 
 @dataclass(frozen=True)
@@ -68,6 +61,7 @@ STUDY_PROBLEMS = {
         lambda: models.gaussian_mle(models.gaussian_data()), (0.0, 1.0), models.GAUSSIAN_REPARAMS, "log_sigma"
     ),
     "polar": StudyProblem(models.polar_plane, (1.5, 2.0), models.POLAR_REPARAMS, "log_r"),
+    "half-plane": StudyProblem(models.poincare_half_plane, (0.0, 1.0), models.HALF_PLANE_REPARAMS, "log_y"),
 }
 
 
@@ -145,7 +139,7 @@ def theorem1_table(problem, x0, T=2.0, steps_list=(16, 32, 64, 128), pairs=THEOR
     return OrderTable(studies, expected, marks, "\n".join(lines))
 
 
-def invariance_table(problem, reparam, x0, T=2.0, steps_list=(16, 32, 64, 128), methods=tuple(INVARIANCE_ORDERS), tol=0.15, roundoff=1e-9, show_progress=None):
+def invariance_table(problem, reparam, x0, T=2.0, steps_list=(16, 32, 64, 128), methods=invariance_methods(), tol=0.15, roundoff=1e-9, show_progress=None):
     """The order of invariance of each method under ``reparam``; returns an :class:`OrderTable`.
 
     A method passes when its fitted order is within ``tol`` of :data:`INVARIANCE_ORDERS`; an

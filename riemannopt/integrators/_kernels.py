@@ -19,7 +19,11 @@ trajectory), and every failure is a status code (``OK`` when a step succeeded) t
 import math
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
+from scipy.integrate._ivp import dop853_coefficients as _dop853
+
+# Batches of independent solves run in parallel threads (numba.prange).
+_pjit = njit(cache=True, error_model="numpy", parallel=True)
 
 # A ZeroDivisionError raised inside a jitted loop would lose the whole trajectory: with the numpy
 # error model divisions give inf/NaN, which the status checks below turn into an error that keeps it.
@@ -30,14 +34,12 @@ OUT_OF_DOMAIN = 1
 NOT_PD = 2
 NON_FINITE = 3
 EXPMAP_FAILED = 4
+SINGULAR = 5  # the Hessian of the loss is singular (newton)
 
 # Why a geodesic solve stopped short (reported with EXPMAP_FAILED): every trial step was rejected
 # by the error control until the step size vanished, or the trial points left the domain, or they
 # were not finite; or the step cap was used up.
 WHY_TOLERANCE, WHY_DOMAIN, WHY_NON_FINITE, WHY_STEP_CAP = 0, 1, 2, 3
-
-# Method codes, in the order of riemannopt.integrators.optimize.LOOP_METHODS.
-GD, NG, MID, GEO, GEOF, RE, RK4, GEO3 = 0, 1, 2, 3, 4, 5, 6, 7
 
 
 @_jit
@@ -114,14 +116,58 @@ def nat_dir(x, p, out):
     return natural(x, p, g, out)
 
 
+
+
 @_jit
-def geodesic_rhs(y, p, out):
-    """The geodesic equation as a first-order system in ``y = (γ, γ̇)``."""
-    n = y.size // 2
-    a = gamma_vv(y[:n], y[n:], p)
+def lu_solve(A, b, out):
+    """Solve ``A out = b`` by Gaussian elimination with partial pivoting; False if ``A`` is
+    (numerically) singular.  ``A`` and ``b`` are overwritten."""
+    n = b.size
+    scale = 0.0
     for i in range(n):
-        out[i] = y[n + i]
+        for j in range(n):
+            scale = max(scale, abs(A[i, j]))
+    if not (scale > 0.0 and math.isfinite(scale)):
+        return False
+    for c in range(n):
+        r = c
+        for i in range(c + 1, n):
+            if abs(A[i, c]) > abs(A[r, c]):
+                r = i
+        if not abs(A[r, c]) > 1e-14 * scale:
+            return False
+        if r != c:
+            for j in range(n):
+                A[c, j], A[r, j] = A[r, j], A[c, j]
+            b[c], b[r] = b[r], b[c]
+        for i in range(c + 1, n):
+            f = A[i, c] / A[c, c]
+            for j in range(c, n):
+                A[i, j] -= f * A[c, j]
+            b[i] -= f * b[c]
+    for i in range(n - 1, -1, -1):
+        s = b[i]
+        for j in range(i + 1, n):
+            s -= A[i, j] * out[j]
+        out[i] = s / A[i, i]
+    return True
+
+
+@_jit
+def ode_rhs(y, p, out):
+    """The geodesic equation as a first-order system in ``y = (γ, γ̇)`` and, when ``y`` has a
+    third block ``W``, parallel transport along it: ``Ẇ = −Γ(γ̇, W)``."""
+    n = N
+    x = y[:n]
+    v = y[n : 2 * n]
+    a = gamma_vv(x, v, p)
+    for i in range(n):
+        out[i] = v[i]
         out[n + i] = -a[i]
+    if y.size == 3 * n:
+        b = gamma_uv(x, v, y[2 * n :], p)
+        for i in range(n):
+            out[2 * n + i] = -b[i]
 
 
 # Dormand–Prince 5(4) tableau (Dormand & Prince 1980); the 5th-order solution propagates.
@@ -142,9 +188,9 @@ _B4 = np.array([5179 / 57600, 0.0, 7571 / 16695, 393 / 640, -92097 / 339200, 187
 
 
 @_jit
-def dopri_geodesic(y, t0, t1, h, p, rtol, atol, max_steps):
-    """Advance ``y = (γ, γ̇)`` along the geodesic from ``t0`` to ``t1`` with adaptive
-    Dormand–Prince 5(4) steps, at most ``max_steps`` of them (accepted or rejected).
+def dopri(y, t0, t1, h, p, rtol, atol, max_steps):
+    """Advance ``y`` (see :func:`ode_rhs`) from ``t0`` to ``t1`` with adaptive Dormand–Prince 5(4)
+    steps, at most ``max_steps`` of them (accepted or rejected).
 
     Returns ``(status, y, h, t, why, used)``: ``y`` is the state reached at time ``t`` (``t1``
     on success), ``h`` the last accepted step (a good first guess for a following segment),
@@ -154,7 +200,7 @@ def dopri_geodesic(y, t0, t1, h, p, rtol, atol, max_steps):
     always valid.
     """
     m = y.size
-    n = m // 2
+    n = N
     k = np.zeros((7, m))
     ytmp = np.zeros(m)
     ynew = np.zeros(m)
@@ -165,7 +211,7 @@ def dopri_geodesic(y, t0, t1, h, p, rtol, atol, max_steps):
     direction_ = 1.0 if span > 0 else -1.0
     h = min(abs(h), abs(span)) if h > 0 else min(0.01, abs(span))
     y = y.copy()
-    geodesic_rhs(y, p, k[0])
+    ode_rhs(y, p, k[0])
     why = WHY_TOLERANCE
     for used in range(max_steps):
         remaining = (t1 - t) * direction_
@@ -187,7 +233,7 @@ def dopri_geodesic(y, t0, t1, h, p, rtol, atol, max_steps):
             if not in_domain(ytmp[:n], p):
                 ok, why = False, WHY_DOMAIN
                 break
-            geodesic_rhs(ytmp, p, k[s])
+            ode_rhs(ytmp, p, k[s])
         err = 0.0
         if ok:
             for i in range(m):
@@ -222,6 +268,124 @@ def dopri_geodesic(y, t0, t1, h, p, rtol, atol, max_steps):
     return EXPMAP_FAILED, y, h, t, WHY_STEP_CAP, max_steps
 
 
+# Dormand–Prince 8(5,3) tableau (Hairer, Nørsett & Wanner, the DOP853 code), the published numbers as scipy ships them:
+# 12 stages; the 8th-order solution propagates, and the error is estimated by the combined 5th-
+# and 3rd-order differences E5, E3.  Row 12 of scipy's extended A equals B: the 13th "stage" is
+# f at the new point, which DOP853 evaluates only after a step is accepted and reuses as the next
+# first stage (E5[12] = E3[12] = 0, so the error estimate needs only the 12 stages).
+
+_S8 = _dop853.N_STAGES
+_C8 = np.ascontiguousarray(_dop853.C[:_S8], dtype=np.float64)
+_A8 = np.ascontiguousarray(_dop853.A[:_S8, :_S8], dtype=np.float64)
+_B8 = np.ascontiguousarray(_dop853.B[:_S8], dtype=np.float64)
+_E5 = np.ascontiguousarray(_dop853.E5[:_S8], dtype=np.float64)
+_E3 = np.ascontiguousarray(_dop853.E3[:_S8], dtype=np.float64)
+del _dop853
+
+
+@_jit
+def dop853(y, t0, t1, h, p, rtol, atol, max_steps):
+    """Advance ``y`` (see :func:`ode_rhs`) from ``t0`` to ``t1`` with adaptive Dormand–Prince
+    8(5,3) steps (DOP853), at most ``max_steps`` of them (accepted or rejected).
+
+    Same contract as :func:`dopri`: returns ``(status, y, h, t, why, used)``.  Error control as
+    in DOP853 and scipy: with ``sc = atol + rtol·max(|y|, |ynew|)``, ``e5 = ‖E5·k / sc‖²`` and
+    ``e3 = ‖E3·k / sc‖²``, the step is accepted when ``|h|·e5 / sqrt(m·(e5 + 0.01·e3)) ≤ 1``.
+    Trial stage points, and the new point itself (where the next first stage is evaluated), that
+    are outside the domain or not finite are rejected like steps with too large an error, so an
+    accepted state is always valid.
+    """
+    m = y.size
+    n = N
+    k = np.zeros((_S8, m))
+    ytmp = np.zeros(m)
+    ynew = np.zeros(m)
+    t = t0
+    span = t1 - t0
+    if span == 0.0:
+        return OK, y.copy(), h, t1, WHY_TOLERANCE, 0
+    direction_ = 1.0 if span > 0 else -1.0
+    h = min(abs(h), abs(span)) if h > 0 else min(0.01, abs(span))
+    y = y.copy()
+    ode_rhs(y, p, k[0])
+    why = WHY_TOLERANCE
+    for used in range(max_steps):
+        remaining = (t1 - t) * direction_
+        if remaining <= 0.0:
+            return OK, y, h, t1, why, used
+        last = h >= remaining
+        hs = remaining if last else h
+        dt = hs * direction_
+        ok = True
+        for s in range(1, _S8):
+            for i in range(m):
+                acc = 0.0
+                for j in range(s):
+                    acc += _A8[s, j] * k[j, i]
+                ytmp[i] = y[i] + dt * acc
+            if not finite(ytmp):
+                ok, why = False, WHY_NON_FINITE
+                break
+            if not in_domain(ytmp[:n], p):
+                ok, why = False, WHY_DOMAIN
+                break
+            ode_rhs(ytmp, p, k[s])
+        err = 0.0
+        if ok:
+            err5 = 0.0
+            err3 = 0.0
+            for i in range(m):
+                acc = 0.0
+                acc5 = 0.0
+                acc3 = 0.0
+                for j in range(_S8):
+                    kj = k[j, i]
+                    acc += _B8[j] * kj
+                    acc5 += _E5[j] * kj
+                    acc3 += _E3[j] * kj
+                ynew[i] = y[i] + dt * acc
+                sc = atol + rtol * max(abs(y[i]), abs(ynew[i]))
+                e = acc5 / sc
+                err5 += e * e
+                e = acc3 / sc
+                err3 += e * e
+            if err5 != 0.0 or err3 != 0.0:
+                err = hs * err5 / math.sqrt((err5 + 0.01 * err3) * m)
+            # The new point is where the next first stage is evaluated: it must be valid too.
+            if not finite(ynew):
+                ok, why = False, WHY_NON_FINITE
+            elif not in_domain(ynew[:n], p):
+                ok, why = False, WHY_DOMAIN
+            elif not math.isfinite(err):
+                ok, why = False, WHY_NON_FINITE
+        if ok and err <= 1.0:
+            t = t1 if last else t + dt
+            for i in range(m):
+                y[i] = ynew[i]
+            if not last:  # f at the new point: the next step's first stage
+                ode_rhs(y, p, k[0])
+            fac = 10.0 if err == 0.0 else min(10.0, max(0.2, 0.9 * err**-0.125))
+            if not last or fac < 1.0:
+                h = hs * fac
+        else:
+            if ok:
+                why = WHY_TOLERANCE
+            h = hs * (0.2 if not ok else max(0.2, 0.9 * err**-0.125))
+            if h < 1e-14 * max(1.0, abs(t)):
+                return EXPMAP_FAILED, y, h, t, why, used + 1
+    if (t1 - t) * direction_ <= 0.0:
+        return OK, y, h, t1, why, max_steps
+    return EXPMAP_FAILED, y, h, t, WHY_STEP_CAP, max_steps
+
+
+@_jit
+def solve(y, t1, p, rtol, atol, max_steps):
+    """Integrate ``y`` from 0 to ``t1`` with the default integrator, DOP853 (the fastest at equal
+    accuracy, see docs/benchmarks.md): ``(status, y, t, why)``."""
+    status, y, _, t, why, _ = dop853(y, 0.0, t1, 0.0, p, rtol, atol, max_steps)
+    return status, y, t, why
+
+
 @_jit
 def exp_map(x, v, p, rtol, atol, max_steps):
     """``Exp_x(v) = γ(1)`` for the geodesic with ``γ(0) = x, γ̇(0) = v``.
@@ -234,14 +398,61 @@ def exp_map(x, v, p, rtol, atol, max_steps):
     for i in range(n):
         y[i] = x[i]
         y[n + i] = v[i]
-    status, y, _, t, why, _ = dopri_geodesic(y, 0.0, 1.0, 0.0, p, rtol, atol, max_steps)
+    return solve(y, 1.0, p, rtol, atol, max_steps)
+
+
+@_jit
+def exp_map_dopri(x, v, p, rtol, atol, max_steps):
+    """:func:`exp_map` with the Dormand–Prince 5(4) pair (for comparison)."""
+    n = x.size
+    y = np.empty(2 * n)
+    for i in range(n):
+        y[i] = x[i]
+        y[n + i] = v[i]
+    status, y, _, t, why, _ = dopri(y, 0.0, 1.0, 0.0, p, rtol, atol, max_steps)
     return status, y, t, why
 
 
 @_jit
-def geodesic_path(x, v, ts, p, rtol, atol, max_steps, out):
+def transport(x, v, w, p, rtol, atol, max_steps):
+    """Parallel transport of ``w`` from ``x`` to ``Exp_x(v)``: the state ``y = (γ, γ̇, W)``
+    integrated jointly from ``(x, v, w)`` to ``t = 1``; returns ``(status, y, t, why)`` as
+    :func:`exp_map`."""
+    n = x.size
+    y = np.empty(3 * n)
+    for i in range(n):
+        y[i] = x[i]
+        y[n + i] = v[i]
+        y[2 * n + i] = w[i]
+    return solve(y, 1.0, p, rtol, atol, max_steps)
+
+
+@_pjit
+def exp_map_batch(X, V, p, rtol, atol, max_steps, Y, status, T, why):
+    """:func:`exp_map` for each row of ``X`` and ``V``, in parallel; row ``b`` of ``Y`` receives
+    the state reached, ``status[b]``, ``T[b]`` and ``why[b]`` the outcome."""
+    for b in prange(X.shape[0]):
+        s, y, t, w = exp_map(X[b], V[b], p, rtol, atol, max_steps)
+        status[b], T[b], why[b] = s, t, w
+        for i in range(y.size):
+            Y[b, i] = y[i]
+
+
+@_pjit
+def transport_batch(X, V, W, p, rtol, atol, max_steps, Y, status, T, why):
+    """:func:`transport` for each row of ``X``, ``V`` and ``W``, in parallel (as
+    :func:`exp_map_batch`)."""
+    for b in prange(X.shape[0]):
+        s, y, t, w = transport(X[b], V[b], W[b], p, rtol, atol, max_steps)
+        status[b], T[b], why[b] = s, t, w
+        for i in range(y.size):
+            Y[b, i] = y[i]
+
+
+@_jit
+def geodesic_path(x, v, ts, p, rtol, atol, max_steps, high_order, out):
     """Fill ``out[i]`` with ``(γ(ts[i]), γ̇(ts[i]))``, with at most ``max_steps`` solver steps in
-    all.
+    all, of DOP853 (``high_order``) or Dormand–Prince 5(4).
 
     Returns ``(status, count, y, t, why)``: how many rows were filled, the last state reached and
     its time, and why the solver stopped (``WHY_*``) on failure.
@@ -254,7 +465,10 @@ def geodesic_path(x, v, ts, p, rtol, atol, max_steps, out):
     t, h = 0.0, 0.0
     budget = max_steps
     for i in range(ts.size):
-        status, y, h, t, why, used = dopri_geodesic(y, t, ts[i], h, p, rtol, atol, budget)
+        if high_order:
+            status, y, h, t, why, used = dop853(y, t, ts[i], h, p, rtol, atol, budget)
+        else:
+            status, y, h, t, why, used = dopri(y, t, ts[i], h, p, rtol, atol, budget)
         budget -= used
         if status != OK:
             return status, i, y, t, why
@@ -263,85 +477,222 @@ def geodesic_path(x, v, ts, p, rtol, atol, max_steps, out):
     return OK, ts.size, y, t, WHY_TOLERANCE
 
 
-@_jit
-def step(code, x, xprev, lr, k, p, rtol, atol, max_steps, out, bad):
-    """One update ``x_k → x_{k+1}`` of the method ``code`` (DESIGN §1, paper eq. 5–9).
+# Step rules x_k → x_{k+1} (DESIGN §1, paper eq. 5–9), one function per method of the registry
+# (riemannopt.integrators.methods), all with the signature
+#     step_<name>(x, xprev, lr, k, p, rtol, atol, max_steps, out, bad) -> status
+# ``xprev`` is x_{k-1} (x_0 at k = 0), ``out`` receives x_{k+1}.  When an exponential map fails,
+# ``bad`` (length n + 2) receives (γ(t), t, why): where its geodesic stopped, when and why.
 
-    When ``re``'s exponential map fails, ``bad`` receives ``(γ(t), t, why)``: where its geodesic
-    stopped, at which time, and why.
-    """
+
+@_jit
+def expmap_into(x, v, p, rtol, atol, max_steps, out, bad):
+    """``out = Exp_x(v)``; on failure ``bad`` receives where, when and why the geodesic stopped."""
     n = x.size
-    if code == GD:
-        combine(out, x, -lr, grad(x, p))
-        return OK
+    if not finite(v):
+        return NON_FINITE
+    status, y, t, why = exp_map(x, v, p, rtol, atol, max_steps)
+    if status != OK:
+        for i in range(n):
+            bad[i] = y[i]
+        bad[n] = t
+        bad[n + 1] = why
+        return status
+    for i in range(n):
+        out[i] = y[i]
+    return OK
+
+
+@_jit
+def step_gd(x, xprev, lr, k, p, rtol, atol, max_steps, out, bad):
+    combine(out, x, -lr, grad(x, p))
+    return OK
+
+
+@_jit
+def step_ng(x, xprev, lr, k, p, rtol, atol, max_steps, out, bad):
+    d = np.empty(x.size)
+    status = nat_dir(x, p, d)
+    if status == OK:
+        combine(out, x, lr, d)
+    return status
+
+
+@_jit
+def step_mid(x, xprev, lr, k, p, rtol, atol, max_steps, out, bad):
+    n = x.size
+    d = np.empty(n)
+    status = nat_dir(x, p, d)
+    if status != OK:
+        return status
+    dm = np.empty(n)
+    status = nat_dir(combine(np.empty(n), x, 0.5 * lr, d), p, dm)
+    if status == OK:
+        combine(out, x, lr, dm)
+    return status
+
+
+@_jit
+def step_geo(x, xprev, lr, k, p, rtol, atol, max_steps, out, bad):
+    d = np.empty(x.size)
+    status = nat_dir(x, p, d)
+    if status == OK:
+        combine(out, x, lr, d, -0.5 * lr * lr, gamma_vv(x, d, p))
+    return status
+
+
+@_jit
+def step_geof(x, xprev, lr, k, p, rtol, atol, max_steps, out, bad):
+    n = x.size
+    # eq. 8–9: the velocity of the previous step replaces d inside Γ, so one solve suffices.
+    if k == 0:
+        v = np.empty(n)
+        status = nat_dir(x, p, v)
+        if status != OK:
+            return status
+    else:
+        v = combine(np.empty(n), np.zeros(n), 1.0 / lr, x, -1.0 / lr, xprev)
+    b = combine(np.empty(n), np.zeros(n), -1.0, grad(x, p), -0.5 * lr, gamma_first_vv(x, v, p))
+    w = np.empty(n)
+    status = natural(x, p, b, w)
+    if status == OK:
+        combine(out, x, lr, w)
+    return status
+
+
+@_jit
+def step_re(x, xprev, lr, k, p, rtol, atol, max_steps, out, bad):
+    n = x.size
+    d = np.empty(n)
+    status = nat_dir(x, p, d)
+    if status != OK:
+        return status
+    return expmap_into(x, combine(d, np.zeros(n), lr, d), p, rtol, atol, max_steps, out, bad)
+
+
+@_jit
+def step_rk4(x, xprev, lr, k, p, rtol, atol, max_steps, out, bad):
+    n = x.size
     d = np.empty(n)
     status = nat_dir(x, p, d)
     if status != OK:
         return status
     tmp = np.empty(n)
-    if code == NG:
-        combine(out, x, lr, d)
-    elif code == MID:
-        dm = np.empty(n)
-        status = nat_dir(combine(tmp, x, 0.5 * lr, d), p, dm)
-        if status != OK:
-            return status
-        combine(out, x, lr, dm)
-    elif code == GEO:
-        combine(out, x, lr, d, -0.5 * lr * lr, gamma_vv(x, d, p))
-    elif code == GEOF:
-        # eq. 8–9: the velocity of the previous step replaces d inside Γ, so one solve suffices.
-        v = d if k == 0 else combine(np.empty(n), np.zeros(n), 1.0 / lr, x, -1.0 / lr, xprev)
-        b = combine(tmp, np.zeros(n), -1.0, grad(x, p), -0.5 * lr, gamma_first_vv(x, v, p))
-        w = np.empty(n)
-        status = natural(x, p, b, w)
-        if status != OK:
-            return status
-        combine(out, x, lr, w)
-    elif code == RE:
-        v = combine(tmp, np.zeros(n), lr, d)
-        if not finite(v):
-            return NON_FINITE
-        status, y, t, why = exp_map(x, v, p, rtol, atol, max_steps)
-        if status != OK:
-            for i in range(n):
-                bad[i] = y[i]
-            bad[n] = t
-            bad[n + 1] = why
-            return status
-        combine(out, y[:n], 0.0, y)
-    elif code == RK4:
-        k2 = np.empty(n)
-        k3 = np.empty(n)
-        k4 = np.empty(n)
-        status = nat_dir(combine(tmp, x, 0.5 * lr, d), p, k2)
-        if status != OK:
-            return status
-        status = nat_dir(combine(tmp, x, 0.5 * lr, k2), p, k3)
-        if status != OK:
-            return status
-        status = nat_dir(combine(tmp, x, lr, k3), p, k4)
-        if status != OK:
-            return status
-        combine(tmp, d, 2.0, k2, 2.0, k3, 1.0, k4)
-        combine(out, x, lr / 6.0, tmp)
-    elif code == GEO3:
-        # Third-order Taylor expansion of the geodesic: γ⃛ = -∂Γ(v,v,v) + 2Γ(Γ(v,v), v).
-        a = gamma_vv(x, d, p)
-        jerk = combine(tmp, np.zeros(n), -1.0, dgamma_vvv(x, d, p), 2.0, gamma_uv(x, a, d, p))
-        combine(out, x, lr, d, -0.5 * lr * lr, a, lr * lr * lr / 6.0, jerk)
+    k2 = np.empty(n)
+    k3 = np.empty(n)
+    k4 = np.empty(n)
+    status = nat_dir(combine(tmp, x, 0.5 * lr, d), p, k2)
+    if status != OK:
+        return status
+    status = nat_dir(combine(tmp, x, 0.5 * lr, k2), p, k3)
+    if status != OK:
+        return status
+    status = nat_dir(combine(tmp, x, lr, k3), p, k4)
+    if status != OK:
+        return status
+    combine(tmp, d, 2.0, k2, 2.0, k3, 1.0, k4)
+    combine(out, x, lr / 6.0, tmp)
     return OK
 
 
 @_jit
-def check(code, x, p):
+def step_geo3(x, xprev, lr, k, p, rtol, atol, max_steps, out, bad):
+    n = x.size
+    d = np.empty(n)
+    status = nat_dir(x, p, d)
+    if status != OK:
+        return status
+    # Third-order Taylor expansion of the geodesic: γ⃛ = -∂Γ(v,v,v) + 2Γ(Γ(v,v), v).
+    a = gamma_vv(x, d, p)
+    jerk = combine(np.empty(n), np.zeros(n), -1.0, dgamma_vvv(x, d, p), 2.0, gamma_uv(x, a, d, p))
+    combine(out, x, lr, d, -0.5 * lr * lr, a, lr * lr * lr / 6.0, jerk)
+    return OK
+
+
+@_jit
+def step_rmid(x, xprev, lr, k, p, rtol, atol, max_steps, out, bad):
+    n = x.size
+    d = np.empty(n)
+    status = nat_dir(x, p, d)
+    if status != OK:
+        return status
+    # The half step along the geodesic: x½ = Exp_x(η/2 · d(x)), arriving with velocity u½.
+    status, y, t, why = exp_map(x, combine(d, np.zeros(n), 0.5 * lr, d), p, rtol, atol, max_steps)
+    if status == OK:
+        dh = np.empty(n)
+        status = nat_dir(y[:n], p, dh)
+        if status != OK:
+            return status
+        # Back along the same geodesic (start x½, velocity −u½), carrying d(x½) by parallel transport.
+        z = np.empty(3 * n)
+        for i in range(n):
+            z[i] = y[i]
+            z[n + i] = -y[n + i]
+            z[2 * n + i] = dh[i]
+        status, y, t, why = solve(z, 1.0, p, rtol, atol, max_steps)
+    if status != OK:
+        for i in range(n):
+            bad[i] = y[i]
+        bad[n] = t
+        bad[n + 1] = why
+        return status
+    return expmap_into(x, combine(np.empty(n), np.zeros(n), lr, y[2 * n :]), p, rtol, atol, max_steps, out, bad)
+
+
+@_jit
+def covariant_dd(x, d, p, out):
+    """``out = ∇_d d``, the covariant derivative of the natural-gradient field along itself:
+    differentiating ``g d = −∇L`` along ``d`` gives ``g ∇_d d = −H d − c`` with
+    ``c_k = ½ ∂_k g(d, d) = Γ_{jik} d^i d^j``."""
+    n = x.size
+    H = hessian(x, p)
+    F = christoffel_first(x, p)
+    b = np.empty(n)
+    for m in range(n):
+        s = 0.0
+        for i in range(n):
+            s -= H[m, i] * d[i]
+            for j in range(n):
+                s -= F[j, i, m] * d[i] * d[j]
+        b[m] = s
+    return natural(x, p, b, out)
+
+
+@_jit
+def step_rtaylor(x, xprev, lr, k, p, rtol, atol, max_steps, out, bad):
+    n = x.size
+    d = np.empty(n)
+    status = nat_dir(x, p, d)
+    if status != OK:
+        return status
+    a = np.empty(n)
+    status = covariant_dd(x, d, p, a)
+    if status != OK:
+        return status
+    # The flow's second-order Taylor expansion, taken in normal coordinates: Exp_x(η d + ½η² ∇_d d).
+    return expmap_into(x, combine(a, np.zeros(n), lr, d, 0.5 * lr * lr, a), p, rtol, atol, max_steps, out, bad)
+
+
+@_jit
+def step_newton(x, xprev, lr, k, p, rtol, atol, max_steps, out, bad):
+    n = x.size
+    s = np.empty(n)
+    if not lu_solve(hessian(x, p), grad(x, p), s):
+        return SINGULAR
+    if not finite(s):
+        return NON_FINITE
+    combine(out, x, -lr, s)
+    return OK
+
+
+@_jit
+def check(uses_metric, x, p):
     """Status of an iterate: finite, in the domain, and (for methods that use it) a metric that is
     positive definite there."""
     if not finite(x):
         return NON_FINITE
     if not in_domain(x, p):
         return OUT_OF_DOMAIN
-    if code != GD:
+    if uses_metric:
         w = np.empty(x.size)
         if not chol_solve(metric(x, p), np.zeros(x.size), w):
             return NOT_PD
@@ -349,9 +700,9 @@ def check(code, x, p):
 
 
 @_jit
-def check_point(code, x, p, L, row):
+def check_point(uses_metric, x, p, L, row):
     """:func:`check` plus a finite loss, which is stored in ``L[row]``."""
-    status = check(code, x, p)
+    status = check(uses_metric, x, p)
     if status != OK:
         return status
     L[row] = loss(x, p)
@@ -361,64 +712,22 @@ def check_point(code, x, p, L, row):
 
 
 @_jit
-def check_rows(code, X, count, p, L):
+def check_rows(uses_metric, X, count, p, L):
     """:func:`check_point` on the rows ``0..count-1`` of ``X`` (samples of the exact flow), losses
     into ``L``: ``(status, index of the first bad row or count)``."""
     for r in range(count):
-        status = check_point(code, X[r], p, L, r)
+        status = check_point(uses_metric, X[r], p, L, r)
         if status != OK:
             return status, r
     return OK, count
 
 
 @_jit
-def run(code, x0, lr, steps, every, p, rtol, atol, max_steps, X, L, bad):
-    """Run ``steps`` updates of ``code`` from ``x0``, keeping every ``every``-th iterate.
-
-    Rows of ``X`` and ``L`` receive ``x_0, x_every, x_2·every, ...`` and the last iterate (``x_steps``
-    when the run completes, the last valid iterate when it fails), so they need
-    ``1 + ceil(steps / every)`` rows; only three iterates are held otherwise, so memory does not
-    grow with ``steps``.  ``bad`` (length ``n + 2``) receives the offending point of a failure
-    (see :func:`step` for ``re``).
-
-    Returns ``(status, k, computed, rows)``: ``k`` is the index of the iterate that failed
-    (``steps`` on success), ``computed`` says whether ``x_k`` was produced (and is the offending
-    point, in ``bad``) or the step from ``x_{k-1}`` failed before producing it, and ``rows`` how
-    many rows of ``X`` and ``L`` were filled.
-    """
-    n = x0.size
-    prev = x0.copy()
-    cur = x0.copy()
-    nxt = np.empty(n)
-    for i in range(n):
-        bad[i] = x0[i]
-    status = check_point(code, cur, p, L, 0)
-    if status != OK:
-        return status, 0, True, 0
-    for i in range(n):
-        X[0, i] = cur[i]
-    rows = 1
-    here = L[0]
-    for k in range(steps):
-        status = step(code, cur, prev, lr, k, p, rtol, atol, max_steps, nxt, bad)
-        computed = status == OK
-        if computed:
-            # the next row is scratch space for the loss until the iterate is known to be kept
-            status = check_point(code, nxt, p, L, rows)
-        if status != OK:
-            if computed:
-                for i in range(n):
-                    bad[i] = nxt[i]
-            if k % every != 0:  # keep the last valid iterate even off the recording grid
-                for i in range(n):
-                    X[rows, i] = cur[i]
-                L[rows] = here
-                rows += 1
-            return status, k + 1, computed, rows
-        prev, cur, nxt = cur, nxt, prev
-        here = L[rows]
-        if (k + 1) % every == 0 or k + 1 == steps:
-            for i in range(n):
-                X[rows, i] = cur[i]
-            rows += 1
-    return OK, steps, True, rows
+def check_all(uses_metric, X, p, status):
+    """:func:`check` of each row of ``X`` into ``status``; the index of the first bad row, or -1."""
+    first = -1
+    for b in range(X.shape[0]):
+        status[b] = check(uses_metric, X[b], p)
+        if status[b] != OK and first < 0:
+            first = b
+    return first

@@ -18,7 +18,7 @@ __all__ = [
     "WHY_TEXT",
 ]
 
-# Status codes of _kernels.py (OUT_OF_DOMAIN, NOT_PD, NON_FINITE, EXPMAP_FAILED) → (exception
+# Status codes of _kernels.py (OUT_OF_DOMAIN, NOT_PD, NON_FINITE, EXPMAP_FAILED, SINGULAR) → (exception
 # class, what is wrong with a point, what is wrong when an intermediate quantity of a step failed);
 # tests/integrators/test_failures.py checks the codes agree.
 STATUS_TEXT = {
@@ -37,6 +37,11 @@ STATUS_TEXT = {
         errors.ExpMapError,
         "is where the ODE solver could not continue",
         "the geodesic ODE solver could not finish the exponential map",
+    ),
+    5: (
+        errors.SingularHessianError,
+        "has a singular Hessian of the loss",
+        "the Hessian of the loss is singular there",
     ),
 }
 

@@ -4,15 +4,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._checks import as_float_array
-from ..errors import MethodError
-from .common import as_compiled, check_max_steps, check_positive, check_start, check_vector, raise_expmap
+from .. import errors
+from .._checks import as_float_array, check_finite
+from ..errors import MethodError, ShapeError
+from .common import STATUS_TEXT, as_compiled, check_max_steps, check_positive, check_start, check_vector, raise_expmap
 from .flows import ivp_samples
 from .link import kernels_for
 
-__all__ = ["exp_map", "geodesic", "Geodesic"]
+__all__ = ["exp_map", "parallel_transport", "geodesic", "Geodesic"]
 
-_METHODS = ("dopri", "solve_ivp")
+_METHODS = ("dop853", "dopri", "solve_ivp")
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,7 @@ def _geodesic_rhs(C, K):
         if not (np.all(np.isfinite(y)) and K.in_domain(y[: C.n], C.p)):
             out[:] = np.nan
         else:
-            K.geodesic_rhs(y, C.p, out)
+            K.ode_rhs(y, C.p, out)
         return out
 
     return rhs
@@ -82,43 +83,94 @@ def _prepare(problem, x, v, method, rtol, atol, max_steps):
     )
 
 
-def exp_map(problem, x, v, method="dopri", rtol=1e-12, atol=1e-14, max_steps=None):
+def _is_batch(*arrays):
+    return any(np.ndim(a) == 2 for a in arrays)
+
+
+def _batch_arrays(C, K, names, arrays):
+    """The rows of a batch: every array of shape ``(B, n)`` (or ``(n,)``, the same for every
+    member), numeric and finite, the points (the first) in the domain with a positive definite
+    metric; a ShapeError, InputError, DomainError or NotPositiveDefiniteError naming the first bad
+    row."""
+    out = [check_finite(as_float_array(a, name), name) for a, name in zip(arrays, names)]
+    B = next(len(a) for a in out if a.ndim == 2)  # the first batch sets the size
+    for a, name in zip(out, names):
+        if a.shape not in ((B, C.n), (C.n,)):
+            raise ShapeError(f"{name} must have shape ({B}, {C.n}) (a batch) or ({C.n},) for this problem, got {a.shape}")
+    out = [np.ascontiguousarray(np.broadcast_to(a, (B, C.n))) for a in out]
+    status = np.empty(B, dtype=np.int64)
+    first = K.check_all(True, out[0], C.p, status)
+    if first >= 0:
+        cls, text, _ = STATUS_TEXT[int(status[first])]
+        raise cls(f"{names[0]}[{first}] = {out[0][first]} {text}", point=out[0][first], index=int(first))
+    return out
+
+
+def _batch_outcome(C, what, X, V, Y, status, T, why, max_steps, lo, hi):
+    """The rows ``Y[:, lo:hi]`` of a batch of solves, or the ExpMapError of its first failed
+    member, naming its row and carrying every member's result (NaN where one failed)."""
+    result = Y[:, lo:hi].copy()
+    failed = np.flatnonzero(status != 0)
+    result[failed] = np.nan
+    if failed.size == 0:
+        return result
+    b = int(failed[0])
+    try:
+        raise_expmap(C, f"{what}, batch member {b} of {len(X)} ({failed.size} failed)", X[b], V[b], T[b], 1.0, Y[b], why[b], max_steps, method=what)
+    except errors.ExpMapError as exc:
+        exc.index, exc.result = b, result
+        exc.args = (exc.args[0] + "; every member's result is in the exception's .result (NaN rows where one failed)",)
+        raise
+
+
+def exp_map(problem, x, v, method="dop853", rtol=1e-12, atol=1e-14, max_steps=None):
     """The exponential map ``Exp_x(v) = γ(1)`` for the geodesic ``γ̈ + Γ(γ̇, γ̇) = 0`` with
     ``γ(0) = x``, ``γ̇(0) = v`` (paper §2.1).
 
     Parameters
     ----------
     problem : Problem or CompiledProblem
-    x : array_like, shape (n,)
-        Base point: finite, in the domain, with a positive definite metric.
-    v : array_like, shape (n,)
+    x : array_like, shape (n,) or (B, n)
+        Base point: finite, in the domain, with a positive definite metric.  A 2-D ``x`` or ``v``
+        is a batch of ``B`` maps (a 1-D one is shared by every member), solved in parallel
+        threads in one jitted call.
+    v : array_like, shape (n,) or (B, n)
         Tangent vector at ``x`` (finite).
-    method : {"dopri", "solve_ivp"}
-        ``"dopri"`` (default): an adaptive Dormand–Prince 5(4) integrator compiled with numba, no
-        Python call per step.  ``"solve_ivp"``: scipy's DOP853 (``solve_ivp``'s method) with the
-        jitted right-hand side.
+    method : {"dop853", "dopri", "solve_ivp"}
+        ``"dop853"`` (default): the adaptive Dormand–Prince 8(5,3) integrator (Hairer, Nørsett &
+        Wanner's DOP853) compiled with numba, no Python call per step.  ``"dopri"``: the
+        jitted Dormand–Prince 5(4) pair, two to four times slower at equal accuracy (kept for
+        comparison).  ``"solve_ivp"``: scipy's DOP853 with the jitted right-hand side, stepped from
+        Python (a batch is then solved member by member).
     rtol, atol : float
         Error tolerances (scipy's meaning).
     max_steps : int, optional
-        Step cap of the solve (accepted and rejected steps); default 100 000 for ``"dopri"`` and
-        20 000 for ``"solve_ivp"``, whose steps cost about a hundred times more.
+        Step cap of the solve (accepted and rejected steps); default 100 000 for the jitted
+        integrators and 20 000 for ``"solve_ivp"``, whose steps cost about a hundred times more.
 
     Returns
     -------
-    ndarray, shape (n,)
+    ndarray, shape (n,) or (B, n)
 
     Raises
     ------
     InputError, ShapeError, DomainError, NotPositiveDefiniteError
-        A bad ``x`` or ``v`` (before any work).
+        A bad ``x`` or ``v`` (before any work); in a batch, the message names the first bad row
+        and the exception's ``.index`` is that row.
     ExpMapError
         If the solver could not reach ``t = 1``: the geodesic leaves the domain, stops being
         finite, or the step cap is hit.  The message names the geodesic and how far it got; the
-        exception's ``.t`` is that time and ``.point`` the point ``γ(t)`` reached.
+        exception's ``.t`` is that time and ``.point`` the point ``γ(t)`` reached.  In a batch
+        every member is solved; the error names the first that failed (``.index``) and carries
+        every member's result in ``.result`` (NaN rows for those that failed).
     """
+    if _is_batch(x, v):
+        return _solve_batch(problem, ("x", "v"), (x, v), method, rtol, atol, max_steps, "exp_map")
     C, K, x, v, rtol, atol, max_steps = _prepare(problem, x, v, method, rtol, atol, max_steps)
-    if method == "dopri":
+    if method == "dop853":
         status, y, t, why = K.exp_map(x, v, C.p, rtol, atol, max_steps)
+    elif method == "dopri":
+        status, y, t, why = K.exp_map_dopri(x, v, C.p, rtol, atol, max_steps)
     else:
         status, y, t, why = exp_map_ivp(C, K, x, v, rtol, atol, max_steps)
     if status != K.OK:
@@ -126,7 +178,77 @@ def exp_map(problem, x, v, method="dopri", rtol=1e-12, atol=1e-14, max_steps=Non
     return y[: C.n].copy()
 
 
-def geodesic(problem, x, v, ts, method="dopri", rtol=1e-12, atol=1e-14, max_steps=None):
+def parallel_transport(problem, x, v, w, rtol=1e-12, atol=1e-14, max_steps=None):
+    """Parallel transport of the tangent vector ``w`` from ``x`` to ``Exp_x(v)`` along the
+    geodesic ``γ(t) = Exp_x(t v)``, ``t ∈ [0, 1]``.
+
+    The transported field solves ``Ẇ + Γ(γ̇, W) = 0`` with ``W(0) = w``, integrated jointly
+    with the geodesic equation by the jitted DOP853 solver (one ODE in
+    ``(γ, γ̇, W)``).  Transport is linear in ``w`` and preserves the metric's inner products,
+    ``g(W(t), W'(t))`` constant along ``γ``.
+
+    Parameters
+    ----------
+    problem : Problem or CompiledProblem
+    x : array_like, shape (n,) or (B, n)
+        Base point: finite, in the domain, with a positive definite metric.  2-D arguments are a
+        batch (1-D ones are shared by every member), solved in parallel threads.
+    v : array_like, shape (n,) or (B, n)
+        The geodesic's initial velocity.
+    w : array_like, shape (n,) or (B, n)
+        The vector to transport, at ``x``.
+    rtol, atol : float
+        Error tolerances of the joint solve.
+    max_steps : int, optional
+        Step cap of the solve (default 100 000).
+
+    Returns
+    -------
+    ndarray, shape (n,) or (B, n)
+        ``W(1)``, a tangent vector at ``Exp_x(v)``.
+
+    Raises
+    ------
+    InputError, ShapeError, DomainError, NotPositiveDefiniteError, ExpMapError
+        As :func:`exp_map`.
+    """
+    if _is_batch(x, v, w):
+        return _solve_batch(problem, ("x", "v", "w"), (x, v, w), "dop853", rtol, atol, max_steps, "parallel_transport")
+    C, K, x, v, rtol, atol, max_steps = _prepare(problem, x, v, "dop853", rtol, atol, max_steps)
+    w = check_vector(C, w, "w")
+    status, y, t, why = K.transport(x, v, w, C.p, rtol, atol, max_steps)
+    if status != K.OK:
+        raise_expmap(C, "parallel_transport failed", x, v, t, 1.0, y, why, max_steps, method="parallel_transport")
+    return y[2 * C.n :].copy()
+
+
+def _solve_batch(problem, names, arrays, method, rtol, atol, max_steps, what):
+    if method not in _METHODS:
+        raise MethodError(f"unknown exponential-map method {method!r}; choose one of {', '.join(_METHODS)}")
+    C = as_compiled(problem)
+    K = kernels_for(C)
+    rows = _batch_arrays(C, K, names, arrays)
+    rtol, atol = check_positive(rtol, "rtol"), check_positive(atol, "atol")
+    max_steps = check_max_steps(max_steps, scipy=method == "solve_ivp")
+    B, n = rows[0].shape
+    Y = np.empty((B, len(rows) * n))
+    status = np.zeros(B, dtype=np.int64)
+    T = np.zeros(B)
+    why = np.zeros(B, dtype=np.int64)
+    if method != "dop853":  # the comparison integrators, member by member
+        solve = K.exp_map_dopri if method == "dopri" else lambda *a: exp_map_ivp(C, K, *a[:2], *a[3:])
+        for b in range(B):
+            status[b], y, T[b], why[b] = solve(rows[0][b], rows[1][b], C.p, rtol, atol, max_steps)
+            Y[b] = y
+    elif len(rows) == 2:
+        K.exp_map_batch(*rows, C.p, rtol, atol, max_steps, Y, status, T, why)
+    else:
+        K.transport_batch(*rows, C.p, rtol, atol, max_steps, Y, status, T, why)
+    lo = 2 * n if what == "parallel_transport" else 0
+    return _batch_outcome(C, f"{what}[{method}]" if what == "exp_map" else what, rows[0], rows[1], Y, status, T, why, max_steps, lo, lo + n)
+
+
+def geodesic(problem, x, v, ts, method="dop853", rtol=1e-12, atol=1e-14, max_steps=None):
     """Sample the geodesic with ``γ(0) = x``, ``γ̇(0) = v`` at the times ``ts`` (for plots and
     checks).
 
@@ -141,8 +263,8 @@ def geodesic(problem, x, v, ts, method="dopri", rtol=1e-12, atol=1e-14, max_step
         raise MethodError(f"ts must be a non-empty, non-decreasing sequence of finite times ≥ 0, got {ts}")
     n = C.n
     Y = np.full((ts.size, 2 * n), np.nan)
-    if method == "dopri":
-        status, count, y, t, why = K.geodesic_path(x, v, ts, C.p, rtol, atol, max_steps, Y)
+    if method != "solve_ivp":
+        status, count, y, t, why = K.geodesic_path(x, v, ts, C.p, rtol, atol, max_steps, method == "dop853", Y)
     else:
         res = geodesic_ivp(C, K, x, v, ts, rtol, atol, max_steps, Y)
         count, y, t, why = res.count, res.y, res.t, res.why

@@ -5,7 +5,7 @@ from functools import cached_property
 
 import numpy as np
 
-__all__ = ["Trajectory"]
+__all__ = ["Trajectory", "TrajectoryBatch"]
 
 
 @dataclass(frozen=True)
@@ -63,6 +63,39 @@ class Trajectory:
         t = self.iterations.astype(np.float64)
         t *= self.lr
         return t
+
+
+@dataclass(frozen=True)
+class TrajectoryBatch:
+    """The runs of one method from a batch of start points (:func:`~riemannopt.optimize` with
+    ``x0`` of shape ``(B, n)``).
+
+    Indexing, iterating and ``len`` go over the members, each a :class:`Trajectory`.
+
+    Attributes
+    ----------
+    trajectories : tuple of Trajectory
+        One per start point, in order (the partial trajectory of a member that failed).
+    x : ndarray, shape (B, m, n)
+        Every member's kept iterates; rows after a failed member's last valid iterate are NaN.
+    loss : ndarray, shape (B, m)
+    """
+
+    trajectories: tuple
+    x: np.ndarray
+    loss: np.ndarray
+
+    def __len__(self):
+        return len(self.trajectories)
+
+    def __getitem__(self, i):
+        return self.trajectories[i]
+
+    def __iter__(self):
+        return iter(self.trajectories)
+
+    def __repr__(self):
+        return f"TrajectoryBatch(members={len(self)}, iterates={self.x.shape[1]})"
 
 
 def make_trajectory(X, L, method, lr, rows, every=1, last=None):

@@ -111,7 +111,7 @@ def test_bad_study_arguments():
     with pytest.raises(MethodError, match="T must be"):
         ro.convergence_order(problem, "ng", "exact", x0, -1.0, [16, 32])
     with pytest.raises(MethodError, match="unknown method"):
-        ro.convergence_order(problem, "ng", "newton", x0, 1.0, [16, 32])
+        ro.convergence_order(problem, "ng", "halley", x0, 1.0, [16, 32])
     with pytest.raises(MethodError, match="unknown problem"):
         study_problem("rosenbrock")
 

@@ -6,7 +6,7 @@ import pytest
 import riemannopt as ro
 from riemannopt.errors import ExpMapError, MethodError
 
-EXPMAPS = ["dopri", "solve_ivp"]
+EXPMAPS = ["dop853", "dopri", "solve_ivp"]
 
 
 # -- closed forms (independent of riemannopt: elementary geometry) ---------------------------------

@@ -149,3 +149,74 @@ def test_bad_arguments(gamma):
         ro.optimize(gamma, "re", [1.0, 1.0], 0.5, 2, expmap="euler")
     with pytest.raises(TypeError, match="Problem"):
         ro.optimize("gamma", "ng", [1.0, 1.0], 0.5, 2)
+
+
+def _fd_jacobian(f, x, h=1e-6):
+    """Central-difference Jacobian of f at x."""
+    cols = [(f(x + h * e) - f(x - h * e)) / (2 * h) for e in np.eye(len(x))]
+    return np.column_stack(cols)
+
+
+def test_rmid_matches_its_definition(gamma):
+    """rmid's step from the public intrinsic operations: x½ = Exp_x(η/2·d), the direction there
+    transported back along the same geodesic (from x½ with velocity −γ̇(1)), then Exp_x(η·w)
+    (1e-10: each ODE solve at rtol 1e-12)."""
+    lr, x = 0.5, np.array([1.0, 1.0])
+    traj = ro.optimize(gamma, "rmid", x, lr, 3)
+    for k in range(3):
+        x = traj.x[k]
+        half = ro.geodesic(gamma, x, lr / 2 * gamma.direction(x), [1.0])
+        w = ro.parallel_transport(gamma, half.x[0], -half.v[0], gamma.direction(half.x[0]))
+        np.testing.assert_allclose(traj.x[k + 1], ro.exp_map(gamma, x, lr * w), rtol=1e-10)
+
+
+@pytest.mark.parametrize("reparam", ["identity", "squares"])
+def test_rtaylor_matches_its_definition(gamma, reparam):
+    """rtaylor's step Exp_x(η d + ½η² ∇_d d), with the covariant derivative ∇_d d = (Dd) d +
+    Γ(d, d) taken by central differences of the compiled direction (independent of the kernel's
+    Hessian form g⁻¹(−H d − ½∂g(d, d))); 1e-7 for the finite differences."""
+    C = gamma if reparam == "identity" else gamma.problem.reparameterize(*ro.models.GAMMA_REPARAMS[reparam]).compile()
+    lr, x = 0.5, np.array([1.0, 1.0])
+    traj = ro.optimize(C, "rtaylor", x, lr, 3)
+    for k in range(3):
+        x = traj.x[k]
+        d = C.direction(x)
+        cov = _fd_jacobian(C.direction, x) @ d + C.gamma_vv(x, d)
+        np.testing.assert_allclose(traj.x[k + 1], ro.exp_map(C, x, lr * d + lr**2 / 2 * cov), rtol=1e-7)
+
+
+def test_newton_matches_its_definition(gamma):
+    """newton's step x − η H⁻¹∇L with H from central differences of the compiled gradient, in
+    the squares parameterization where the Hessian is not the Fisher metric (1e-7)."""
+    C = gamma.problem.reparameterize(*ro.models.GAMMA_REPARAMS["squares"]).compile()
+    traj = ro.optimize(C, "newton", [1.0, 1.0], 0.25, 4)
+    for k in range(4):
+        x = traj.x[k]
+        want = x - 0.25 * np.linalg.solve(_fd_jacobian(C.grad, x), C.grad(x))
+        np.testing.assert_allclose(traj.x[k + 1], want, rtol=1e-7)
+    np.testing.assert_allclose(C.hessian(traj.x[1]), _fd_jacobian(C.grad, traj.x[1]), rtol=1e-7)
+
+
+def test_newton_singular_hessian_is_named():
+    """A loss with a flat direction (L = x², constant in y): the Hessian is singular at the start."""
+    x, y = sp.symbols("x y", real=True)
+    P = ro.Problem(ro.Metric([x, y], sp.eye(2)), x**2)
+    with pytest.raises(ro.errors.SingularHessianError, match=r"method 'newton' failed at step 1: while computing x_1 from x_0 = \[1\. 1\.\]: the Hessian of the loss is singular") as info:
+        ro.optimize(P, "newton", [1.0, 1.0], 0.5, 3)
+    np.testing.assert_array_equal(info.value.trajectory.x, [[1.0, 1.0]])
+
+
+def test_rmid_is_invariant_where_mid_is_not():
+    """Gamma's four parameterizations of paper §7.1 at equal η (the Figure-2 setting): the
+    spread of the final loss across them is at round-off for rmid and rtaylor, and 10⁴ times
+    larger for mid."""
+    base = ro.models.gamma_mle(ro.models.gamma_data())
+    finals = {m: [] for m in ("mid", "rmid", "rtaylor")}
+    for name, reparam in ro.models.GAMMA_REPARAMS.items():
+        P = base if name == "identity" else base.reparameterize(*reparam)
+        xi0 = np.array([1.0, 1.0]) if name == "identity" else P.from_base([1.0, 1.0])
+        for m in finals:
+            finals[m].append(ro.optimize(P, m, xi0, 0.5, 20).loss[-1])
+    spread = {m: np.ptp(v) for m, v in finals.items()}
+    assert spread["rmid"] < 1e-9 and spread["rtaylor"] < 1e-9, spread
+    assert spread["mid"] > 1e4 * max(spread["rmid"], spread["rtaylor"]), spread
