@@ -127,3 +127,31 @@ def test_figures(invariance_studies):
     fig = invariance_figure(list(invariance_studies.values()))
     labels = [ln.get_label() for ln in fig.get_axes()[0].get_lines()]
     assert "re (gap at round-off)" in labels and any(lb.startswith("ng (order") for lb in labels)
+
+
+@pytest.mark.parametrize("lr", [0.02, 0.2])
+def test_affine_invariance_of_ng_and_newton(lr):
+    """Under an affine reparameterization x = Aξ + b the pulled-back metric is AᵀgA and the
+    Hessian AᵀHA (no second-derivative term), so ng and newton map step for step onto the base
+    run at any η: gap at round-off.  gd's step A⁻ᵀ∇L is not A⁻¹ times the base step: a visible
+    gap.  Half-plane, affine map of models.HALF_PLANE_REPARAMS; η ≤ 0.4, where ng's iteration is
+    stable at the minimum (g⁻¹H = diag(4, 1) there; at η = 1 round-off would grow ×3 a step)."""
+    problem, x0 = study_problem("half-plane")
+    reparam = ro.models.HALF_PLANE_REPARAMS["affine"]
+    T = 40 * lr
+    gaps = {m: ro.invariance_order(problem, reparam, m, x0, T, [20, 40]).gap for m in ("ng", "newton")}
+    assert gaps["ng"].max() < 1e-12 and gaps["newton"].max() < 1e-12, gaps
+    gd = ro.invariance_order(problem, reparam, "gd", x0, 2.0, [20, 40]).gap  # gd diverges at η = 0.5
+    assert gd.min() > 1e-3, gd
+
+
+def test_newton_flow_is_not_invariant():
+    """Under a nonlinear reparameterization ng's gap shrinks at order 1 while newton's (and gd's)
+    does not shrink (order ≈ 0): the Newton flow ẋ = −H⁻¹∇L itself depends on the coordinates,
+    since the Hessian gains the term ∂L/∂x · ∂²φ/∂ξ² (Martens §10).  Gamma, squares."""
+    problem, x0 = study_problem("gamma")
+    reparam = ro.models.GAMMA_REPARAMS["squares"]
+    steps = [32, 64, 128, 256]
+    orders = {m: ro.invariance_order(problem, reparam, m, x0, 2.0, steps).order for m in ("ng", "newton", "gd")}
+    assert abs(orders["ng"] - 1) <= 0.15, orders
+    assert abs(orders["newton"]) <= 0.15 and abs(orders["gd"]) <= 0.15, orders
