@@ -17,7 +17,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))  # document the checkout, installed or not
-sys.path.insert(0, str(HERE))  # gallery_scraper
+sys.path.insert(0, str(HERE))  # gallery_scraper, method_table
 
 # Importing riemannopt for autodoc compiles nothing, but keep numba's and riemannopt's caches out
 # of the user's home when the docs are built in a sandbox, and never open a plot window.
@@ -40,6 +40,7 @@ extensions = [
     "sphinx-mathjax-offline",
     "sphinx.ext.viewcode",
     "sphinx_gallery.gen_gallery",
+    "method_table",  # docs/method_table.py: the method table, from the registry
 ]
 
 root_doc = "index"
