@@ -75,8 +75,15 @@ def baseline_exact(fns, x0, lr, steps, rtol=1e-12, atol=1e-14):
     """The exact flow ẋ = −g⁻¹∇L by solve_ivp (DOP853), sampled at t_k = k·lr."""
     metric, grad, _, _ = fns
     ts = lr * np.arange(steps + 1)
-    sol = solve_ivp(lambda t, x: -np.linalg.solve(metric(x), grad(x)), (0.0, ts[-1]), np.asarray(x0, float),
-                    method="DOP853", t_eval=ts, rtol=rtol, atol=atol)
+    sol = solve_ivp(
+        lambda t, x: -np.linalg.solve(metric(x), grad(x)),
+        (0.0, ts[-1]),
+        np.asarray(x0, float),
+        method="DOP853",
+        t_eval=ts,
+        rtol=rtol,
+        atol=atol,
+    )
     return sol.y.T
 
 
@@ -87,5 +94,3 @@ def best_time(f, repeat):
         f()
         best = min(best, time.perf_counter() - t)
     return best
-
-

@@ -31,7 +31,6 @@ from pathlib import Path
 
 import numpy as np
 
-
 _CHILD = r"""
 import time
 t0 = time.perf_counter()
@@ -197,8 +196,10 @@ def main(argv=None):
 
     import numba
 
-    print(f"python {platform.python_version()}, numpy {np.__version__}, numba {numba.__version__}, "
-          f"{platform.machine()}, {os.cpu_count()} CPUs\n")
+    print(
+        f"python {platform.python_version()}, numpy {np.__version__}, numba {numba.__version__}, "
+        f"{platform.machine()}, {os.cpu_count()} CPUs\n"
+    )
     with tempfile.TemporaryDirectory(prefix="ro-bench-") as d:
         cache = Path(d) / "cache"
         if not args.skip_start:

@@ -289,8 +289,13 @@ def worker(args):
 
     import riemannopt
 
-    result = {"blas": blas_info(), "cores": sorted(os.sched_getaffinity(0)), "products": {}, "gemm": {},
-              "riemannopt": os.path.dirname(riemannopt.__file__)}
+    result = {
+        "blas": blas_info(),
+        "cores": sorted(os.sched_getaffinity(0)),
+        "products": {},
+        "gemm": {},
+        "riemannopt": os.path.dirname(riemannopt.__file__),
+    }
     for dtype in args.dtypes:
         times, in_blas, agreement = product_times(
             np.dtype(dtype), args.batch, args.repeats, args.seed, peers=not args.riemannopt_only
@@ -325,14 +330,28 @@ def run_worker(threads, args, riemannopt_from=None):
     cores = sorted(os.sched_getaffinity(0))
     if len(cores) < threads:
         raise SystemExit(f"{threads} threads asked for, {len(cores)} cores available")
-    argv = [sys.executable, __file__, "--worker", "--batch", str(args.batch), "--repeats", str(args.repeats),
-            "--seed", str(args.seed), "--dtypes", *args.dtypes]
+    argv = [
+        sys.executable,
+        __file__,
+        "--worker",
+        "--batch",
+        str(args.batch),
+        "--repeats",
+        str(args.repeats),
+        "--seed",
+        str(args.seed),
+        "--dtypes",
+        *args.dtypes,
+    ]
     env = thread_env(threads, args.openblas_coretype)
     if riemannopt_from is not None:
         argv.append("--riemannopt-only")
         env["PYTHONPATH"] = os.pathsep.join([riemannopt_from, env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     out = subprocess.run(
-        argv, env=env, capture_output=True, text=True,
+        argv,
+        env=env,
+        capture_output=True,
+        text=True,
         preexec_fn=lambda: os.sched_setaffinity(0, cores[:threads]),
     )
     if out.returncode:
@@ -347,14 +366,20 @@ def print_products(threads, result, args):
     print(f"\n## {threads} thread(s) on cores {result['cores']}: {result['blas']}")
     if single:
         print(f"batch {args.batch}, ms: wall time min (median) [process CPU time min] of {args.repeats} repeats;")
-        print("in BLAS: least CPU time of riemannopt's call inside BLAS gemm; "
-              "ratio = riemannopt / JAX of the wall-time minima [of the CPU-time minima]")
+        print(
+            "in BLAS: least CPU time of riemannopt's call inside BLAS gemm; "
+            "ratio = riemannopt / JAX of the wall-time minima [of the CPU-time minima]"
+        )
     else:
-        print(f"batch {args.batch}, ms: wall time min (median) of {args.repeats} repeats; "
-              "ratio = riemannopt / JAX of the minima")
+        print(
+            f"batch {args.batch}, ms: wall time min (median) of {args.repeats} repeats; "
+            "ratio = riemannopt / JAX of the minima"
+        )
     width = 24 if single else 16
-    header = (f"{'dtype':<9}{'product':<28}{'riemannopt':>{width}}{'in BLAS' if single else '':>9}"
-              f"{'JAX':>{width}}{'ratio':>14}")
+    header = (
+        f"{'dtype':<9}{'product':<28}{'riemannopt':>{width}}{'in BLAS' if single else '':>9}"
+        f"{'JAX':>{width}}{'ratio':>14}"
+    )
     print(header)
     print("-" * len(header))
     for dtype, entry in result["products"].items():
@@ -370,8 +395,10 @@ def print_products(threads, result, args):
             blas = f"{1e3 * entry['in_blas'][name]:.1f}" if single else ""
             print(f"{dtype:<9}{name:<28}{_cell(t, single):>{width}}{blas:>9}{theirs:>{width}}{ratio:>14}")
         if entry["agreement"]:
-            print(f"{dtype:<9}relative difference riemannopt vs JAX: "
-                  + ", ".join(f"{k} {d:.1e}" for k, d in entry["agreement"].items()))
+            print(
+                f"{dtype:<9}relative difference riemannopt vs JAX: "
+                + ", ".join(f"{k} {d:.1e}" for k, d in entry["agreement"].items())
+            )
 
 
 def _cell(t, single):
@@ -382,8 +409,10 @@ def _cell(t, single):
 
 def print_gemms(threads, result):
     single = threads == 1
-    print(f"\nGEMM GFLOP/s by wall time{' / per CPU second' if single else ''}, {threads} thread(s) "
-          "(numpy: numpy.matmul; scipy: scipy.linalg.blas, the backend's path; xla: jax.jit(jnp.matmul))")
+    print(
+        f"\nGEMM GFLOP/s by wall time{' / per CPU second' if single else ''}, {threads} thread(s) "
+        "(numpy: numpy.matmul; scipy: scipy.linalg.blas, the backend's path; xla: jax.jit(jnp.matmul))"
+    )
     for dtype, rows in result["gemm"].items():
         by_label = {}
         for label, lib, rate, cpu_rate in rows:
@@ -423,11 +452,17 @@ def main(argv=None):
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--openblas-coretype", default=os.environ.get("OPENBLAS_CORETYPE"),
-                        help="OPENBLAS_CORETYPE for the workers (default: OpenBLAS's own choice)")
-    parser.add_argument("--baseline", metavar="DIR",
-                        help="instead: time riemannopt from DIR (a directory holding another version of the "
-                             "riemannopt package) against this checkout's, one thread, alternating processes")
+    parser.add_argument(
+        "--openblas-coretype",
+        default=os.environ.get("OPENBLAS_CORETYPE"),
+        help="OPENBLAS_CORETYPE for the workers (default: OpenBLAS's own choice)",
+    )
+    parser.add_argument(
+        "--baseline",
+        metavar="DIR",
+        help="instead: time riemannopt from DIR (a directory holding another version of the "
+        "riemannopt package) against this checkout's, one thread, alternating processes",
+    )
     parser.add_argument("--rounds", type=int, default=3, help="process pairs of --baseline (default 3)")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--riemannopt-only", action="store_true", help=argparse.SUPPRESS)

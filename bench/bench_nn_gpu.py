@@ -96,8 +96,11 @@ def timed(fn, sync, repeats, warmup):
         host.append(time.perf_counter() - t0)
         sync()
         times.append(time.perf_counter() - t0)
-    return {"median_ms": 1e3 * statistics.median(times), "min_ms": 1e3 * min(times),
-            "host_ms": 1e3 * statistics.median(host)}
+    return {
+        "median_ms": 1e3 * statistics.median(times),
+        "min_ms": 1e3 * min(times),
+        "host_ms": 1e3 * statistics.median(host),
+    }
 
 
 def numba_sync():
@@ -115,9 +118,13 @@ def environment():
 
         dev = cuda.get_current_device()
         name = dev.name.decode() if isinstance(dev.name, bytes) else str(dev.name)
-        info.update(numba=numba.__version__, numba_cuda=getattr(numba_cuda, "__version__", "?"), device=name,
-                    compute_capability=".".join(map(str, dev.compute_capability)),
-                    multiprocessors=int(dev.MULTIPROCESSOR_COUNT))
+        info.update(
+            numba=numba.__version__,
+            numba_cuda=getattr(numba_cuda, "__version__", "?"),
+            device=name,
+            compute_capability=".".join(map(str, dev.compute_capability)),
+            multiprocessors=int(dev.MULTIPROCESSOR_COUNT),
+        )
     except Exception as exc:
         info["device_error"] = f"{type(exc).__name__}: {exc}"
     for lib in ("cupy", "torch", "jax"):
@@ -138,6 +145,7 @@ def problem(sizes, dtype, batch, seed=0):
 
 
 # -- GEMMs -----------------------------------------------------------------------------------
+
 
 def gemm_shapes(sizes, batch):
     """``[(kind, M, N, K, count)]``: the products of one gradient pass (forward and backward)."""
@@ -169,7 +177,9 @@ def gemm_section(args, results):
                 totals = {impl: 0.0 for impl in impls}
                 flops_total = 0.0
                 print(f"\n{name} {dtype} batch {batch}")
-                print(f"{'kind':<5}{'M':>7}{'N':>7}{'K':>7}{'×':>3}" + "".join(f"{impl + ' GF/s':>14}" for impl in impls))
+                print(
+                    f"{'kind':<5}{'M':>7}{'N':>7}{'K':>7}{'×':>3}" + "".join(f"{impl + ' GF/s':>14}" for impl in impls)
+                )
                 for kind, M, N, K, count in gemm_shapes(NETWORKS[name], batch):
                     ta, tb = kind[0] == "T", kind[1] == "T"
                     A = cuda.to_device(rng.standard_normal((K, M) if ta else (M, K)).astype(dtype))
@@ -177,8 +187,16 @@ def gemm_section(args, results):
                     C = cuda.device_array((M, N), dtype=dtype)
                     flops = 2.0 * M * N * K
                     flops_total += count * flops
-                    row = {"network": name, "dtype": dtype, "batch": batch, "kind": kind, "M": M, "N": N, "K": K,
-                           "count": count}
+                    row = {
+                        "network": name,
+                        "dtype": dtype,
+                        "batch": batch,
+                        "kind": kind,
+                        "M": M,
+                        "N": N,
+                        "K": K,
+                        "count": count,
+                    }
                     line = f"{kind:<5}{M:>7}{N:>7}{K:>7}{count:>3}"
                     for impl, gemm in impls.items():
                         t = timed(lambda: gemm(A, B, C, ta, tb), numba_sync, args.repeats, args.warmup)
@@ -191,16 +209,23 @@ def gemm_section(args, results):
                     f"{flops_total / (1e-3 * totals[impl]) / 1e9:>14.0f}" for impl in impls
                 )
                 print(line + "   (" + ", ".join(f"{impl} {totals[impl]:.2f} ms" for impl in impls) + ")")
-                results["gemm_pass"].append({"network": name, "dtype": dtype, "batch": batch, "gflop": flops_total / 1e9,
-                                             **{f"{impl}_ms": totals[impl] for impl in impls}})
+                results["gemm_pass"].append(
+                    {
+                        "network": name,
+                        "dtype": dtype,
+                        "batch": batch,
+                        "gflop": flops_total / 1e9,
+                        **{f"{impl}_ms": totals[impl] for impl in impls},
+                    }
+                )
 
 
 # -- products --------------------------------------------------------------------------------
 
+
 def riemannopt_fns(sizes, dtype, theta, X, v, gemm):
     """Timed functions and result values of the CUDA backend with GEMM option ``gemm``."""
-    net = MLP(sizes, ["sigmoid"] * (len(sizes) - 1), "bce", dtype=dtype, backend="cuda",
-              backend_options={"gemm": gemm})
+    net = MLP(sizes, ["sigmoid"] * (len(sizes) - 1), "bce", dtype=dtype, backend="cuda", backend_options={"gemm": gemm})
     be = net.backend
     th, Xd, vd = be.asarray(theta, "theta"), be.asarray(X, "X"), be.asarray(v, "v")
     fwd = be.forward(th, Xd)
@@ -231,8 +256,11 @@ def torch_fns(torch, sizes, dtype, theta, X, v):
     tdtype = torch.float64 if dtype == "float64" else torch.float32
 
     def tensors(flat):
-        return tuple(torch.as_tensor(np.ascontiguousarray(p), dtype=tdtype, device=dev)
-                     for Wb in Layout(sizes).views(flat) for p in Wb)
+        return tuple(
+            torch.as_tensor(np.ascontiguousarray(p), dtype=tdtype, device=dev)
+            for Wb in Layout(sizes).views(flat)
+            for p in Wb
+        )
 
     params, tangent = tensors(theta), tensors(v)
     Xt = torch.as_tensor(X, dtype=tdtype, device=dev)
@@ -357,8 +385,10 @@ def products_section(args, results):
                         note(f"{lib} failed on {name} {dtype} {batch}: {exc!r}")
                         traceback.print_exc()
                 print(f"\n{name} {dtype} batch {batch}")
-                print(f"{'library':<20}{'product':<28}{'median ms':>10}{'min ms':>9}{'host ms':>9}{'×grad':>7}"
-                      f"{'×torch':>8}{'×jax':>7}")
+                print(
+                    f"{'library':<20}{'product':<28}{'median ms':>10}{'min ms':>9}{'host ms':>9}{'×grad':>7}"
+                    f"{'×torch':>8}{'×jax':>7}"
+                )
                 table = {}
                 for label, fns, _, sync in libraries:
                     for product, fn in fns.items():
@@ -367,8 +397,15 @@ def products_section(args, results):
                     grad_ms = table[(label, "gradient")]["median_ms"]
                     for product in fns:
                         t = table[(label, product)]
-                        row = {"network": name, "dtype": dtype, "batch": batch, "library": label, "product": product,
-                               **t, "x_gradient": t["median_ms"] / grad_ms}
+                        row = {
+                            "network": name,
+                            "dtype": dtype,
+                            "batch": batch,
+                            "library": label,
+                            "product": product,
+                            **t,
+                            "x_gradient": t["median_ms"] / grad_ms,
+                        }
                         cells = ""
                         for peer, key, width in (("torch.func", "x_torch", 8), ("jax.jit", "x_jax", 7)):
                             other = table.get((peer, product))
@@ -377,17 +414,31 @@ def products_section(args, results):
                                 cells += f"{row[key]:>{width}.2f}"
                             else:
                                 cells += " " * width
-                        print(f"{label:<20}{product:<28}{t['median_ms']:>10.2f}{t['min_ms']:>9.2f}"
-                              f"{t['host_ms']:>9.2f}{row['x_gradient']:>7.2f}{cells}")
+                        print(
+                            f"{label:<20}{product:<28}{t['median_ms']:>10.2f}{t['min_ms']:>9.2f}"
+                            f"{t['host_ms']:>9.2f}{row['x_gradient']:>7.2f}{cells}"
+                        )
                         results["products"].append(row)
                 base_label, _, base_values, _ = libraries[0]
                 for label, _, values, _ in libraries[1:]:
-                    diffs = {k: float(np.linalg.norm(values[k] - base_values[k]) / np.linalg.norm(base_values[k]))
-                             for k in PRODUCTS}
-                    print(f"{label} vs {base_label}: relative difference "
-                          + ", ".join(f"{k} {d:.1e}" for k, d in diffs.items()))
-                    results["agreement"].append({"network": name, "dtype": dtype, "batch": batch, "library": label,
-                                                 "against": base_label, **diffs})
+                    diffs = {
+                        k: float(np.linalg.norm(values[k] - base_values[k]) / np.linalg.norm(base_values[k]))
+                        for k in PRODUCTS
+                    }
+                    print(
+                        f"{label} vs {base_label}: relative difference "
+                        + ", ".join(f"{k} {d:.1e}" for k, d in diffs.items())
+                    )
+                    results["agreement"].append(
+                        {
+                            "network": name,
+                            "dtype": dtype,
+                            "batch": batch,
+                            "library": label,
+                            "against": base_label,
+                            **diffs,
+                        }
+                    )
                 del libraries, table
                 gc.collect()
                 if torch is not None:
@@ -395,6 +446,7 @@ def products_section(args, results):
 
 
 # -- training ---------------------------------------------------------------------------------
+
 
 def train_section(args, results):
     print("\n== One iteration of riemannopt.nn.train per method (median ms) ==")
@@ -431,12 +483,16 @@ def summary(results):
     print("\n== Targets ==")
     for r in rows:
         if r["product"] == "connection_vp":
-            print(f"{r['network']} {r['dtype']} {r['batch']} {r['library']}: connection_vp/gradient "
-                  f"{r['x_gradient']:.2f} (target ≤ 2)")
+            print(
+                f"{r['network']} {r['dtype']} {r['batch']} {r['library']}: connection_vp/gradient "
+                f"{r['x_gradient']:.2f} (target ≤ 2)"
+            )
     for r in rows:
         if "x_torch" in r:
-            print(f"{r['network']} {r['dtype']} {r['batch']} {r['library']} {r['product']}: "
-                  f"riemannopt/torch {r['x_torch']:.2f} (target ≤ 1)")
+            print(
+                f"{r['network']} {r['dtype']} {r['batch']} {r['library']} {r['product']}: "
+                f"riemannopt/torch {r['x_torch']:.2f} (target ≤ 1)"
+            )
 
 
 def main(argv=None):
@@ -444,8 +500,9 @@ def main(argv=None):
     parser.add_argument("--networks", nargs="+", default=list(NETWORKS), choices=list(NETWORKS))
     parser.add_argument("--batches", nargs="+", type=int, default=[5000, 7500])
     parser.add_argument("--dtypes", nargs="+", default=["float32", "float64"], choices=["float32", "float64"])
-    parser.add_argument("--sections", nargs="+", default=["gemm", "products", "train"],
-                        choices=["gemm", "products", "train"])
+    parser.add_argument(
+        "--sections", nargs="+", default=["gemm", "products", "train"], choices=["gemm", "products", "train"]
+    )
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--train-repeats", type=int, default=3)
@@ -457,8 +514,16 @@ def main(argv=None):
     if args.quick:
         args.networks, args.batches, args.repeats, args.warmup, args.train_repeats = ["curves"], [5000], 5, 2, 1
 
-    results = {"environment": environment(), "arguments": {k: str(v) for k, v in vars(args).items()},
-               "gemm": [], "gemm_pass": [], "products": [], "agreement": [], "train": [], "notes": NOTES}
+    results = {
+        "environment": environment(),
+        "arguments": {k: str(v) for k, v in vars(args).items()},
+        "gemm": [],
+        "gemm_pass": [],
+        "products": [],
+        "agreement": [],
+        "train": [],
+        "notes": NOTES,
+    }
     print(json.dumps(results["environment"], indent=1))
     try:
         from riemannopt.nn.backends import get_backend

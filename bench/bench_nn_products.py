@@ -55,13 +55,20 @@ def numpy_timings(sizes, dtype, batch, repeats, seed):
     X = rng.uniform(0, 1, (batch, sizes[0])).astype(dtype)
     v = (1e-2 * rng.standard_normal(net.n_params)).astype(dtype)
     state = net.linearize(theta, X)
-    return net, timeit({
-        "gradient": lambda: net.gradient(theta, X, X),
-        "fisher_vp": lambda: net.fisher_vp(theta, X, v),
-        "fisher_vp (stored fwd)": lambda: state.fisher_vp(v),
-        "connection_vp": lambda: net.connection_vp(theta, X, v),
-        "connection_vp (stored fwd)": lambda: state.connection_vp(v),
-    }, repeats), (theta, X, v)
+    return (
+        net,
+        timeit(
+            {
+                "gradient": lambda: net.gradient(theta, X, X),
+                "fisher_vp": lambda: net.fisher_vp(theta, X, v),
+                "fisher_vp (stored fwd)": lambda: state.fisher_vp(v),
+                "connection_vp": lambda: net.connection_vp(theta, X, v),
+                "connection_vp (stored fwd)": lambda: state.connection_vp(v),
+            },
+            repeats,
+        ),
+        (theta, X, v),
+    )
 
 
 def torch_timings(net, theta, X, v, repeats):
@@ -130,9 +137,7 @@ def main(argv=None):
     for name in args.networks:
         sizes = NETWORKS[name]
         for dtype in args.dtypes:
-            net, times, (theta, X, v) = numpy_timings(
-                sizes, np.dtype(dtype), args.batch, args.repeats, args.seed
-            )
+            net, times, (theta, X, v) = numpy_timings(sizes, np.dtype(dtype), args.batch, args.repeats, args.seed)
             rows = [("numpy", times)]
             torch_result = torch_timings(net, theta, X, v, args.repeats)
             if torch_result is not None:
@@ -144,16 +149,14 @@ def main(argv=None):
                     "connection_vp": net.connection_vp(theta, X, v),
                 }
                 agreement = ", ".join(
-                    f"{k} {np.linalg.norm(ours[k] - torch_values[k]) / np.linalg.norm(ours[k]):.1e}"
-                    for k in ours
+                    f"{k} {np.linalg.norm(ours[k] - torch_values[k]) / np.linalg.norm(ours[k]):.1e}" for k in ours
                 )
                 print(f"{name:<14}{dtype:<9}numpy vs torch.func relative difference: {agreement}")
             for backend, table in rows:
                 base = table["gradient"][0]
                 for product, (t_min, t_med) in table.items():
                     label = product if backend == "numpy" else f"{product} [torch]"
-                    print(f"{name:<14}{dtype:<9}{label:<28}{1e3 * t_min:>9.2f}{1e3 * t_med:>11.2f}"
-                          f"{t_min / base:>8.2f}")
+                    print(f"{name:<14}{dtype:<9}{label:<28}{1e3 * t_min:>9.2f}{1e3 * t_med:>11.2f}{t_min / base:>8.2f}")
             print()
     if torch_result is None:
         print("PyTorch not importable: torch.func comparison skipped.")

@@ -19,7 +19,14 @@ import riemannopt as ro
 from riemannopt.analysis import fit_order
 from riemannopt.experiments import theorem1_table
 
-PAIRS = (("ng", "exact", 1), ("mid", "exact", 2), ("re", "exact", 1), ("ng", "re", 1), ("geo", "re", 2), ("geof", "re", 2))
+PAIRS = (
+    ("ng", "exact", 1),
+    ("mid", "exact", 2),
+    ("re", "exact", 1),
+    ("ng", "re", 1),
+    ("geo", "re", 2),
+    ("geof", "re", 2),
+)
 
 
 def baseline_table(problem, x0, T, steps_list):
@@ -63,7 +70,9 @@ def main():
     theirs = {r: baseline_table(P, x0, args.T, steps) for r, P in problems.items()}
     t_np = time.perf_counter() - t
 
-    print(f"Theorem-1 table: {len(PAIRS)} pairs × {len(problems)} parameterizations × {len(steps)} step counts, T = {args.T}")
+    print(
+        f"Theorem-1 table: {len(PAIRS)} pairs × {len(problems)} parameterizations × {len(steps)} step counts, T = {args.T}"
+    )
     print(f"{'parameterization':<18}" + "".join(f"{m + '→' + r:>11}" for m, r, _ in PAIRS))
     for r in problems:
         print(f"{r:<18}" + "".join(f"{st.order:>11.3f}" for st in ours[r]) + "   riemannopt")

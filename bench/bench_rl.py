@@ -76,8 +76,10 @@ def main():
     print("ms per call: min (median) over repeats; ratios of minima to ng")
     for env_id in args.env.split(","):
         policy, batch, collect, t, iters = bench(env_id, args.repeats)
-        print(f"\n{env_id}: {policy!r}, {policy.n_params} parameters, batch {len(batch.obs)} "
-              f"(collected in {collect * 1e3:.0f} ms)")
+        print(
+            f"\n{env_id}: {policy!r}, {policy.n_params} parameters, batch {len(batch.obs)} "
+            f"(collected in {collect * 1e3:.0f} ms)"
+        )
         for name, (lo, med) in t.items():
             base = "ng (kfac)" if "kfac)" in name else "ng"
             ratio = f"{lo / t[base][0]:5.2f}× {base}"

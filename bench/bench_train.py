@@ -29,8 +29,6 @@ import argparse
 import os
 import statistics
 
-import numpy as np
-
 from riemannopt.nn import get_preset, train
 
 METHODS = ("ng", "mid", "geo", "geof")
@@ -48,8 +46,9 @@ def measure(preset, data, start, damping, setting, methods, iters, repeats, fixe
     per = {m: ([], [], [], []) for m in methods}
     for _ in range(repeats):
         for m in methods:
-            h = train(net, data.X_train, data.T_train, m, iters, theta0=start, damping=damping, progress=False,
-                      **opts).history
+            h = train(
+                net, data.X_train, data.T_train, m, iters, theta0=start, damping=damping, progress=False, **opts
+            ).history
             per[m][0].append(h["cpu_seconds"][-1] / iters)
             per[m][1].append(h["seconds"][-1] / iters)
             per[m][2].append(h["cg_iterations"][1:].mean())
@@ -69,15 +68,27 @@ def main(argv=None):
 
     preset = get_preset(args.preset)
     data = preset.dataset(args.seed)
-    warm = train(preset.network(), data.X_train, data.T_train, "ng", args.warmup, seed=args.seed,
-                 threshold=preset.threshold, progress=False)
+    warm = train(
+        preset.network(),
+        data.X_train,
+        data.T_train,
+        "ng",
+        args.warmup,
+        seed=args.seed,
+        threshold=preset.threshold,
+        progress=False,
+    )
     damping = float(warm.history["damping"][-1])
     threads = os.environ.get("OPENBLAS_NUM_THREADS") or os.environ.get("OMP_NUM_THREADS") or "default"
-    print(f"{args.preset}: {data.n_train} examples, {preset.network().n_params} parameters, float32; start after "
-          f"{args.warmup} ng iterations (λ = {damping:.3g}); {args.iters} iterations per run, median of "
-          f"{args.repeats} interleaved rounds; BLAS threads: {threads}")
-    header = (f"{'setting':<15}{'method':<8}{'cpu ms/it':>10}{'ratio':>8}{'wall ms/it':>12}{'ratio':>8}"
-              f"{'CG/it':>8}{'evals/it':>10}{'target':>9}")
+    print(
+        f"{args.preset}: {data.n_train} examples, {preset.network().n_params} parameters, float32; start after "
+        f"{args.warmup} ng iterations (λ = {damping:.3g}); {args.iters} iterations per run, median of "
+        f"{args.repeats} interleaved rounds; BLAS threads: {threads}"
+    )
+    header = (
+        f"{'setting':<15}{'method':<8}{'cpu ms/it':>10}{'ratio':>8}{'wall ms/it':>12}{'ratio':>8}"
+        f"{'CG/it':>8}{'evals/it':>10}{'target':>9}"
+    )
     print(header)
     print("-" * len(header))
     for setting in ("like-for-like", "natural"):
@@ -86,12 +97,16 @@ def main(argv=None):
         for m in METHODS:
             cpu, wall, cg, evals = times[m]
             mark = "" if m == "ng" else f"≤ {TARGETS[m]:g}"
-            print(f"{setting:<15}{m:<8}{1e3 * cpu:>10.1f}{cpu / cpu0:>8.2f}{1e3 * wall:>12.1f}{wall / wall0:>8.2f}"
-                  f"{cg:>8.1f}{evals:>10.1f}{mark:>9}")
+            print(
+                f"{setting:<15}{m:<8}{1e3 * cpu:>10.1f}{cpu / cpu0:>8.2f}{1e3 * wall:>12.1f}{wall / wall0:>8.2f}"
+                f"{cg:>8.1f}{evals:>10.1f}{mark:>9}"
+            )
         print()
-    print(f"like-for-like: every solve {args.fixed_cg} CG steps, corrections always on; natural: train()'s "
-          "defaults (Martens' stopping rule, ≤ 50 steps per solve, the preset's threshold).  evals: forward "
-          "passes on the whole training set (CG-iterate backtracking, line search, mid's midpoint).")
+    print(
+        f"like-for-like: every solve {args.fixed_cg} CG steps, corrections always on; natural: train()'s "
+        "defaults (Martens' stopping rule, ≤ 50 steps per solve, the preset's threshold).  evals: forward "
+        "passes on the whole training set (CG-iterate backtracking, line search, mid's midpoint)."
+    )
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """The sphinx-gallery image scraper of riemannopt's examples (named in ``docs/conf.py``)."""
 
+
 def figure_scraper(block, block_vars, gallery_conf):
     """Show the figures an example made since the last code block.
 

@@ -50,7 +50,9 @@ class MethodTable(Directive):
 
     def run(self):
         container = nodes.container()
-        self.state.nested_parse(StringList(table_lines(), source="riemannopt.integrators.methods"), self.content_offset, container)
+        self.state.nested_parse(
+            StringList(table_lines(), source="riemannopt.integrators.methods"), self.content_offset, container
+        )
         return container.children
 
 

@@ -68,7 +68,9 @@ G = np.linspace(-1.3, 2.2, 200)
 P, Q = np.meshgrid(G, G)
 fig = Figure(figsize=(10, 4.8), layout="constrained")
 for ax, eta in zip(fig.subplots(1, 2, sharey=True), (etas[0], etas[-1])):
-    ax.contour(P, Q, np.hypot(P - target[0], Q - target[1]), levels=np.linspace(0.25, 2.5, 10), colors="0.85", linewidths=0.7)
+    ax.contour(
+        P, Q, np.hypot(P - target[0], Q - target[1]), levels=np.linspace(0.25, 2.5, 10), colors="0.85", linewidths=0.7
+    )
     start = plane(x0[None])[0]
     ax.plot([start[0], target[0]], [start[1], target[1]], color="k", lw=0.8)
     for m in methods:

@@ -69,7 +69,9 @@ A, B = np.meshgrid(np.linspace(0.6, 2.6, 120), np.linspace(0.6, 6.5, 120))
 L = np.vectorize(lambda u, w: C.loss([u, w]))(A, B)
 fig = Figure(figsize=(6.4, 4.8), layout="constrained")
 ax = fig.subplots()
-ax.contour(A, B, L, levels=np.quantile(L, np.linspace(0.01, 0.6, 14)), colors="0.75", linewidths=0.8, linestyles="solid")
+ax.contour(
+    A, B, L, levels=np.quantile(L, np.linspace(0.01, 0.6, 14)), colors="0.75", linewidths=0.8, linestyles="solid"
+)
 for m, traj in runs.items():
     ax.plot(traj.x[:, 0], traj.x[:, 1], "o-", ms=3, label=m)
 ax.plot(a_hat, b_hat, "k*", ms=12, label="scipy MLE")

@@ -34,6 +34,7 @@ X = rng.standard_normal((50, 4))
 v = rng.standard_normal(net.n_params)
 fast = net.connection_vp(theta, X, v)
 
+
 # %%
 # The definition by central differences of ``F(θ) v`` (one product per step) and of
 # ``vᵀ F(θ) v`` (one per coordinate).
@@ -53,14 +54,19 @@ for h, e in zip(hs, errors):
 # Term by term: Algorithm 1 (second directional derivatives of the outputs) and Algorithm 2
 # (squared first derivatives) add up to the fused product.
 term1, term2 = net.connection_terms(theta, X, v)
-print("‖term1 + term2 − connection_vp‖ / ‖connection_vp‖ =", np.linalg.norm(term1 + term2 - fast) / np.linalg.norm(fast))
+print(
+    "‖term1 + term2 − connection_vp‖ / ‖connection_vp‖ =", np.linalg.norm(term1 + term2 - fast) / np.linalg.norm(fast)
+)
 
 # %%
 fig = Figure(figsize=(6.0, 4.2), layout="constrained")
 ax = fig.subplots()
 ax.loglog(hs, errors, "o-", label="definition by central differences")
 ax.loglog(hs[:8], 0.5 * errors[0] * (hs[:8] / hs[0]) ** 2, "--", color="0.5", label="slope 2 (truncation)")
-ax.set(xlabel="difference step h", ylabel="relative difference from connection_vp",
-       title="Γ(v, v) of a 4-6-3 network: Prop. 2 against the definition")
+ax.set(
+    xlabel="difference step h",
+    ylabel="relative difference from connection_vp",
+    title="Γ(v, v) of a 4-6-3 network: Prop. 2 against the definition",
+)
 ax.legend()
 fig.savefig("connection.png", dpi=120)

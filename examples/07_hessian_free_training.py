@@ -45,8 +45,15 @@ iters = 6 if QUICK else 40
 results = {}
 for method in ("ng", "geo", "geof"):
     results[method] = ro.nn.train(
-        net, data.X_train, data.X_train, method, iters, seed=0,
-        X_test=data.X_test, T_test=data.X_test, threshold=preset.threshold,
+        net,
+        data.X_train,
+        data.X_train,
+        method,
+        iters,
+        seed=0,
+        X_test=data.X_test,
+        T_test=data.X_test,
+        threshold=preset.threshold,
     )
     h = results[method].history
     print(

@@ -32,8 +32,10 @@ preset = ro.nn.get_preset("curves-small")
 data = ro.nn.datasets.curves(300 if QUICK else 2000, 100, size=14, seed=1)
 net = ro.nn.MLP(preset.sizes, preset.activations, preset.loss)
 iters = 6 if QUICK else 40
-results = {m: ro.nn.train(net, data.X_train, data.X_train, m, iters, seed=1, threshold=preset.threshold)
-           for m in ("ng", "geo", "perturb")}
+results = {
+    m: ro.nn.train(net, data.X_train, data.X_train, m, iters, seed=1, threshold=preset.threshold)
+    for m in ("ng", "geo", "perturb")
+}
 for m, res in results.items():
     err = res.history["train_error"]
     print(f"{m:>8}: training error after {iters // 4} iterations {err[iters // 4]:.3f}, after {iters} {err[-1]:.3f}")
@@ -43,8 +45,12 @@ fig = Figure(figsize=(6.4, 4.4), layout="constrained")
 ax = fig.subplots()
 for m, res in results.items():
     ax.plot(res.history["iteration"], res.history["train_error"], color=method_color(m), label=m)
-ax.set(xlabel="iteration", ylabel="training error (squared reconstruction)", yscale="log",
-       title="Geodesic vs perturbative (small-curvature) correction")
+ax.set(
+    xlabel="iteration",
+    ylabel="training error (squared reconstruction)",
+    yscale="log",
+    title="Geodesic vs perturbative (small-curvature) correction",
+)
 ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _: f"{y:g}"))
 ax.yaxis.set_minor_formatter(FuncFormatter(lambda y, _: f"{y:g}"))
 ax.legend()

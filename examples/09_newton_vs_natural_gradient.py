@@ -48,7 +48,9 @@ studies = {m: ro.invariance_order(base, squares, m, x0, T, steps) for m in metho
 affine = {m: ro.invariance_order(base, shear, m, x0, T, steps[:2]) for m in methods}
 for m in methods:
     st = studies[m]
-    print(f"{m:>6}: squares: order {st.order:5.2f} (gaps {st.gap[0]:.2e} → {st.gap[-1]:.2e});  affine: largest gap {affine[m].gap.max():.1e}")
+    print(
+        f"{m:>6}: squares: order {st.order:5.2f} (gaps {st.gap[0]:.2e} → {st.gap[-1]:.2e});  affine: largest gap {affine[m].gap.max():.1e}"
+    )
 
 # %%
 # The paths at η = T / 16 in (α, β): solid from (α, β), dashed from (α′, β′) mapped back.
@@ -72,6 +74,8 @@ left.legend(loc="upper left")
 for m in methods:
     st = studies[m]
     right.loglog(st.h, st.gap, "o-", color=method_color(m), label=f"{m}: order {st.order:.2f}")
-right.set(xlabel="learning rate η (T fixed)", ylabel="gap at T between the parameterizations", title="order of invariance")
+right.set(
+    xlabel="learning rate η (T fixed)", ylabel="gap at T between the parameterizations", title="order of invariance"
+)
 right.legend()
 fig.savefig("newton_vs_ng.png", dpi=120)

@@ -9,10 +9,10 @@ imported on first use, so that ``import riemannopt`` stays quick.
 
 import importlib
 
-from . import errors, models
-from .analysis import convergence_order, invariance_order
-from .codegen import CompiledProblem
-from .integrators import (
+from riemannopt import errors, models
+from riemannopt.analysis import convergence_order, invariance_order
+from riemannopt.codegen import CompiledProblem
+from riemannopt.integrators import (
     METHODS,
     Geodesic,
     Method,
@@ -23,7 +23,7 @@ from .integrators import (
     optimize,
     parallel_transport,
 )
-from .symbolic import Metric, Problem, fisher_metric
+from riemannopt.symbolic import Metric, Problem, fisher_metric
 
 __version__ = "0.1.0"
 

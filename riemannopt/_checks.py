@@ -6,7 +6,7 @@ import os
 
 import numpy as np
 
-from .errors import InputError
+from riemannopt.errors import InputError
 
 __all__ = ["as_float_array", "check_finite", "as_count", "allocate"]
 

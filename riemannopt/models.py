@@ -8,8 +8,8 @@ paper's learning rates apply unchanged (§7.1 uses 0.5 for the Gamma experiment)
 import numpy as np
 import sympy as sp
 
-from .errors import ShapeError
-from .symbolic import Metric, Problem, fisher_metric
+from riemannopt.errors import ShapeError
+from riemannopt.symbolic import Metric, Problem, fisher_metric
 
 __all__ = [
     "gamma_mle",
@@ -142,7 +142,10 @@ def beta_fisher():
     x = sp.Symbol("x", positive=True)
     logp = (a - 1) * sp.log(x) + (b - 1) * sp.log(1 - x) - (sp.loggamma(a) + sp.loggamma(b) - sp.loggamma(a + b))
     return fisher_metric(
-        logp, x, [a, b], {sp.log(x): sp.digamma(a) - sp.digamma(a + b), sp.log(1 - x): sp.digamma(b) - sp.digamma(a + b)}
+        logp,
+        x,
+        [a, b],
+        {sp.log(x): sp.digamma(a) - sp.digamma(a + b), sp.log(1 - x): sp.digamma(b) - sp.digamma(a + b)},
     )
 
 

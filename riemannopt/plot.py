@@ -4,7 +4,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, NullFormatter
 
-from .integrators.methods import METHODS
+from riemannopt.integrators.methods import METHODS
 
 __all__ = [
     "gamma_panels",
@@ -43,7 +43,7 @@ def gamma_panels(result):
     ----------
     result : riemannopt.experiments.GammaResult
     """
-    from .experiments.gamma import GAMMA_METHODS
+    from riemannopt.experiments.gamma import GAMMA_METHODS
 
     k = len(result.reparams)
     cols = 2 if k > 1 else 1
@@ -55,14 +55,19 @@ def gamma_panels(result):
         for m in result.methods:
             y = result.nll[r, m]
             ax.plot(
-                np.arange(len(y)), y, marker="o", ms=3, color=method_color(m), label=GAMMA_METHODS.get(m, m),
+                np.arange(len(y)),
+                y,
+                marker="o",
+                ms=3,
+                color=method_color(m),
+                label=GAMMA_METHODS.get(m, m),
                 **styles.get(m, {}),
             )
         ax.set_title(_TITLES.get(r, r), fontsize="medium")
         ax.grid(alpha=0.3)
     for ax in axes[k:]:
         ax.set_visible(False)
-    for ax in axes[(rows - 1) * cols:]:
+    for ax in axes[(rows - 1) * cols :]:
         ax.set_xlabel("iteration")
     for ax in axes[::cols]:
         ax.set_ylabel("negative log-likelihood")
@@ -126,7 +131,9 @@ def convergence_figure(studies, expected=None, title=None):
                 continue
             color = method_color(st.method)
             exp = f", expected {expected[i]}" if expected is not None else ""
-            (line,) = ax.loglog(st.h, st.error, marker="o", color=color, label=f"{st.method} (slope {st.order:.2f}{exp})")
+            (line,) = ax.loglog(
+                st.h, st.error, marker="o", color=color, label=f"{st.method} (slope {st.order:.2f}{exp})"
+            )
             if expected is not None:
                 _slope_marker(ax, st.h, st.error, expected[i], line.get_color())
         _finish_order_axes(ax, "global error at time T" if ax is axes[0] else "", f"against {ref}", studies[0].h)
@@ -147,7 +154,7 @@ def invariance_figure(studies, expected=None, title=None):
     title : str, optional
     """
     if expected is None:
-        from .experiments.orders import INVARIANCE_ORDERS as expected
+        from riemannopt.experiments.orders import INVARIANCE_ORDERS as expected
     fig = Figure(figsize=(6.4, 5.4), layout="constrained")
     ax = fig.subplots()
     floor = 1e-17  # so that exactly-invariant methods with a zero gap still show
@@ -155,7 +162,12 @@ def invariance_figure(studies, expected=None, title=None):
         roundoff = st.gap.max() < 1e-9
         label = f"{st.method} (gap at round-off)" if roundoff else f"{st.method} (order {st.order:.2f})"
         (line,) = ax.loglog(
-            st.h, np.maximum(st.gap, floor), marker="o", ls=":" if roundoff else "-", color=method_color(st.method), label=label
+            st.h,
+            np.maximum(st.gap, floor),
+            marker="o",
+            ls=":" if roundoff else "-",
+            color=method_color(st.method),
+            label=label,
         )
         if not roundoff and expected.get(st.method):
             _slope_marker(ax, st.h, st.gap, expected[st.method], line.get_color())
@@ -164,7 +176,10 @@ def invariance_figure(studies, expected=None, title=None):
     return fig
 
 
-_ERROR_LABELS = {"squared": "training error (squared reconstruction)", "classification": "training error (classification)"}
+_ERROR_LABELS = {
+    "squared": "training error (squared reconstruction)",
+    "classification": "training error (classification)",
+}
 
 
 def training_figure(study, clock="cpu", title=None):
@@ -181,7 +196,7 @@ def training_figure(study, clock="cpu", title=None):
         Processor time (steadier on a shared machine) or wall time.
     title : str, optional
     """
-    from .experiments.nn import STUDY_CLOCKS, _value_at
+    from riemannopt.experiments.nn import STUDY_CLOCKS, _value_at
 
     key = STUDY_CLOCKS[clock]
     fig = Figure(figsize=(7.2, 4.8), layout="constrained")
@@ -266,6 +281,9 @@ def rl_figure(study, n_points=100):
     axes[0].legend(loc="lower right", fontsize="small")
     n = len(study.seeds)
     fisher = {"exact": "exact Fisher", "kfac": "Kronecker-factored Fisher"}.get(study.config.curvature, "")
-    fig.suptitle(f"Natural policy gradient ({fisher}): mean ± std over {n} seed{'s' if n > 1 else ''} "
-                 f"(last {study.window} episodes per point)", fontsize="medium")
+    fig.suptitle(
+        f"Natural policy gradient ({fisher}): mean ± std over {n} seed{'s' if n > 1 else ''} "
+        f"(last {study.window} episodes per point)",
+        fontsize="medium",
+    )
     return fig

@@ -86,7 +86,9 @@ def outcome(call):
             "message": str(exc),
             "step": getattr(exc, "step", None),
             "t": getattr(exc, "t", None),
-            "trajectory": None if traj is None else {"x": traj.x.tolist(), "loss": traj.loss.tolist(), "method": traj.method, "lr": traj.lr},
+            "trajectory": None
+            if traj is None
+            else {"x": traj.x.tolist(), "loss": traj.loss.tolist(), "method": traj.method, "lr": traj.lr},
             "geodesic": None if geo is None else {"t": geo.t.tolist(), "x": geo.x.tolist()},
         }
     return {"classes": [], "returned": value}
@@ -203,94 +205,405 @@ M1 = ro.Metric([x], [[1]])
 X0 = [1.0, 1.0]
 
 SYMBOLIC = [
-    Row("Metric/boolean entry", lambda: ro.Metric([x], [[x > 0]]), E.MetricError, r"g\[0,0\] = x > 0 is not a scalar expression"),
-    Row("Metric/None entry", lambda: ro.Metric([x], [[None]]), E.MetricError, r"g\[0,0\] = None is not a scalar expression"),
-    Row("Metric/unparsable entry", lambda: ro.Metric([x], [["x +* 1"]]), E.MetricError, "could not be read as a sympy Matrix"),
-    Row("Metric/coords not symbols", lambda: ro.Metric(["x"], [[1]]), E.SymbolicError, r"coords\[0\] = 'x' is not a sympy Symbol"),
-    Row("Problem/unparsable loss", lambda: ro.Problem(M1, "x +* 2"), E.SymbolicError, r"the loss could not be read as a sympy expression: 'x \+\* 2'"),
-    Row("Problem/Matrix loss", lambda: ro.Problem(M1, sp.Matrix([x, x])), E.SymbolicError, "the loss must be a scalar expression, got a 2×1"),
-    Row("Problem/boolean loss", lambda: ro.Problem(M1, x > 0), E.SymbolicError, "the loss must be a scalar expression, got the condition x > 0"),
-    Row("Problem/namesake symbol", lambda: ro.Problem(M1, sp.Symbol("x") ** 2), E.SymbolicError, r"x: a different Symbol of the same name"),
-    Row("Problem/non-numeric param", lambda: ro.Problem(M1, a * x, params={a: "lots"}), E.SymbolicError, "parameter a has a non-numeric value 'lots'"),
-    Row("Problem/NaN param", lambda: ro.Problem(M1, a * x, params={a: float("nan")}), E.SymbolicError, "parameter a must be finite, got nan"),
-    Row("Problem/params not a dict", lambda: ro.Problem(M1, x, params=3), E.SymbolicError, r"params must be a dict \{symbol: value\}, got 3"),
-    Row("Problem/unparsable domain", lambda: ro.Problem(M1, x, domain=["x >* 0"]), E.SymbolicError, r"domain condition 'x >\* 0' could not be read"),
-    Row("Problem/domain not a relation", lambda: ro.Problem(M1, x, domain=[x]), E.SymbolicError, "domain condition x is not a relation"),
-    Row("with_params/non-numeric", lambda: gamma().problem.with_params(mean_x="lots"), E.SymbolicError, "parameter mean_x has a non-numeric value 'lots'"),
-    Row("with_params/infinite", lambda: gamma().problem.with_params(mean_x=float("inf")), E.SymbolicError, "parameter mean_x must be finite, got inf"),
-    Row("with_params/compiled, non-numeric", lambda: gamma().with_params(mean_log_x=[1, 2]), E.SymbolicError, r"parameter mean_log_x has a non-numeric value \[1, 2\]"),
-    Row("with_params/unknown name", lambda: gamma().with_params(mean_y=1.0), E.SymbolicError, r"unknown parameter names \['mean_y'\]"),
-    Row("reparameterize/phi a string", lambda: gamma().problem.reparameterize([u, w], "u*w"), E.SymbolicError, "phi must be a sequence of expressions, one per coordinate, got 'u\\*w'"),
-    Row("reparameterize/unparsable phi", lambda: gamma().problem.reparameterize([u, w], ["u +* w", w]), E.SymbolicError, r"phi\[0\] could not be read as a sympy expression"),
-    Row("reparameterize/Matrix inverse", lambda: gamma().problem.reparameterize([u, w], [u, w], inverse=[sp.eye(2), w]), E.SymbolicError, r"inverse\[0\] must be a scalar expression, got a 2×2"),
-    Row("fisher_metric/unparsable density", lambda: ro.fisher_metric("log(x +* 1)", x, [y], {x: y}), E.SymbolicError, r"log_density could not be read as a sympy expression: 'log\(x \+\* 1\)'"),
-    Row("fisher_metric/expectations a list", lambda: ro.fisher_metric(-sp.log(y) - x / y, x, [y], [x]), E.SymbolicError, r"expectations must be a dict \{statistic: expectation\}, got \[x\]"),
+    Row(
+        "Metric/boolean entry",
+        lambda: ro.Metric([x], [[x > 0]]),
+        E.MetricError,
+        r"g\[0,0\] = x > 0 is not a scalar expression",
+    ),
+    Row(
+        "Metric/None entry",
+        lambda: ro.Metric([x], [[None]]),
+        E.MetricError,
+        r"g\[0,0\] = None is not a scalar expression",
+    ),
+    Row(
+        "Metric/unparsable entry",
+        lambda: ro.Metric([x], [["x +* 1"]]),
+        E.MetricError,
+        "could not be read as a sympy Matrix",
+    ),
+    Row(
+        "Metric/coords not symbols",
+        lambda: ro.Metric(["x"], [[1]]),
+        E.SymbolicError,
+        r"coords\[0\] = 'x' is not a sympy Symbol",
+    ),
+    Row(
+        "Problem/unparsable loss",
+        lambda: ro.Problem(M1, "x +* 2"),
+        E.SymbolicError,
+        r"the loss could not be read as a sympy expression: 'x \+\* 2'",
+    ),
+    Row(
+        "Problem/Matrix loss",
+        lambda: ro.Problem(M1, sp.Matrix([x, x])),
+        E.SymbolicError,
+        "the loss must be a scalar expression, got a 2×1",
+    ),
+    Row(
+        "Problem/boolean loss",
+        lambda: ro.Problem(M1, x > 0),
+        E.SymbolicError,
+        "the loss must be a scalar expression, got the condition x > 0",
+    ),
+    Row(
+        "Problem/namesake symbol",
+        lambda: ro.Problem(M1, sp.Symbol("x") ** 2),
+        E.SymbolicError,
+        r"x: a different Symbol of the same name",
+    ),
+    Row(
+        "Problem/non-numeric param",
+        lambda: ro.Problem(M1, a * x, params={a: "lots"}),
+        E.SymbolicError,
+        "parameter a has a non-numeric value 'lots'",
+    ),
+    Row(
+        "Problem/NaN param",
+        lambda: ro.Problem(M1, a * x, params={a: float("nan")}),
+        E.SymbolicError,
+        "parameter a must be finite, got nan",
+    ),
+    Row(
+        "Problem/params not a dict",
+        lambda: ro.Problem(M1, x, params=3),
+        E.SymbolicError,
+        r"params must be a dict \{symbol: value\}, got 3",
+    ),
+    Row(
+        "Problem/unparsable domain",
+        lambda: ro.Problem(M1, x, domain=["x >* 0"]),
+        E.SymbolicError,
+        r"domain condition 'x >\* 0' could not be read",
+    ),
+    Row(
+        "Problem/domain not a relation",
+        lambda: ro.Problem(M1, x, domain=[x]),
+        E.SymbolicError,
+        "domain condition x is not a relation",
+    ),
+    Row(
+        "with_params/non-numeric",
+        lambda: gamma().problem.with_params(mean_x="lots"),
+        E.SymbolicError,
+        "parameter mean_x has a non-numeric value 'lots'",
+    ),
+    Row(
+        "with_params/infinite",
+        lambda: gamma().problem.with_params(mean_x=float("inf")),
+        E.SymbolicError,
+        "parameter mean_x must be finite, got inf",
+    ),
+    Row(
+        "with_params/compiled, non-numeric",
+        lambda: gamma().with_params(mean_log_x=[1, 2]),
+        E.SymbolicError,
+        r"parameter mean_log_x has a non-numeric value \[1, 2\]",
+    ),
+    Row(
+        "with_params/unknown name",
+        lambda: gamma().with_params(mean_y=1.0),
+        E.SymbolicError,
+        r"unknown parameter names \['mean_y'\]",
+    ),
+    Row(
+        "reparameterize/phi a string",
+        lambda: gamma().problem.reparameterize([u, w], "u*w"),
+        E.SymbolicError,
+        "phi must be a sequence of expressions, one per coordinate, got 'u\\*w'",
+    ),
+    Row(
+        "reparameterize/unparsable phi",
+        lambda: gamma().problem.reparameterize([u, w], ["u +* w", w]),
+        E.SymbolicError,
+        r"phi\[0\] could not be read as a sympy expression",
+    ),
+    Row(
+        "reparameterize/Matrix inverse",
+        lambda: gamma().problem.reparameterize([u, w], [u, w], inverse=[sp.eye(2), w]),
+        E.SymbolicError,
+        r"inverse\[0\] must be a scalar expression, got a 2×2",
+    ),
+    Row(
+        "fisher_metric/unparsable density",
+        lambda: ro.fisher_metric("log(x +* 1)", x, [y], {x: y}),
+        E.SymbolicError,
+        r"log_density could not be read as a sympy expression: 'log\(x \+\* 1\)'",
+    ),
+    Row(
+        "fisher_metric/expectations a list",
+        lambda: ro.fisher_metric(-sp.log(y) - x / y, x, [y], [x]),
+        E.SymbolicError,
+        r"expectations must be a dict \{statistic: expectation\}, got \[x\]",
+    ),
 ]
 
 COMPILE = [
-    Row("compile/besseli", lambda: ro.Problem(M1, sp.besseli(0, x)).compile(), E.CompileError, r"the loss uses besseli, which cannot be compiled; the functions that compile are exp, log, .*polygamma"),
-    Row("compile/undefined Function", lambda: ro.Problem(M1, sp.Function("f")(x) ** 2).compile(), E.CompileError, r"the loss uses f, which cannot be compiled; .*loggamma, digamma"),
-    Row("compile/polygamma of order 5", lambda: ro.Problem(ro.Metric([x], [[1 + sp.polygamma(5, x) ** 2]]), x).compile(), E.CompileError, r"metric entry g\[0,0\] uses polygamma of order 5 \(orders 0, 1, 2, 3 compile\)"),
-    Row("compile/zeta in the domain", lambda: ro.Problem(M1, x, domain=[sp.zeta(x) > 0]).compile(), E.CompileError, "the domain condition zeta\\(x\\) > 0 uses zeta"),
+    Row(
+        "compile/besseli",
+        lambda: ro.Problem(M1, sp.besseli(0, x)).compile(),
+        E.CompileError,
+        r"the loss uses besseli, which cannot be compiled; the functions that compile are exp, log, .*polygamma",
+    ),
+    Row(
+        "compile/undefined Function",
+        lambda: ro.Problem(M1, sp.Function("f")(x) ** 2).compile(),
+        E.CompileError,
+        r"the loss uses f, which cannot be compiled; .*loggamma, digamma",
+    ),
+    Row(
+        "compile/polygamma of order 5",
+        lambda: ro.Problem(ro.Metric([x], [[1 + sp.polygamma(5, x) ** 2]]), x).compile(),
+        E.CompileError,
+        r"metric entry g\[0,0\] uses polygamma of order 5 \(orders 0, 1, 2, 3 compile\)",
+    ),
+    Row(
+        "compile/zeta in the domain",
+        lambda: ro.Problem(M1, x, domain=[sp.zeta(x) > 0]).compile(),
+        E.CompileError,
+        "the domain condition zeta\\(x\\) > 0 uses zeta",
+    ),
     Row("compiled/non-numeric point", lambda: gamma().metric("ab"), E.InputError, "x must be numeric, got 'ab'"),
-    Row("compiled/non-numeric vector", lambda: gamma().gamma_vv(X0, ["a", "b"]), E.InputError, r"v must be numeric, got \['a', 'b'\]"),
+    Row(
+        "compiled/non-numeric vector",
+        lambda: gamma().gamma_vv(X0, ["a", "b"]),
+        E.InputError,
+        r"v must be numeric, got \['a', 'b'\]",
+    ),
 ]
 
 
 def _optimize_rows(method):
     rows = [
-        Row(f"optimize[{method}]/start outside the domain", lambda: ro.optimize(gamma(), method, [-1.0, 1.0], 0.5, 3), E.DomainError, r"failed at step 0: x_0 = \[-1\.  1\.\] is outside the domain \(domain: alpha > 0, beta > 0\)", empty_trajectory),
-        Row(f"optimize[{method}]/NaN start", lambda: ro.optimize(gamma(), method, [np.nan, 1.0], 0.5, 3), E.InputError, r"x0 must be finite, but x0\[0\] = nan"),
-        Row(f"optimize[{method}]/non-numeric start", lambda: ro.optimize(gamma(), method, ["a", 1.0], 0.5, 3), E.InputError, "x0 must be numeric, got \\['a', 1.0\\]"),
+        Row(
+            f"optimize[{method}]/start outside the domain",
+            lambda: ro.optimize(gamma(), method, [-1.0, 1.0], 0.5, 3),
+            E.DomainError,
+            r"failed at step 0: x_0 = \[-1\.  1\.\] is outside the domain \(domain: alpha > 0, beta > 0\)",
+            empty_trajectory,
+        ),
+        Row(
+            f"optimize[{method}]/NaN start",
+            lambda: ro.optimize(gamma(), method, [np.nan, 1.0], 0.5, 3),
+            E.InputError,
+            r"x0 must be finite, but x0\[0\] = nan",
+        ),
+        Row(
+            f"optimize[{method}]/non-numeric start",
+            lambda: ro.optimize(gamma(), method, ["a", 1.0], 0.5, 3),
+            E.InputError,
+            "x0 must be numeric, got \\['a', 1.0\\]",
+        ),
     ]
     if ro.METHODS[method].uses_metric:  # gd and newton do not use the metric
-        rows.append(Row(f"optimize[{method}]/metric not PD at the start", lambda: ro.optimize(npd(), method, [2.0, 0.5], 0.1, 3), E.NotPositiveDefiniteError, r"failed at step 0: x_0 = \[2\.  0\.5\] has a metric that is singular or not positive definite", empty_trajectory))
+        rows.append(
+            Row(
+                f"optimize[{method}]/metric not PD at the start",
+                lambda: ro.optimize(npd(), method, [2.0, 0.5], 0.1, 3),
+                E.NotPositiveDefiniteError,
+                r"failed at step 0: x_0 = \[2\.  0\.5\] has a metric that is singular or not positive definite",
+                empty_trajectory,
+            )
+        )
     if not ro.METHODS[method].uses_metric:
-        rows.append(Row(f"optimize[{method}]/huge lr", lambda: ro.optimize(gamma(), method, X0, 1e6, 5), E.DomainError, rf"'{method}' failed at step \d: x_\d = .* is outside the domain", prefix_of_rerun(gamma, X0)))
+        rows.append(
+            Row(
+                f"optimize[{method}]/huge lr",
+                lambda: ro.optimize(gamma(), method, X0, 1e6, 5),
+                E.DomainError,
+                rf"'{method}' failed at step \d: x_\d = .* is outside the domain",
+                prefix_of_rerun(gamma, X0),
+            )
+        )
     else:
         exp_maps = {"re", "exact", "rmid", "rtaylor"}  # methods whose step solves an ODE
-        error = E.ExpMapError if method in exp_maps else {"geo3": E.NonFiniteError}.get(method, E.NotPositiveDefiniteError)
-        rows.append(Row(f"optimize[{method}]/huge lr", lambda: ro.optimize(squares(), method, X0, 1e6, 5), error, f"method '{method}' failed at step", prefix_of_rerun(squares, X0)))
+        error = (
+            E.ExpMapError if method in exp_maps else {"geo3": E.NonFiniteError}.get(method, E.NotPositiveDefiniteError)
+        )
+        rows.append(
+            Row(
+                f"optimize[{method}]/huge lr",
+                lambda: ro.optimize(squares(), method, X0, 1e6, 5),
+                error,
+                f"method '{method}' failed at step",
+                prefix_of_rerun(squares, X0),
+            )
+        )
     return rows
 
 
 OPTIMIZE = [row for m in ro.METHODS for row in _optimize_rows(m)] + [
-    Row("optimize/steps too many for memory", lambda: ro.optimize(gamma(), "ng", X0, 0.5, 10**12), E.InputError, r"steps = 1000000000000 keeps 1000000000001 iterates \(pass record_every=k to keep every k-th\), which need 24 TB but this machine has"),
-    Row("optimize/max_steps not a number", lambda: ro.optimize(gamma(), "re", X0, 0.5, 3, max_steps="many"), E.InputError, "max_steps must be an integer ≥ 1, got 'many'"),
-    Row("optimize/record_every zero", lambda: ro.optimize(gamma(), "ng", X0, 0.5, 3, record_every=0), E.InputError, "record_every must be an integer ≥ 1, got 0"),
-    Row("optimize/time span overflows", lambda: ro.optimize(gamma(), "exact", X0, 1e308, 10), E.MethodError, r"lr · steps, the run's time span, overflows: lr = 1e\+308, steps = 10"),
-    Row("optimize/lr not a number", lambda: ro.optimize(gamma(), "ng", X0, "fast", 3), E.MethodError, "lr must be a positive number, got 'fast'"),
-    Row("optimize/x0 of the wrong shape", lambda: ro.optimize(gamma(), "ng", [1.0, 1.0, 1.0], 0.5, 3), E.ShapeError, r"x0 must have shape \(2,\)"),
-    Row("optimize/exact through a degenerate metric", lambda: ro.optimize(npd(), "exact", [0.0, 0.5], 0.3, 10), E.ExpMapError, r"'exact' failed at step 4: the ODE solver of the flow .* stopped at t = 1, .* because the metric stopped being positive definite", flow_until_degenerate),
-    Row("optimize/re with solve_ivp, huge lr", lambda: ro.optimize(squares(), "re", X0, 1e6, 5, expmap="solve_ivp"), E.ExpMapError, r"'re' failed at step 1: .*the geodesic from there with velocity lr·d = .* stopped at t = ", prefix_of_rerun(squares, X0)),
+    Row(
+        "optimize/steps too many for memory",
+        lambda: ro.optimize(gamma(), "ng", X0, 0.5, 10**12),
+        E.InputError,
+        r"steps = 1000000000000 keeps 1000000000001 iterates \(pass record_every=k to keep every k-th\), which need 24 TB but this machine has",
+    ),
+    Row(
+        "optimize/max_steps not a number",
+        lambda: ro.optimize(gamma(), "re", X0, 0.5, 3, max_steps="many"),
+        E.InputError,
+        "max_steps must be an integer ≥ 1, got 'many'",
+    ),
+    Row(
+        "optimize/record_every zero",
+        lambda: ro.optimize(gamma(), "ng", X0, 0.5, 3, record_every=0),
+        E.InputError,
+        "record_every must be an integer ≥ 1, got 0",
+    ),
+    Row(
+        "optimize/time span overflows",
+        lambda: ro.optimize(gamma(), "exact", X0, 1e308, 10),
+        E.MethodError,
+        r"lr · steps, the run's time span, overflows: lr = 1e\+308, steps = 10",
+    ),
+    Row(
+        "optimize/lr not a number",
+        lambda: ro.optimize(gamma(), "ng", X0, "fast", 3),
+        E.MethodError,
+        "lr must be a positive number, got 'fast'",
+    ),
+    Row(
+        "optimize/x0 of the wrong shape",
+        lambda: ro.optimize(gamma(), "ng", [1.0, 1.0, 1.0], 0.5, 3),
+        E.ShapeError,
+        r"x0 must have shape \(2,\)",
+    ),
+    Row(
+        "optimize/exact through a degenerate metric",
+        lambda: ro.optimize(npd(), "exact", [0.0, 0.5], 0.3, 10),
+        E.ExpMapError,
+        r"'exact' failed at step 4: the ODE solver of the flow .* stopped at t = 1, .* because the metric stopped being positive definite",
+        flow_until_degenerate,
+    ),
+    Row(
+        "optimize/re with solve_ivp, huge lr",
+        lambda: ro.optimize(squares(), "re", X0, 1e6, 5, expmap="solve_ivp"),
+        E.ExpMapError,
+        r"'re' failed at step 1: .*the geodesic from there with velocity lr·d = .* stopped at t = ",
+        prefix_of_rerun(squares, X0),
+    ),
 ]
 
 
 GEODESICS = [
-    Row("exp_map/start outside the domain", lambda: ro.exp_map(gamma(), [-1.0, 1.0], [0.1, 0.1]), E.DomainError, r"x = \[-1\.  1\.\] is outside the domain"),
-    Row("exp_map/NaN start", lambda: ro.exp_map(gamma(), [1.0, np.inf], [0.1, 0.1]), E.InputError, r"x must be finite, but x\[1\] = inf"),
-    Row("exp_map/non-numeric velocity", lambda: ro.exp_map(gamma(), X0, "up"), E.InputError, "v must be numeric, got 'up'"),
-    Row("exp_map/metric not PD", lambda: ro.exp_map(npd(), [2.0, 0.5], [0.1, 0.1]), E.NotPositiveDefiniteError, r"x = \[2\.  0\.5\]: the metric there is singular or not positive definite"),
-    Row("exp_map/max_steps zero", lambda: ro.exp_map(gamma(), X0, [0.1, 0.1], max_steps=0), E.InputError, "max_steps must be an integer ≥ 1, got 0"),
-    Row("geodesic/non-numeric times", lambda: ro.geodesic(polar(), [1.0, 0.0], [0.1, 0.0], ["now"]), E.InputError, r"ts must be numeric, got \['now'\]"),
-    Row("geodesic/times not increasing", lambda: ro.geodesic(polar(), [1.0, 0.0], [0.1, 0.0], [0.5, 0.2]), E.MethodError, "ts must be a non-empty, non-decreasing sequence"),
+    Row(
+        "exp_map/start outside the domain",
+        lambda: ro.exp_map(gamma(), [-1.0, 1.0], [0.1, 0.1]),
+        E.DomainError,
+        r"x = \[-1\.  1\.\] is outside the domain",
+    ),
+    Row(
+        "exp_map/NaN start",
+        lambda: ro.exp_map(gamma(), [1.0, np.inf], [0.1, 0.1]),
+        E.InputError,
+        r"x must be finite, but x\[1\] = inf",
+    ),
+    Row(
+        "exp_map/non-numeric velocity",
+        lambda: ro.exp_map(gamma(), X0, "up"),
+        E.InputError,
+        "v must be numeric, got 'up'",
+    ),
+    Row(
+        "exp_map/metric not PD",
+        lambda: ro.exp_map(npd(), [2.0, 0.5], [0.1, 0.1]),
+        E.NotPositiveDefiniteError,
+        r"x = \[2\.  0\.5\]: the metric there is singular or not positive definite",
+    ),
+    Row(
+        "exp_map/max_steps zero",
+        lambda: ro.exp_map(gamma(), X0, [0.1, 0.1], max_steps=0),
+        E.InputError,
+        "max_steps must be an integer ≥ 1, got 0",
+    ),
+    Row(
+        "geodesic/non-numeric times",
+        lambda: ro.geodesic(polar(), [1.0, 0.0], [0.1, 0.0], ["now"]),
+        E.InputError,
+        r"ts must be numeric, got \['now'\]",
+    ),
+    Row(
+        "geodesic/times not increasing",
+        lambda: ro.geodesic(polar(), [1.0, 0.0], [0.1, 0.0], [0.5, 0.2]),
+        E.MethodError,
+        "ts must be a non-empty, non-decreasing sequence",
+    ),
 ]
 for _m in ("dop853", "dopri", "solve_ivp"):
     GEODESICS += [
-        Row(f"exp_map[{_m}]/through the origin", lambda m=_m: ro.exp_map(polar(), [1.0, 0.0], [-2.0, 0.0], method=m), E.ExpMapError, rf"exp_map\[{_m}\] failed: the geodesic from x = \[1\. 0\.\] with velocity v = \[-2\.  0\.\] could only be followed to t = 0\.\d+ of 1", origin_hit(_m)),
-        Row(f"exp_map[{_m}]/step cap", lambda m=_m: ro.exp_map(gamma(), X0, [5.0, 5.0], method=m, max_steps=3), E.ExpMapError, r"because the step cap max_steps = 3 was used up"),
-        Row(f"geodesic[{_m}]/keeps the samples before a failure", lambda m=_m: ro.geodesic(polar(), [1.0, 0.0], [-2.0, 0.0], np.linspace(0.0, 1.0, 11), method=m), E.ExpMapError, rf"geodesic\[{_m}\] failed after [56] of 11 samples \(the exception's \.geodesic holds them\)", partial_geodesic),
+        Row(
+            f"exp_map[{_m}]/through the origin",
+            lambda m=_m: ro.exp_map(polar(), [1.0, 0.0], [-2.0, 0.0], method=m),
+            E.ExpMapError,
+            rf"exp_map\[{_m}\] failed: the geodesic from x = \[1\. 0\.\] with velocity v = \[-2\.  0\.\] could only be followed to t = 0\.\d+ of 1",
+            origin_hit(_m),
+        ),
+        Row(
+            f"exp_map[{_m}]/step cap",
+            lambda m=_m: ro.exp_map(gamma(), X0, [5.0, 5.0], method=m, max_steps=3),
+            E.ExpMapError,
+            r"because the step cap max_steps = 3 was used up",
+        ),
+        Row(
+            f"geodesic[{_m}]/keeps the samples before a failure",
+            lambda m=_m: ro.geodesic(polar(), [1.0, 0.0], [-2.0, 0.0], np.linspace(0.0, 1.0, 11), method=m),
+            E.ExpMapError,
+            rf"geodesic\[{_m}\] failed after [56] of 11 samples \(the exception's \.geodesic holds them\)",
+            partial_geodesic,
+        ),
     ]
 
 STUDIES = [
-    Row("convergence_order/repeated steps", lambda: ro.convergence_order(gamma(), "ng", "exact", X0, 1.0, [16, 16, 32]), E.MethodError, r"distinct step counts, but \[16\] is repeated in \[16, 16, 32\]"),
-    Row("convergence_order/method is reference", lambda: ro.convergence_order(gamma(), "ng", "ng", X0, 1.0, [16, 32]), E.MethodError, "method and reference are both 'ng'"),
-    Row("convergence_order/T not a number", lambda: ro.convergence_order(gamma(), "ng", "exact", X0, "soon", [16, 32]), E.MethodError, "T must be a positive finite time, got 'soon'"),
-    Row("convergence_order/steps not numbers", lambda: ro.convergence_order(gamma(), "ng", "exact", X0, 1.0, ["a", "b"]), E.MethodError, r"steps_list must be a sequence of positive integers, got \['a', 'b'\]"),
-    Row("convergence_order/non-numeric start", lambda: ro.convergence_order(gamma(), "ng", "exact", "here", 1.0, [16, 32]), E.InputError, "x0 must be numeric, got 'here'"),
-    Row("invariance_order/reparameterization of another problem", lambda: ro.invariance_order(gamma(), gaussian_reparam(), "ng", X0, 1.0, [16, 32]), E.SymbolicError, r"reparam is a reparameterization of Problem\('gaussian'.*not of the problem studied, Problem\('gamma'"),
-    Row("invariance_order/reparam a name", lambda: ro.invariance_order(gamma(), "squares", "ng", X0, 1.0, [16, 32]), E.SymbolicError, r"reparam must be \(new_coords, phi\) or a reparameterized Problem, got 'squares'"),
-    Row("invariance_order/reparam without a base", lambda: ro.invariance_order(gamma(), gamma().problem, "ng", X0, 1.0, [16, 32]), E.SymbolicError, "is not a reparameterization: it has no base problem"),
+    Row(
+        "convergence_order/repeated steps",
+        lambda: ro.convergence_order(gamma(), "ng", "exact", X0, 1.0, [16, 16, 32]),
+        E.MethodError,
+        r"distinct step counts, but \[16\] is repeated in \[16, 16, 32\]",
+    ),
+    Row(
+        "convergence_order/method is reference",
+        lambda: ro.convergence_order(gamma(), "ng", "ng", X0, 1.0, [16, 32]),
+        E.MethodError,
+        "method and reference are both 'ng'",
+    ),
+    Row(
+        "convergence_order/T not a number",
+        lambda: ro.convergence_order(gamma(), "ng", "exact", X0, "soon", [16, 32]),
+        E.MethodError,
+        "T must be a positive finite time, got 'soon'",
+    ),
+    Row(
+        "convergence_order/steps not numbers",
+        lambda: ro.convergence_order(gamma(), "ng", "exact", X0, 1.0, ["a", "b"]),
+        E.MethodError,
+        r"steps_list must be a sequence of positive integers, got \['a', 'b'\]",
+    ),
+    Row(
+        "convergence_order/non-numeric start",
+        lambda: ro.convergence_order(gamma(), "ng", "exact", "here", 1.0, [16, 32]),
+        E.InputError,
+        "x0 must be numeric, got 'here'",
+    ),
+    Row(
+        "invariance_order/reparameterization of another problem",
+        lambda: ro.invariance_order(gamma(), gaussian_reparam(), "ng", X0, 1.0, [16, 32]),
+        E.SymbolicError,
+        r"reparam is a reparameterization of Problem\('gaussian'.*not of the problem studied, Problem\('gamma'",
+    ),
+    Row(
+        "invariance_order/reparam a name",
+        lambda: ro.invariance_order(gamma(), "squares", "ng", X0, 1.0, [16, 32]),
+        E.SymbolicError,
+        r"reparam must be \(new_coords, phi\) or a reparameterized Problem, got 'squares'",
+    ),
+    Row(
+        "invariance_order/reparam without a base",
+        lambda: ro.invariance_order(gamma(), gamma().problem, "ng", X0, 1.0, [16, 32]),
+        E.SymbolicError,
+        "is not a reparameterization: it has no base problem",
+    ),
 ]
 
 
@@ -303,22 +616,86 @@ _X = np.full((5, 3), 0.5)
 _T = np.full((5, 2), 0.5)
 
 NN = [
-    Row("nn/NaN in X", lambda: net().loss(_THETA, np.where(np.arange(15).reshape(5, 3) == 7, np.nan, _X), _T), E.InputError, r"X must be finite, but X\[2, 1\] = nan"),
+    Row(
+        "nn/NaN in X",
+        lambda: net().loss(_THETA, np.where(np.arange(15).reshape(5, 3) == 7, np.nan, _X), _T),
+        E.InputError,
+        r"X must be finite, but X\[2, 1\] = nan",
+    ),
     Row("nn/non-numeric X", lambda: net().gradient(_THETA, [["a"] * 3] * 5, _T), E.InputError, "X must be numeric"),
-    Row("nn/inf in theta", lambda: net().fisher_vp(np.where(np.arange(26) == 4, np.inf, _THETA), _X, _THETA), E.InputError, r"theta must be finite, but theta\[4\] = inf"),
-    Row("nn/bce target above 1", lambda: net().gradient(_THETA, _X, np.full((5, 2), 1.5)), E.InputError, r"bce targets T must lie in \[0, 1\], but T\[0, 0\] = 1.5"),
-    Row("nn/softmax targets not distributions", lambda: MLP([3, 4, 2], ["tanh", "softmax"], "softmax_ce").loss(_THETA, _X, _T * 1.2), E.InputError, "must be distributions .* row 0"),
-    Row("nn/NaN direction", lambda: net().connection_vp(_THETA, _X, np.where(np.arange(26) == 3, np.nan, _THETA)), E.InputError, r"v must be finite, but v\[3\] = nan"),
-    Row("solve_damped/NaN damping", lambda: solve_damped(lambda v: v, np.ones(3), float("nan")), E.InputError, "damping must be a finite number >= 0, got nan"),
-    Row("solve_damped/NaN right-hand side", lambda: solve_damped(lambda v: v, np.array([1.0, np.nan, 1.0])), E.InputError, r"b must be finite, but b\[1\] = nan"),
-    Row("solve_damped/max_iter not an integer", lambda: solve_damped(lambda v: v, np.ones(3), max_iter="many"), E.InputError, "max_iter must be an integer >= 0"),
+    Row(
+        "nn/inf in theta",
+        lambda: net().fisher_vp(np.where(np.arange(26) == 4, np.inf, _THETA), _X, _THETA),
+        E.InputError,
+        r"theta must be finite, but theta\[4\] = inf",
+    ),
+    Row(
+        "nn/bce target above 1",
+        lambda: net().gradient(_THETA, _X, np.full((5, 2), 1.5)),
+        E.InputError,
+        r"bce targets T must lie in \[0, 1\], but T\[0, 0\] = 1.5",
+    ),
+    Row(
+        "nn/softmax targets not distributions",
+        lambda: MLP([3, 4, 2], ["tanh", "softmax"], "softmax_ce").loss(_THETA, _X, _T * 1.2),
+        E.InputError,
+        "must be distributions .* row 0",
+    ),
+    Row(
+        "nn/NaN direction",
+        lambda: net().connection_vp(_THETA, _X, np.where(np.arange(26) == 3, np.nan, _THETA)),
+        E.InputError,
+        r"v must be finite, but v\[3\] = nan",
+    ),
+    Row(
+        "solve_damped/NaN damping",
+        lambda: solve_damped(lambda v: v, np.ones(3), float("nan")),
+        E.InputError,
+        "damping must be a finite number >= 0, got nan",
+    ),
+    Row(
+        "solve_damped/NaN right-hand side",
+        lambda: solve_damped(lambda v: v, np.array([1.0, np.nan, 1.0])),
+        E.InputError,
+        r"b must be finite, but b\[1\] = nan",
+    ),
+    Row(
+        "solve_damped/max_iter not an integer",
+        lambda: solve_damped(lambda v: v, np.ones(3), max_iter="many"),
+        E.InputError,
+        "max_iter must be an integer >= 0",
+    ),
 ]
 
 CLI = [
-    Row("cli/lr not a number", lambda: cli(["gamma", "--lr", "fast"]), None, "--lr: expected a positive number, got 'fast'", exits(2)),
-    Row("cli/repeated step counts", lambda: cli(["orders", "--steps", "16,16"]), None, "--steps: step counts must be distinct", exits(2)),
-    Row("cli/unknown method", lambda: cli(["invariance", "--methods", "ng,adam"]), None, "--methods: unknown method adam", exits(2)),
-    Row("cli/unknown reparameterization", lambda: cli(["invariance", "--reparam", "cubes"]), None, "unknown reparameterization 'cubes' of gamma", exits(2)),
+    Row(
+        "cli/lr not a number",
+        lambda: cli(["gamma", "--lr", "fast"]),
+        None,
+        "--lr: expected a positive number, got 'fast'",
+        exits(2),
+    ),
+    Row(
+        "cli/repeated step counts",
+        lambda: cli(["orders", "--steps", "16,16"]),
+        None,
+        "--steps: step counts must be distinct",
+        exits(2),
+    ),
+    Row(
+        "cli/unknown method",
+        lambda: cli(["invariance", "--methods", "ng,adam"]),
+        None,
+        "--methods: unknown method adam",
+        exits(2),
+    ),
+    Row(
+        "cli/unknown reparameterization",
+        lambda: cli(["invariance", "--reparam", "cubes"]),
+        None,
+        "unknown reparameterization 'cubes' of gamma",
+        exits(2),
+    ),
 ]
 
 
@@ -340,7 +717,15 @@ SLOW_IDS = {
 }
 ALL = SYMBOLIC + COMPILE + OPTIMIZE + GEODESICS + STUDIES + NN + CLI
 SLOW = [r for r in ALL if r.id in SLOW_IDS or r.id.startswith(("exp_map[", "geodesic["))]
-SLOW.append(Row("cli/gamma --lr 1e6 (used to hang)", _gamma_huge_lr, None, r"figure written to .*gamma\.png", failed_run_with_figure))
+SLOW.append(
+    Row(
+        "cli/gamma --lr 1e6 (used to hang)",
+        _gamma_huge_lr,
+        None,
+        r"figure written to .*gamma\.png",
+        failed_run_with_figure,
+    )
+)
 FAST = [r for r in ALL if r not in SLOW]
 ROWS = {r.id: r for r in FAST + SLOW}
 
@@ -380,7 +765,9 @@ def slow_outcomes(tmp_path_factory):
     env = dict(os.environ, BAD_INPUTS_TMP=str(tmp_path_factory.mktemp("bad-inputs")), MPLBACKEND="Agg")
     env["PYTHONPATH"] = os.pathsep.join([str(REPO), *filter(None, [env.get("PYTHONPATH")])])
     try:
-        proc = subprocess.run([sys.executable, "-c", _CHILD, str(HERE)], env=env, capture_output=True, text=True, timeout=SLOW_TIMEOUT)
+        proc = subprocess.run(
+            [sys.executable, "-c", _CHILD, str(HERE)], env=env, capture_output=True, text=True, timeout=SLOW_TIMEOUT
+        )
         stdout, note = proc.stdout, proc.stderr[-3000:]
     except subprocess.TimeoutExpired as exc:
         stdout = exc.stdout.decode() if isinstance(exc.stdout, bytes) else exc.stdout or ""

@@ -72,3 +72,20 @@ def test_default_reparameterization_of_each_problem_is_valid():
     text = build_parser()._subparsers._group_actions[0].choices["orders"].format_help()
     for entry in STUDY_PROBLEMS.values():
         assert all(r in text for r in entry.reparams)
+
+
+def test_orders_exit_status_follows_the_table(tmp_path, capsys):
+    """Step counts 1 and 2 are far from the asymptotic regime: rows fail, the table's passed
+    field is False, and the command exits 1 after writing its figure (the decision is the
+    table's, not a search of the printed text)."""
+    from riemannopt.cli import main
+    from riemannopt.experiments import study_problem, theorem1_table
+
+    problem, x0 = study_problem("gamma", "squares")
+    table = theorem1_table(problem, x0, steps_list=[1, 2])
+    assert not table.passed and not all(table.marks) and any(table.marks)
+    out = tmp_path / "orders.png"
+    assert main(["orders", "--steps", "1,2", "--out", str(out)]) == 1
+    assert "FAIL" in capsys.readouterr().out and out.stat().st_size > 5000
+    assert main(["orders", "--steps", "16,32,64", "--out", str(out)]) == 0
+    assert "FAIL" not in capsys.readouterr().out

@@ -23,8 +23,27 @@ def tiny_npz(tmp_path_factory):
 
 def test_nn_command_writes_figure_and_histories(tiny_npz, tmp_path, capsys):
     out, hist = tmp_path / "nn.png", tmp_path / "nn.json"
-    argv = ["nn", "--dataset", "curves-small", "--data", str(tiny_npz), "--methods", "ng,geof", "--iters", "2",
-            "--seeds", "2", "--chunks", "2", "--table-iters", "1,2", "--out", str(out), "--history", str(hist)]
+    argv = [
+        "nn",
+        "--dataset",
+        "curves-small",
+        "--data",
+        str(tiny_npz),
+        "--methods",
+        "ng,geof",
+        "--iters",
+        "2",
+        "--seeds",
+        "2",
+        "--chunks",
+        "2",
+        "--table-iters",
+        "1,2",
+        "--out",
+        str(out),
+        "--history",
+        str(hist),
+    ]
     assert main(argv) == 0
     text = capsys.readouterr().out
     assert "| ng |" in text and "| geof |" in text and "| train @1 | train @2 | test @2 |" in text
@@ -37,13 +56,27 @@ def test_nn_command_writes_figure_and_histories(tiny_npz, tmp_path, capsys):
     assert data["settings"]["threshold"] == 5.0 and data["settings"]["dtype"] == "float32"
 
 
-
 def test_from_history_redraws_the_same_tables_without_training(tiny_npz, tmp_path, capsys):
     """A study saved with --history and redrawn with --from-history prints the same tables (the
     numbers come from the saved histories) and writes the figure."""
     hist, again = tmp_path / "nn.json", tmp_path / "again.png"
-    argv = ["nn", "--dataset", "curves-small", "--data", str(tiny_npz), "--methods", "ng,geo", "--iters", "2",
-            "--chunks", "2", "--out", str(tmp_path / "nn.png"), "--history", str(hist)]
+    argv = [
+        "nn",
+        "--dataset",
+        "curves-small",
+        "--data",
+        str(tiny_npz),
+        "--methods",
+        "ng,geo",
+        "--iters",
+        "2",
+        "--chunks",
+        "2",
+        "--out",
+        str(tmp_path / "nn.png"),
+        "--history",
+        str(hist),
+    ]
     assert main(argv) == 0
     trained = capsys.readouterr().out.splitlines()
     assert main(["nn", "--from-history", str(hist), "--out", str(again)]) == 0

@@ -34,7 +34,17 @@ def html(tmp_path_factory):
 
 
 def test_pages_and_api_reference(html):
-    for page in ["index.html", "mathematics.html", "api.html", "tutorials/invariance.html", "errors.html", "nn_training.html", "nn_cuda.html", "rl.html", "gallery/index.html"]:
+    for page in [
+        "index.html",
+        "mathematics.html",
+        "api.html",
+        "tutorials/invariance.html",
+        "errors.html",
+        "nn_training.html",
+        "nn_cuda.html",
+        "rl.html",
+        "gallery/index.html",
+    ]:
         assert (html / page).is_file(), f"{page} was not built"
     assert (html / "_images" / "gamma.png").is_file() or (html / "_static" / "gamma.png").is_file()
     api = (html / "api.html").read_text(encoding="utf-8")

@@ -86,7 +86,10 @@ def test_coords_repeated_or_empty():
 
 # -- Problem ---------------------------------------------------------------------------------------
 def test_unknown_symbol_in_loss():
-    with pytest.raises(SymbolicError, match=r"the loss uses symbols \['z'\] that are neither coordinates \['x', 'y'\] nor params \['a'\]"):
+    with pytest.raises(
+        SymbolicError,
+        match=r"the loss uses symbols \['z'\] that are neither coordinates \['x', 'y'\] nor params \['a'\]",
+    ):
         ro.Problem(ro.Metric([x, y], sp.eye(2)), a * x + z, params={a: 1.0})
 
 

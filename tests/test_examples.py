@@ -29,7 +29,9 @@ def test_examples_are_numbered_lessons():
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
 def test_example_runs_and_writes_its_figure(path, tmp_path):
     env = dict(os.environ, RIEMANNOPT_EXAMPLE_QUICK="1", MPLBACKEND="Agg")
-    proc = subprocess.run([sys.executable, str(path)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, str(path)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     figures = list(tmp_path.glob("*.png"))
     assert figures, f"{path.name} wrote no figure"

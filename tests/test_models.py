@@ -35,7 +35,10 @@ def test_gamma_data_is_the_papers_data_set():
 def test_gamma_mle_parameters(gamma_problem):
     data = ro.models.gamma_data()
     by_name = {s.name: v for s, v in gamma_problem.params.items()}
-    assert by_name == {"mean_x": pytest.approx(data.mean(), rel=1e-15), "mean_log_x": pytest.approx(np.log(data).mean(), rel=1e-15)}
+    assert by_name == {
+        "mean_x": pytest.approx(data.mean(), rel=1e-15),
+        "mean_log_x": pytest.approx(np.log(data).mean(), rel=1e-15),
+    }
     assert [c.name for c in gamma_problem.coords] == ["alpha", "beta"]
     assert gamma_problem.name == "gamma"
 

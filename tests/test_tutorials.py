@@ -15,7 +15,6 @@ import re
 import subprocess
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"

@@ -8,12 +8,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._checks import as_float_array, check_finite
-from ..errors import MethodError, SymbolicError
-from ..integrators import optimize
-from ..integrators.common import as_compiled
-from ..integrators.optimize import check_method
-from ..progress import progress
+from riemannopt._checks import as_float_array, check_finite
+from riemannopt.errors import MethodError, SymbolicError
+from riemannopt.integrators import optimize
+from riemannopt.integrators.common import as_compiled
+from riemannopt.integrators.optimize import check_method
+from riemannopt.progress import progress
 
 __all__ = ["fit_order", "convergence_order", "invariance_order", "ConvergenceStudy", "InvarianceStudy"]
 

@@ -10,8 +10,8 @@ expectation); 2 bad usage (one line on stderr); 130 interrupted.
 
 import sys
 
-from . import gamma, nn, orders, rl
-from ._args import Parser, UsageError
+from riemannopt.cli import gamma, nn, orders, rl
+from riemannopt.cli._args import Parser, UsageError
 
 __all__ = ["main", "build_parser"]
 
@@ -47,7 +47,7 @@ def main(argv=None):
         print(f"{prog}: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:  # a riemannopt error is expected and explained; anything else is a bug
-        from ..errors import RiemannOptError
+        from riemannopt.errors import RiemannOptError
 
         if isinstance(exc, RiemannOptError):
             print(f"{prog}: {exc}", file=sys.stderr)

@@ -1,6 +1,6 @@
 """``riemannopt gamma``: the paper's Gamma-distribution invariance experiment (Figure 2)."""
 
-from ._args import figure_path, positive_float, positive_int
+from riemannopt.cli._args import figure_path, positive_float, positive_int
 
 __all__ = ["register"]
 
@@ -21,7 +21,7 @@ def register(sub):
 
 
 def run(args):
-    from ..experiments import gamma_figure
+    from riemannopt.experiments import gamma_figure
 
     result = gamma_figure(lr=args.lr, steps=args.steps, seed=args.seed)
     print(result.table())

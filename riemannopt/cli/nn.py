@@ -1,9 +1,8 @@
 """``riemannopt nn``: train a preset network with each method (paper §7.2, Figure 3; App. F)."""
 
-import argparse
 import json
 
-from ._args import (
+from riemannopt.cli._args import (
     UsageError,
     figure_path,
     name_list,
@@ -21,9 +20,9 @@ _DEFAULT_METHODS = "ng,mid,geo,geof,adam"
 
 
 def register(sub):
-    from ..experiments import STUDY_CLOCKS
-    from ..nn import BACKENDS, METHODS, PRESETS
-    from ..nn.curvature import CURVATURES
+    from riemannopt.experiments import STUDY_CLOCKS
+    from riemannopt.nn import BACKENDS, METHODS, PRESETS
+    from riemannopt.nn.curvature import CURVATURES
 
     presets = "; ".join(f"{name}: {p.description}" for name, p in PRESETS.items())
     p = sub.add_parser(
@@ -34,49 +33,93 @@ def register(sub):
         "fixed time, draw Figure 3's layout (error against iterations, solid; against time, dashed, top axis) "
         "and write the histories as JSON. Exit status 1 if a run failed (its partial history is kept).",
     )
-    p.add_argument("--dataset", default="curves-small", choices=list(PRESETS), metavar="PRESET",
-                   help=f"network and data (default: curves-small). {presets}")
-    p.add_argument("--data", default=None, metavar="FILE.npz",
-                   help="your data (X_train, X_test and, for a classifier, T_train, T_test) instead of the generated "
-                   "data; required by the mnist presets")
-    p.add_argument("--methods", type=name_list(METHODS, "method"), default=_DEFAULT_METHODS.split(","),
-                   help=f"comma-separated methods among {', '.join(METHODS)} (default: {_DEFAULT_METHODS})")
+    p.add_argument(
+        "--dataset",
+        default="curves-small",
+        choices=list(PRESETS),
+        metavar="PRESET",
+        help=f"network and data (default: curves-small). {presets}",
+    )
+    p.add_argument(
+        "--data",
+        default=None,
+        metavar="FILE.npz",
+        help="your data (X_train, X_test and, for a classifier, T_train, T_test) instead of the generated "
+        "data; required by the mnist presets",
+    )
+    p.add_argument(
+        "--methods",
+        type=name_list(METHODS, "method"),
+        default=_DEFAULT_METHODS.split(","),
+        help=f"comma-separated methods among {', '.join(METHODS)} (default: {_DEFAULT_METHODS})",
+    )
     p.add_argument("--iters", type=positive_int, default=40, help="iterations per run (default: 40)")
-    p.add_argument("--seeds", type=positive_int, default=1,
-                   help="number of seeds: each generates the data and initializes the network (default: 1)")
+    p.add_argument(
+        "--seeds",
+        type=positive_int,
+        default=1,
+        help="number of seeds: each generates the data and initializes the network (default: 1)",
+    )
     p.add_argument("--seed", type=non_negative_int, default=0, help="first seed (default: 0)")
     p.add_argument("--backend", default="numpy", choices=list(BACKENDS), help="compute backend (default: numpy)")
     p.add_argument("--dtype", default="float32", choices=["float32", "float64"], help="default: float32")
     p.add_argument("--max-cg", type=positive_int, default=50, help="CG steps per solve at most (default: 50)")
     p.add_argument("--damping", type=positive_float, default=45.0, help="initial damping λ (default: 45)")
-    p.add_argument("--threshold", type=non_negative_float, default=None,
-                   help="corrections only while λ < threshold (default: the preset's, 5 for CURVES, 10 for MNIST "
-                   "and spirals; 0: never, inf: always)")
+    p.add_argument(
+        "--threshold",
+        type=non_negative_float,
+        default=None,
+        help="corrections only while λ < threshold (default: the preset's, 5 for CURVES, 10 for MNIST "
+        "and spirals; 0: never, inf: always)",
+    )
     p.add_argument("--weight-decay", type=non_negative_float, default=2e-5, help="default: 2e-5")
-    p.add_argument("--chunks", type=positive_int, default=4, help="curvature minibatches, one per iteration (default: 4)")
+    p.add_argument(
+        "--chunks", type=positive_int, default=4, help="curvature minibatches, one per iteration (default: 4)"
+    )
     p.add_argument("--curvature", default="fisher", choices=list(CURVATURES), help="default: fisher")
-    p.add_argument("--clock", default="cpu", choices=list(STUDY_CLOCKS),
-                   help="time axis and fixed-time columns: processor time (steady on a shared machine) or wall time "
-                   "(default: cpu)")
+    p.add_argument(
+        "--clock",
+        default="cpu",
+        choices=list(STUDY_CLOCKS),
+        help="time axis and fixed-time columns: processor time (steady on a shared machine) or wall time "
+        "(default: cpu)",
+    )
     p.add_argument("--out", type=figure_path, default="nn.png", help="figure file (default: nn.png)")
-    p.add_argument("--history", type=output_path, default=None, metavar="FILE.json",
-                   help="write every run's history to this JSON file")
-    p.add_argument("--table-iters", type=positive_int_list, default=None, metavar="K,K,...",
-                   help="iterations at which the table reports errors (default: half and all of --iters)")
+    p.add_argument(
+        "--history",
+        type=output_path,
+        default=None,
+        metavar="FILE.json",
+        help="write every run's history to this JSON file",
+    )
+    p.add_argument(
+        "--table-iters",
+        type=positive_int_list,
+        default=None,
+        metavar="K,K,...",
+        help="iterations at which the table reports errors (default: half and all of --iters)",
+    )
     p.add_argument("--title", default=None, help="figure title")
-    p.add_argument("--from-history", default=None, metavar="FILE.json",
-                   help="redraw the tables and the figure of a study saved with --history, without training")
+    p.add_argument(
+        "--from-history",
+        default=None,
+        metavar="FILE.json",
+        help="redraw the tables and the figure of a study saved with --history, without training",
+    )
     p.set_defaults(run=run, check=check)
 
 
 def check(args):
-    from ..errors import BackendUnavailableError, InputError, ShapeError
-    from ..nn import get_backend, get_preset
-    from ..nn.datasets import load_npz
+    from riemannopt.errors import BackendUnavailableError, InputError, ShapeError
+    from riemannopt.nn import get_backend, get_preset
+    from riemannopt.nn.datasets import load_npz
 
     if args.from_history is not None:
         args.study = _load_study(args.from_history)
-        if args.table_iters is not None and args.table_iters[-1] > len(args.study.histories(args.study.methods[0])[0]["iteration"]) - 1:
+        if (
+            args.table_iters is not None
+            and args.table_iters[-1] > len(args.study.histories(args.study.methods[0])[0]["iteration"]) - 1
+        ):
             raise UsageError(f"--table-iters: iteration {args.table_iters[-1]} is beyond the saved study")
         return
 
@@ -98,7 +141,9 @@ def check(args):
             )
         n_out = preset.sizes[-1]
         if d.task == "autoencoder" and preset.sizes[0] != n_out:
-            raise UsageError(f"--data: {args.data} has no targets (T_train, T_test), but {args.dataset} is a classifier")
+            raise UsageError(
+                f"--data: {args.data} has no targets (T_train, T_test), but {args.dataset} is a classifier"
+            )
         if d.task == "classifier" and int(max(d.T_train.max(), d.T_test.max())) >= n_out:
             raise UsageError(f"--data: labels must lie in [0, {n_out}) for {args.dataset}")
         if d.task == "supervised" and d.T_train.shape[1] != n_out:
@@ -113,7 +158,7 @@ def check(args):
 
 
 def _load_study(path):
-    from ..experiments import NNStudy
+    from riemannopt.experiments import NNStudy
 
     try:
         with open(path, encoding="utf-8") as f:
@@ -127,7 +172,7 @@ def _load_study(path):
 def run(args):
     import numpy as np
 
-    from ..experiments import nn_study
+    from riemannopt.experiments import nn_study
 
     if args.from_history is not None:
         return _report(args.study, args)
@@ -143,10 +188,13 @@ def run(args):
     if args.threshold is not None:
         options["threshold"] = args.threshold
     seeds = tuple(range(args.seed, args.seed + args.seeds))
-    print(f"riemannopt nn: {args.dataset}, methods {', '.join(args.methods)}, {args.iters} iterations, "
-          f"seed(s) {', '.join(map(str, seeds))}, {args.backend} backend, {args.dtype}")
-    study = nn_study(args.dataset, args.methods, args.iters, seeds, data=args.dataset_obj, backend=args.backend,
-                     **options)
+    print(
+        f"riemannopt nn: {args.dataset}, methods {', '.join(args.methods)}, {args.iters} iterations, "
+        f"seed(s) {', '.join(map(str, seeds))}, {args.backend} backend, {args.dtype}"
+    )
+    study = nn_study(
+        args.dataset, args.methods, args.iters, seeds, data=args.dataset_obj, backend=args.backend, **options
+    )
     return _report(study, args)
 
 

@@ -1,14 +1,14 @@
 """``riemannopt orders`` (Theorem 1) and ``riemannopt invariance`` (order of invariance)."""
 
-from ._args import UsageError, figure_path, name_list, positive_float, step_counts
+from riemannopt.cli._args import UsageError, figure_path, name_list, positive_float, step_counts
 
 __all__ = ["register"]
 
 
 def register(sub):
-    from ..experiments import STUDY_PROBLEMS
-    from ..integrators import METHODS
-    from ..integrators.methods import invariance_methods
+    from riemannopt.experiments import STUDY_PROBLEMS
+    from riemannopt.integrators import METHODS
+    from riemannopt.integrators.methods import invariance_methods
 
     defaults = ",".join(invariance_methods())
 
@@ -56,8 +56,8 @@ def _study_options(p, problems, steps, out):
 
 
 def check(args):
-    from ..errors import MethodError
-    from ..experiments import check_study_problem
+    from riemannopt.errors import MethodError
+    from riemannopt.experiments import check_study_problem
 
     try:
         _, args.reparam = check_study_problem(args.problem, args.reparam)
@@ -68,22 +68,24 @@ def check(args):
 
 
 def run_orders(args):
-    from ..experiments import study_problem, theorem1_table
-    from ..plot import convergence_figure
+    from riemannopt.experiments import study_problem, theorem1_table
+    from riemannopt.plot import convergence_figure
 
     problem, x0 = study_problem(args.problem, args.reparam)
     print(f"Theorem 1 on {args.problem} ({args.reparam} parameterization), x0 = {tuple(map(float, x0))}, T = {args.T}")
     table = theorem1_table(problem, x0, T=args.T, steps_list=args.steps)
     print(table.text)
-    fig = convergence_figure(table.studies, expected=table.expected, title=f"Theorem 1: {args.problem} / {args.reparam}")
+    fig = convergence_figure(
+        table.studies, expected=table.expected, title=f"Theorem 1: {args.problem} / {args.reparam}"
+    )
     fig.savefig(args.out, dpi=120)
     print(f"figure written to {args.out}")
     return 0 if table.passed else 1
 
 
 def run_invariance(args):
-    from ..experiments import STUDY_PROBLEMS, invariance_table, study_problem
-    from ..plot import invariance_figure
+    from riemannopt.experiments import STUDY_PROBLEMS, invariance_table, study_problem
+    from riemannopt.plot import invariance_figure
 
     problem, x0 = study_problem(args.problem)
     reparam = STUDY_PROBLEMS[args.problem].reparams[args.reparam]

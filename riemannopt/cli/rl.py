@@ -2,7 +2,15 @@
 
 import argparse
 
-from ._args import UsageError, figure_path, name_list, output_path, positive_float, positive_int, positive_int_list
+from riemannopt.cli._args import (
+    UsageError,
+    figure_path,
+    name_list,
+    output_path,
+    positive_float,
+    positive_int,
+    positive_int_list,
+)
 
 __all__ = ["register"]
 
@@ -27,36 +35,74 @@ def register(sub):
         "or ACKTR's Kronecker-factored Fisher; GAE with a value baseline), updated by ng, mid (midpoint) or "
         "geo (geodesic correction); plot average episode return against environment steps, mean and spread "
         "over seeds, and print the returns at fixed step counts. "
-        "Needs the rl extra: pip install \"riemannopt[rl]\".",
+        'Needs the rl extra: pip install "riemannopt[rl]".',
     )
-    p.add_argument("--env", type=_env_list, default=["Pendulum-v1"],
-                   help="comma-separated gymnasium environment ids, one panel each (default: Pendulum-v1)")
-    p.add_argument("--methods", type=name_list(_METHODS, "method"), default=list(_METHODS),
-                   help="comma-separated methods among ng, mid, geo (default: all three)")
-    p.add_argument("--timesteps", type=positive_int, default=200_000,
-                   help="environment steps per run (default: 200000)")
+    p.add_argument(
+        "--env",
+        type=_env_list,
+        default=["Pendulum-v1"],
+        help="comma-separated gymnasium environment ids, one panel each (default: Pendulum-v1)",
+    )
+    p.add_argument(
+        "--methods",
+        type=name_list(_METHODS, "method"),
+        default=list(_METHODS),
+        help="comma-separated methods among ng, mid, geo (default: all three)",
+    )
+    p.add_argument(
+        "--timesteps", type=positive_int, default=200_000, help="environment steps per run (default: 200000)"
+    )
     p.add_argument("--seeds", type=positive_int, default=3, help="number of seeds, 0 .. N-1 (default: 3)")
-    p.add_argument("--lr", type=positive_float, default=None,
-                   help="learning rate η, the largest step (default: per environment, riemannopt.rl.default_lr: "
-                   "tuned here by the paper's protocol, else the paper's App. E.2 value, else 0.3)")
-    p.add_argument("--max-kl", type=_kl, default=0.01,
-                   help="trust region δ: the step r = min(η, sqrt(2δ / dᵀFd)); 'none' for fixed steps (default: 0.01)")
+    p.add_argument(
+        "--lr",
+        type=positive_float,
+        default=None,
+        help="learning rate η, the largest step (default: per environment, riemannopt.rl.default_lr: "
+        "tuned here by the paper's protocol, else the paper's App. E.2 value, else 0.3)",
+    )
+    p.add_argument(
+        "--max-kl",
+        type=_kl,
+        default=0.01,
+        help="trust region δ: the step r = min(η, sqrt(2δ / dᵀFd)); 'none' for fixed steps (default: 0.01)",
+    )
     p.add_argument("--damping", type=positive_float, default=1e-2, help="λ of the damped Fisher F + λI (default: 0.01)")
-    p.add_argument("--fisher", choices=("exact", "kfac"), default="exact",
-                   help="exact: Fisher-vector products with truncated CG; kfac: ACKTR's Kronecker-factored Fisher "
-                   "(default: exact)")
+    p.add_argument(
+        "--fisher",
+        choices=("exact", "kfac"),
+        default="exact",
+        help="exact: Fisher-vector products with truncated CG; kfac: ACKTR's Kronecker-factored Fisher "
+        "(default: exact)",
+    )
     p.add_argument("--cg-iters", type=positive_int, default=10, help="the most CG steps per solve (default: 10)")
     p.add_argument("--envs", type=positive_int, default=8, help="parallel environments (default: 8)")
-    p.add_argument("--steps-per-env", type=positive_int, default=256,
-                   help="steps of each environment per batch (default: 256; a batch is envs × this)")
-    p.add_argument("--at", type=positive_int_list, default=None,
-                   help="comma-separated step counts for the table (default: quarters of --timesteps)")
+    p.add_argument(
+        "--steps-per-env",
+        type=positive_int,
+        default=256,
+        help="steps of each environment per batch (default: 256; a batch is envs × this)",
+    )
+    p.add_argument(
+        "--at",
+        type=positive_int_list,
+        default=None,
+        help="comma-separated step counts for the table (default: quarters of --timesteps)",
+    )
     p.add_argument("--out", type=figure_path, default="rl.png", help="figure file (default: rl.png)")
-    p.add_argument("--history", type=output_path, default=None,
-                   help="JSON file for every run's episodes and update records (default: none)")
-    p.add_argument("--from-history", type=_history_file, default=None, metavar="FILE",
-                   help="train nothing: print the table and draw the figure of a study saved by --history "
-                   "(--env, --methods, --timesteps, --seeds and the training settings are then ignored)")
+    p.add_argument(
+        "--history",
+        type=output_path,
+        default=None,
+        help="JSON file for every run's episodes and update records (default: none)",
+    )
+    p.add_argument(
+        "--from-history",
+        type=_history_file,
+        default=None,
+        metavar="FILE",
+        help="train nothing: print the table and draw the figure of a study saved by --history "
+        "(--env, --methods, --timesteps, --seeds and the training settings are then ignored)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(run=run, check=check)
 
@@ -78,11 +124,11 @@ def _history_file(text):
 def check(args):
     """Every environment exists, runs here and has spaces the policies support; every step
     count of ``--at`` is within the run; a ``--from-history`` file is a saved study."""
-    from ..errors import BackendUnavailableError, MethodError
-    from ..rl.envs import env_info
+    from riemannopt.errors import BackendUnavailableError, MethodError
+    from riemannopt.rl.envs import env_info
 
     if args.from_history:
-        from ..rl.study import Study
+        from riemannopt.rl.study import Study
 
         try:
             args.study = Study.load(args.from_history)
@@ -103,26 +149,35 @@ def check(args):
 
 
 def run(args):
-    from ..progress import progress
-    from ..rl.study import run_study
-    from ..rl.training import RLConfig
+    from riemannopt.progress import progress
+    from riemannopt.rl.study import run_study
+    from riemannopt.rl.training import RLConfig
 
     if args.from_history:
         return _report(args, args.study)
-    config = RLConfig(lr=args.lr, max_kl=args.max_kl, damping=args.damping, curvature=args.fisher,
-                      cg_iters=args.cg_iters, n_envs=args.envs, n_steps=args.steps_per_env)
+    config = RLConfig(
+        lr=args.lr,
+        max_kl=args.max_kl,
+        damping=args.damping,
+        curvature=args.fisher,
+        cg_iters=args.cg_iters,
+        n_envs=args.envs,
+        n_steps=args.steps_per_env,
+    )
     seeds = list(range(args.seeds))
     per_run = -(-args.timesteps // config.batch) * config.batch
     total = per_run * len(args.env) * len(args.methods) * len(seeds)
-    print(f"natural policy gradient ({args.fisher} Fisher) on {', '.join(args.env)}: methods "
-          f"{', '.join(args.methods)}, {len(seeds)} seed(s), {args.timesteps} steps each, batch {config.batch}")
+    print(
+        f"natural policy gradient ({args.fisher} Fisher) on {', '.join(args.env)}: methods "
+        f"{', '.join(args.methods)}, {len(seeds)} seed(s), {args.timesteps} steps each, batch {config.batch}"
+    )
     with progress(range(total), desc="rl", enable=False if args.no_progress else None, total=total) as bar:
         study = run_study(args.env, args.methods, args.timesteps, seeds, config=config, progress=bar.update)
     return _report(args, study)
 
 
 def _report(args, study):
-    from ..plot import rl_figure
+    from riemannopt.plot import rl_figure
 
     print(study.table(args.at))
     rl_figure(study).savefig(args.out, dpi=110)

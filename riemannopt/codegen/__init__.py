@@ -11,11 +11,11 @@ import functools
 import hashlib
 from importlib import resources
 
-from . import special
-from .cache import cache_dir, heal_numba_cache, load_or_create
-from .compiled import CompiledProblem
-from .emit import FUNCTIONS, emit_module
-from .printer import POLYGAMMA_ORDERS, SUPPORTED_FUNCTIONS
+from riemannopt.codegen import special
+from riemannopt.codegen.cache import cache_dir, heal_numba_cache, load_or_create
+from riemannopt.codegen.compiled import CompiledProblem
+from riemannopt.codegen.emit import FUNCTIONS, emit_module
+from riemannopt.codegen.printer import POLYGAMMA_ORDERS, SUPPORTED_FUNCTIONS
 
 # Generated modules are named after the problem *and* the code that generates and supports them,
 # so that a change to the printer or the special functions never reuses stale cached code (numba's
@@ -24,7 +24,7 @@ _CODEGEN_TAG = hashlib.sha256(
     b"".join(resources.files(__package__).joinpath(f).read_bytes() for f in ("emit.py", "printer.py", "special.py"))
 ).hexdigest()[:10]
 
-__all__ = ["CompiledProblem", "compile_problem", "cache_dir", "emit_module", "SUPPORTED_FUNCTIONS"]
+__all__ = ["CompiledProblem", "compile_problem", "cache_dir", "emit_module", "SUPPORTED_FUNCTIONS", "POLYGAMMA_ORDERS"]
 
 
 @functools.cache

@@ -29,7 +29,7 @@ import tempfile
 import warnings
 from pathlib import Path
 
-from ..errors import CacheWarning, CompileError
+from riemannopt.errors import CacheWarning, CompileError
 
 __all__ = ["cache_dir", "load_or_create", "heal_numba_cache"]
 

@@ -2,9 +2,9 @@
 
 import numpy as np
 
-from .._checks import as_float_array
-from ..errors import DomainError, ShapeError
-from .emit import FUNCTIONS
+from riemannopt._checks import as_float_array
+from riemannopt.codegen.emit import FUNCTIONS
+from riemannopt.errors import DomainError, ShapeError
 
 __all__ = ["CompiledProblem"]
 

@@ -10,8 +10,8 @@ partial trajectory, instead of a ``ZeroDivisionError`` from inside a jitted loop
 import sympy as sp
 from sympy.printing.codeprinter import PrintMethodNotImplementedError
 
-from ..errors import CompileError
-from .printer import POLYGAMMA_ORDERS, SUPPORTED_FUNCTIONS, NumbaPrinter, unsupported_function
+from riemannopt.codegen.printer import POLYGAMMA_ORDERS, SUPPORTED_FUNCTIONS, NumbaPrinter, unsupported_function
+from riemannopt.errors import CompileError
 
 __all__ = ["emit_module", "check_compilable", "FUNCTIONS"]
 
@@ -136,7 +136,9 @@ class _Emitter:
         return f"{_JIT}def in_domain(x, p):\n" + "\n".join(body) + "\n"
 
 
-_DIRECTION = _JIT + '''def direction(x, p):
+_DIRECTION = (
+    _JIT
+    + '''def direction(x, p):
     """The natural direction d(x) = -g(x)^{-1} grad L(x) (paper eq. 5)."""
     ginv = inverse_metric(x, p)
     g = grad(x, p)
@@ -146,6 +148,7 @@ _DIRECTION = _JIT + '''def direction(x, p):
             out[i] -= ginv[i, j] * g[j]
     return out
 '''
+)
 
 
 def _indices(shape):

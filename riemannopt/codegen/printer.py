@@ -1,7 +1,7 @@
 """A sympy printer for scalar numba code: ``math`` functions plus riemannopt's special functions."""
 
 import sympy as sp
-from sympy.core.function import AppliedUndef, Application
+from sympy.core.function import Application, AppliedUndef
 from sympy.printing.pycode import PythonCodePrinter
 
 __all__ = ["NumbaPrinter", "SUPPORTED_FUNCTIONS", "POLYGAMMA_ORDERS", "unsupported_function"]

@@ -201,9 +201,7 @@ def _asymptotic_coefficients() -> np.ndarray:
     for k, b in enumerate(_BERNOULLI_EVEN, start=1):
         table[0, k - 1] = float(b / (2 * k))
         for n in range(1, 4):
-            table[n, k - 1] = float(
-                b * Fraction(math.factorial(2 * k + n - 1), math.factorial(2 * k))
-            )
+            table[n, k - 1] = float(b * Fraction(math.factorial(2 * k + n - 1), math.factorial(2 * k)))
     return table
 
 

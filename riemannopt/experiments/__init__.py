@@ -1,8 +1,8 @@
 """The paper's experiments as functions."""
 
-from .gamma import GAMMA_METHODS, GammaResult, gamma_figure
-from .nn import STUDY_CLOCKS, NNStudy, nn_study
-from .orders import (
+from riemannopt.experiments.gamma import GAMMA_METHODS, GammaResult, gamma_figure
+from riemannopt.experiments.nn import STUDY_CLOCKS, NNStudy, nn_study
+from riemannopt.experiments.orders import (
     INVARIANCE_ORDERS,
     STUDY_PROBLEMS,
     THEOREM1_PAIRS,

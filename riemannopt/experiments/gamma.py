@@ -5,10 +5,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import models
-from ..errors import OptimizationError
-from ..integrators import optimize
-from ..progress import progress
+from riemannopt import models
+from riemannopt.errors import OptimizationError
+from riemannopt.integrators import optimize
+from riemannopt.progress import progress
 
 __all__ = ["gamma_figure", "GammaResult", "GAMMA_METHODS"]
 
@@ -69,7 +69,7 @@ class GammaResult:
 
     def figure(self):
         """The four-panel figure (see :func:`riemannopt.plot.gamma_panels`)."""
-        from ..plot import gamma_panels
+        from riemannopt.plot import gamma_panels
 
         return gamma_panels(self)
 
@@ -131,4 +131,6 @@ def gamma_figure(
             traj, failures[r, m] = exc.trajectory, str(exc)
         nll[r, m] = traj.loss
         xs[r, m] = C.problem.to_base(traj.x) if len(traj.x) else traj.x
-    return GammaResult(nll=nll, x=xs, reparams=tuple(reparams), methods=tuple(methods), lr=lr, steps=steps, failures=failures)
+    return GammaResult(
+        nll=nll, x=xs, reparams=tuple(reparams), methods=tuple(methods), lr=lr, steps=steps, failures=failures
+    )

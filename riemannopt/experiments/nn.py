@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import TrainingError
+from riemannopt.errors import TrainingError
 
 __all__ = ["nn_study", "NNStudy", "STUDY_CLOCKS"]
 
@@ -150,7 +150,7 @@ class NNStudy:
 
     def figure(self, clock="cpu", title=None):
         """Figure 3's layout (:func:`riemannopt.plot.training_figure`)."""
-        from ..plot import training_figure
+        from riemannopt.plot import training_figure
 
         return training_figure(self, clock=clock, title=title)
 
@@ -191,9 +191,17 @@ class NNStudy:
         for key, msg in data.get("failures", {}).items():
             m, s = key.rsplit("/", 1)
             failures[m, int(s)] = msg
-        return cls(data["preset"], tuple(data["methods"]), tuple(data["seeds"]), int(data["iters"]), runs,
-                   dict(data.get("settings", {})), failures, bool(data.get("interrupted", False)),
-                   data.get("error", "squared"))
+        return cls(
+            data["preset"],
+            tuple(data["methods"]),
+            tuple(data["seeds"]),
+            int(data["iters"]),
+            runs,
+            dict(data.get("settings", {})),
+            failures,
+            bool(data.get("interrupted", False)),
+            data.get("error", "squared"),
+        )
 
 
 def _array(key, values):
@@ -258,21 +266,38 @@ def nn_study(preset, methods, iters, seeds=(0,), *, data=None, backend="numpy", 
         A run that raises a ``TrainingError`` is recorded in ``failures`` with its partial
         history; Ctrl-C ends the study with the runs done so far (``interrupted``).
     """
-    from ..nn import train
-    from ..nn.objective import error_kind
-    from ..nn.presets import get_preset
+    from riemannopt.nn import train
+    from riemannopt.nn.objective import error_kind
+    from riemannopt.nn.presets import get_preset
 
     p = get_preset(preset) if isinstance(preset, str) else preset
     options.setdefault("threshold", p.threshold)
     net = p.network(backend=backend)
-    study = NNStudy(p.name if data is None else f"{p.name} on {data.name}", tuple(methods), tuple(seeds), iters, {},
-                    settings=dict(options, backend=backend), error=error_kind(p.loss))
+    study = NNStudy(
+        p.name if data is None else f"{p.name} on {data.name}",
+        tuple(methods),
+        tuple(seeds),
+        iters,
+        {},
+        settings=dict(options, backend=backend),
+        error=error_kind(p.loss),
+    )
     for s in seeds:
         d = data if data is not None else p.dataset(s)
         for m in methods:
             try:
-                res = train(net, d.X_train, d.T_train, m, iters, seed=s, X_test=d.X_test, T_test=d.T_test,
-                            progress=progress, **options)
+                res = train(
+                    net,
+                    d.X_train,
+                    d.T_train,
+                    m,
+                    iters,
+                    seed=s,
+                    X_test=d.X_test,
+                    T_test=d.T_test,
+                    progress=progress,
+                    **options,
+                )
             except TrainingError as exc:
                 study.failures[m, s] = str(exc)
                 if exc.result is not None:

@@ -5,11 +5,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import models
-from ..analysis import convergence_order, invariance_order
-from ..errors import MethodError
-from ..integrators.methods import METHODS, invariance_methods, theorem1_pairs
-from ..progress import progress
+from riemannopt import models
+from riemannopt.analysis import convergence_order, invariance_order
+from riemannopt.errors import MethodError
+from riemannopt.integrators.methods import METHODS, invariance_methods, theorem1_pairs
+from riemannopt.progress import progress
 
 __all__ = [
     "STUDY_PROBLEMS",
@@ -54,9 +54,7 @@ class StudyProblem:
 
 #: Problems the commands know, with the start point and reparameterization used by default.
 STUDY_PROBLEMS = {
-    "gamma": StudyProblem(
-        lambda: models.gamma_mle(models.gamma_data()), (1.0, 1.0), models.GAMMA_REPARAMS, "squares"
-    ),
+    "gamma": StudyProblem(lambda: models.gamma_mle(models.gamma_data()), (1.0, 1.0), models.GAMMA_REPARAMS, "squares"),
     "gaussian": StudyProblem(
         lambda: models.gaussian_mle(models.gaussian_data()), (0.0, 1.0), models.GAUSSIAN_REPARAMS, "log_sigma"
     ),
@@ -119,7 +117,9 @@ def _mark(ok):
     return "pass" if ok else "FAIL"
 
 
-def theorem1_table(problem, x0, T=2.0, steps_list=(16, 32, 64, 128), pairs=THEOREM1_PAIRS, tol=0.15, show_progress=None):
+def theorem1_table(
+    problem, x0, T=2.0, steps_list=(16, 32, 64, 128), pairs=THEOREM1_PAIRS, tol=0.15, show_progress=None
+):
     """Run every ``(method, reference, expected order)`` of ``pairs``; returns an :class:`OrderTable`.
 
     A pair passes when ``|fitted − expected| ≤ tol``.  Runs are shared between pairs (each
@@ -132,14 +132,27 @@ def theorem1_table(problem, x0, T=2.0, steps_list=(16, 32, 64, 128), pairs=THEOR
     ]
     expected = [e for _, _, e in pairs]
     marks = [bool(abs(st.order - e) <= tol) for st, e in zip(studies, expected)]
-    lines = [f"{'method → reference':<20}{'fitted':>8}{'expected':>10}{'':>6}   errors at h = " + ", ".join(f"{h:.3g}" for h in studies[0].h)]
+    lines = [
+        f"{'method → reference':<20}{'fitted':>8}{'expected':>10}{'':>6}   errors at h = "
+        + ", ".join(f"{h:.3g}" for h in studies[0].h)
+    ]
     for st, e, ok in zip(studies, expected, marks):
         errs = ", ".join(f"{x:.2e}" for x in st.error)
         lines.append(f"{st.method + ' → ' + st.reference:<20}{st.order:>8.3f}{e:>10d}{_mark(ok):>6}   {errs}")
     return OrderTable(studies, expected, marks, "\n".join(lines))
 
 
-def invariance_table(problem, reparam, x0, T=2.0, steps_list=(16, 32, 64, 128), methods=invariance_methods(), tol=0.15, roundoff=1e-9, show_progress=None):
+def invariance_table(
+    problem,
+    reparam,
+    x0,
+    T=2.0,
+    steps_list=(16, 32, 64, 128),
+    methods=invariance_methods(),
+    tol=0.15,
+    roundoff=1e-9,
+    show_progress=None,
+):
     """The order of invariance of each method under ``reparam``; returns an :class:`OrderTable`.
 
     A method passes when its fitted order is within ``tol`` of :data:`INVARIANCE_ORDERS`; an
@@ -155,7 +168,9 @@ def invariance_table(problem, reparam, x0, T=2.0, steps_list=(16, 32, 64, 128), 
         bool(st.gap.max() <= roundoff) if e is None else bool(abs(st.order - e) <= tol)
         for st, e in zip(studies, expected)
     ]
-    lines = [f"{'method':<8}{'order':>8}{'expected':>10}{'':>6}   gaps at h = " + ", ".join(f"{h:.3g}" for h in studies[0].h)]
+    lines = [
+        f"{'method':<8}{'order':>8}{'expected':>10}{'':>6}   gaps at h = " + ", ".join(f"{h:.3g}" for h in studies[0].h)
+    ]
     for st, e, ok in zip(studies, expected, marks):
         gaps = ", ".join(f"{g:.2e}" for g in st.gap)
         if e is None:

@@ -4,10 +4,10 @@ Numerical core: the jitted kernels in ``_kernels.py``, linked per problem.  Thin
 :func:`optimize`, :func:`exp_map`, :func:`geodesic`.  This package never imports sympy.
 """
 
-from .expmap import Geodesic, exp_map, geodesic, parallel_transport
-from .methods import Method
-from .optimize import METHODS, optimize
-from .trajectory import Trajectory, TrajectoryBatch
+from riemannopt.integrators.expmap import Geodesic, exp_map, geodesic, parallel_transport
+from riemannopt.integrators.methods import Method
+from riemannopt.integrators.optimize import METHODS, optimize
+from riemannopt.integrators.trajectory import Trajectory, TrajectoryBatch
 
 __all__ = [
     "optimize",

@@ -15,6 +15,7 @@ zero gives an infinity or a NaN instead of a ``ZeroDivisionError`` that would lo
 trajectory), and every failure is a status code (``OK`` when a step succeeded) that
 :mod:`riemannopt.integrators.common` maps to an exception carrying what was computed.
 """
+
 # ruff: noqa: F821  (metric, grad, gamma_vv, ... come from the problem module linked in)
 import math
 
@@ -114,8 +115,6 @@ def nat_dir(x, p, out):
     for i in range(g.size):
         g[i] = -g[i]
     return natural(x, p, g, out)
-
-
 
 
 @_jit

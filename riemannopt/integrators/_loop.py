@@ -5,6 +5,7 @@ prefixed with ``from <kernels of the problem> import *`` and ``step = step_<meth
 process compiles the loop of a method only when that method is run (numba compiles each loop
 with everything it calls, and caches it on disk).
 """
+
 # ruff: noqa: F821  (step, check_point, OK come from the kernel module linked in)
 from numba import njit, prange
 
@@ -69,7 +70,9 @@ def run_batch(X0, lr, steps, every, p, rtol, atol, max_steps, uses_metric, X, L,
     """:func:`run` from each row of ``X0``, in parallel: member ``b`` fills ``X[b]``, ``L[b]`` and
     ``bad[b]``, and ``out[b]`` receives its ``(status, k, computed, rows)``."""
     for b in prange(X0.shape[0]):
-        status, k, computed, rows = run(X0[b], lr, steps, every, p, rtol, atol, max_steps, uses_metric, X[b], L[b], bad[b])
+        status, k, computed, rows = run(
+            X0[b], lr, steps, every, p, rtol, atol, max_steps, uses_metric, X[b], L[b], bad[b]
+        )
         out[b, 0] = status
         out[b, 1] = k
         out[b, 2] = computed

@@ -2,10 +2,10 @@
 
 import numpy as np
 
-from .. import errors
-from .._checks import as_count, as_float_array, check_finite
-from ..codegen import CompiledProblem
-from .flows import WHY_DOMAIN, WHY_NON_FINITE, WHY_NOT_PD, WHY_STEP_CAP, WHY_TOLERANCE
+from riemannopt import errors
+from riemannopt._checks import as_count, as_float_array, check_finite
+from riemannopt.codegen import CompiledProblem
+from riemannopt.integrators.flows import WHY_DOMAIN, WHY_NON_FINITE, WHY_NOT_PD, WHY_STEP_CAP, WHY_TOLERANCE
 
 __all__ = [
     "as_compiled",
@@ -22,7 +22,11 @@ __all__ = [
 # class, what is wrong with a point, what is wrong when an intermediate quantity of a step failed);
 # tests/integrators/test_failures.py checks the codes agree.
 STATUS_TEXT = {
-    1: (errors.DomainError, "is outside the domain", "an intermediate point (such as the midpoint's half step) is outside the domain"),
+    1: (
+        errors.DomainError,
+        "is outside the domain",
+        "an intermediate point (such as the midpoint's half step) is outside the domain",
+    ),
     2: (
         errors.NotPositiveDefiniteError,
         "has a metric that is singular or not positive definite",
@@ -142,7 +146,9 @@ def check_start(compiled, kernels, x, what):
     a = compiled.point(a, what)
     w = np.empty(compiled.n)
     if not kernels.chol_solve(compiled.module.metric(a, compiled.p), np.zeros(compiled.n), w):
-        raise errors.NotPositiveDefiniteError(f"{what} = {a}: the metric there is singular or not positive definite", point=a)
+        raise errors.NotPositiveDefiniteError(
+            f"{what} = {a}: the metric there is singular or not positive definite", point=a
+        )
     return a
 
 

@@ -8,11 +8,11 @@ error of the first failure with the partial trajectory.
 
 import numpy as np
 
-from ..errors import ExpMapError
-from .common import domain_text, raise_status, why_text
-from .expmap import exp_map_ivp
-from .flows import WHY_DOMAIN, ivp_samples
-from .trajectory import make_trajectory
+from riemannopt.errors import ExpMapError
+from riemannopt.integrators.common import domain_text, raise_status, why_text
+from riemannopt.integrators.expmap import exp_map_ivp
+from riemannopt.integrators.flows import WHY_DOMAIN, ivp_samples
+from riemannopt.integrators.trajectory import make_trajectory
 
 __all__ = ["exact_flow", "re_ivp", "expmap_detail"]
 
@@ -29,7 +29,9 @@ def exact_flow(C, K, x0, lr, steps, every, rtol, atol, max_steps, X, L):
     n = C.n
     status = K.check_point(True, x0, C.p, L, 0)
     if status != K.OK:
-        raise_status(status, C, method="exact", step=0, point=x0, trajectory=make_trajectory(X, L, "exact", lr, 0, every))
+        raise_status(
+            status, C, method="exact", step=0, point=x0, trajectory=make_trajectory(X, L, "exact", lr, 0, every)
+        )
     iterations = np.arange(0, steps + 1, every, dtype=np.int64)
     if iterations[-1] != steps:
         iterations = np.append(iterations, steps)
@@ -85,7 +87,16 @@ def re_ivp(C, K, x0, lr, steps, every, rtol, atol, max_steps, X, L):
                 X[rows], L[rows] = cur, L_cur
                 rows += 1
             traj = make_trajectory(X, L, "re", lr, rows, every, k)
-            raise_status(status, C, method="re", step=k + 1, point=nxt if computed else cur, trajectory=traj, during=not computed, detail=detail)
+            raise_status(
+                status,
+                C,
+                method="re",
+                step=k + 1,
+                point=nxt if computed else cur,
+                trajectory=traj,
+                during=not computed,
+                detail=detail,
+            )
         cur, L_cur = nxt, here[0]
         if (k + 1) % every == 0 or k + 1 == steps:
             X[rows], L[rows] = cur, L_cur

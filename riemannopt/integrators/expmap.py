@@ -4,12 +4,20 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import errors
-from .._checks import as_float_array, check_finite
-from ..errors import MethodError, ShapeError
-from .common import STATUS_TEXT, as_compiled, check_max_steps, check_positive, check_start, check_vector, raise_expmap
-from .flows import ivp_samples
-from .link import kernels_for
+from riemannopt import errors
+from riemannopt._checks import as_float_array, check_finite
+from riemannopt.errors import MethodError, ShapeError
+from riemannopt.integrators.common import (
+    STATUS_TEXT,
+    as_compiled,
+    check_max_steps,
+    check_positive,
+    check_start,
+    check_vector,
+    raise_expmap,
+)
+from riemannopt.integrators.flows import ivp_samples
+from riemannopt.integrators.link import kernels_for
 
 __all__ = ["exp_map", "parallel_transport", "geodesic", "Geodesic"]
 
@@ -57,7 +65,9 @@ def _geodesic_check(C, K):
 
 def geodesic_ivp(C, K, x, v, ts, rtol, atol, max_steps, out):
     """Samples of the geodesic through scipy's DOP853 (see :func:`~.flows.ivp_samples`)."""
-    return ivp_samples(_geodesic_rhs(C, K), _geodesic_check(C, K), np.concatenate([x, v]), ts, rtol, atol, max_steps, out)
+    return ivp_samples(
+        _geodesic_rhs(C, K), _geodesic_check(C, K), np.concatenate([x, v]), ts, rtol, atol, max_steps, out
+    )
 
 
 def exp_map_ivp(C, K, x, v, rtol, atol, max_steps):
@@ -96,7 +106,9 @@ def _batch_arrays(C, K, names, arrays):
     B = next(len(a) for a in out if a.ndim == 2)  # the first batch sets the size
     for a, name in zip(out, names):
         if a.shape not in ((B, C.n), (C.n,)):
-            raise ShapeError(f"{name} must have shape ({B}, {C.n}) (a batch) or ({C.n},) for this problem, got {a.shape}")
+            raise ShapeError(
+                f"{name} must have shape ({B}, {C.n}) (a batch) or ({C.n},) for this problem, got {a.shape}"
+            )
     out = [np.ascontiguousarray(np.broadcast_to(a, (B, C.n))) for a in out]
     status = np.empty(B, dtype=np.int64)
     first = K.check_all(True, out[0], C.p, status)
@@ -116,7 +128,18 @@ def _batch_outcome(C, what, X, V, Y, status, T, why, max_steps, lo, hi):
         return result
     b = int(failed[0])
     try:
-        raise_expmap(C, f"{what}, batch member {b} of {len(X)} ({failed.size} failed)", X[b], V[b], T[b], 1.0, Y[b], why[b], max_steps, method=what)
+        raise_expmap(
+            C,
+            f"{what}, batch member {b} of {len(X)} ({failed.size} failed)",
+            X[b],
+            V[b],
+            T[b],
+            1.0,
+            Y[b],
+            why[b],
+            max_steps,
+            method=what,
+        )
     except errors.ExpMapError as exc:
         exc.index, exc.result = b, result
         exc.args = (exc.args[0] + "; every member's result is in the exception's .result (NaN rows where one failed)",)
@@ -245,7 +268,19 @@ def _solve_batch(problem, names, arrays, method, rtol, atol, max_steps, what):
     else:
         K.transport_batch(*rows, C.p, rtol, atol, max_steps, Y, status, T, why)
     lo = 2 * n if what == "parallel_transport" else 0
-    return _batch_outcome(C, f"{what}[{method}]" if what == "exp_map" else what, rows[0], rows[1], Y, status, T, why, max_steps, lo, lo + n)
+    return _batch_outcome(
+        C,
+        f"{what}[{method}]" if what == "exp_map" else what,
+        rows[0],
+        rows[1],
+        Y,
+        status,
+        T,
+        why,
+        max_steps,
+        lo,
+        lo + n,
+    )
 
 
 def geodesic(problem, x, v, ts, method="dop853", rtol=1e-12, atol=1e-14, max_steps=None):
@@ -271,5 +306,7 @@ def geodesic(problem, x, v, ts, method="dop853", rtol=1e-12, atol=1e-14, max_ste
     if count < ts.size:
         partial = Geodesic(t=ts[:count].copy(), x=Y[:count, :n].copy(), v=Y[:count, n:].copy())
         what = f"geodesic[{method}] failed after {count} of {ts.size} samples (the exception's .geodesic holds them)"
-        raise_expmap(C, what, x, v, t, ts[-1], y, why, max_steps, method=f"geodesic[{method}]", step=count, geodesic=partial)
+        raise_expmap(
+            C, what, x, v, t, ts[-1], y, why, max_steps, method=f"geodesic[{method}]", step=count, geodesic=partial
+        )
     return Geodesic(t=ts, x=Y[:, :n], v=Y[:, n:])

@@ -12,7 +12,7 @@ process compiles only the loops of the methods it runs.
 import hashlib
 from importlib import resources
 
-from ..codegen.cache import load_or_create
+from riemannopt.codegen.cache import load_or_create
 
 __all__ = ["kernels_for", "loop_for"]
 

@@ -27,8 +27,8 @@ How to add a method
 
 from dataclasses import dataclass
 
-from ..errors import MethodError
-from .drivers import exact_flow
+from riemannopt.errors import MethodError
+from riemannopt.integrators.drivers import exact_flow
 
 __all__ = ["Method", "METHODS", "get_method", "theorem1_pairs", "invariance_methods"]
 
@@ -103,54 +103,105 @@ def _entries(*methods):
 #: Every method :func:`~riemannopt.optimize` knows, by name (iterating gives the names).
 METHODS = _entries(
     Method(
-        "gd", "gradient descent x − η∇L (not invariant; for contrast)",
-        converges_to=((None, 1),), invariance=0, affine_invariant=False, uses_metric=False, contrast=True,
-        kernel="step_gd", color="#7f7f7f",
+        "gd",
+        "gradient descent x − η∇L (not invariant; for contrast)",
+        converges_to=((None, 1),),
+        invariance=0,
+        affine_invariant=False,
+        uses_metric=False,
+        contrast=True,
+        kernel="step_gd",
+        color="#7f7f7f",
     ),
     Method(
-        "ng", "natural gradient, forward Euler on the flow: x + η d(x), d = −g⁻¹∇L (eq. 5)",
-        converges_to=(("exact", 1), ("re", 1)), invariance=1, kernel="step_ng", color="#1f77b4",
+        "ng",
+        "natural gradient, forward Euler on the flow: x + η d(x), d = −g⁻¹∇L (eq. 5)",
+        converges_to=(("exact", 1), ("re", 1)),
+        invariance=1,
+        kernel="step_ng",
+        color="#1f77b4",
     ),
     Method(
-        "mid", "midpoint integrator x + η d(x + η/2 · d(x)) (§3)",
-        converges_to=(("exact", 2),), invariance=2, kernel="step_mid", color="#ff7f0e",
+        "mid",
+        "midpoint integrator x + η d(x + η/2 · d(x)) (§3)",
+        converges_to=(("exact", 2),),
+        invariance=2,
+        kernel="step_mid",
+        color="#ff7f0e",
     ),
     Method(
-        "geo", "geodesic correction x + η d − ½η² Γ(d, d) (eq. 7)",
-        converges_to=(("re", 2),), invariance=2, kernel="step_geo", color="#2ca02c",
+        "geo",
+        "geodesic correction x + η d − ½η² Γ(d, d) (eq. 7)",
+        converges_to=(("re", 2),),
+        invariance=2,
+        kernel="step_geo",
+        color="#2ca02c",
     ),
     Method(
-        "geof", "faster geodesic correction x + η g⁻¹(−∇L − ½η Γ_first(v_k, v_k)), v_k the last step's velocity (eq. 8–9)",
-        converges_to=(("re", 2),), invariance=2, kernel="step_geof", color="#d62728",
+        "geof",
+        "faster geodesic correction x + η g⁻¹(−∇L − ½η Γ_first(v_k, v_k)), v_k the last step's velocity (eq. 8–9)",
+        converges_to=(("re", 2),),
+        invariance=2,
+        kernel="step_geof",
+        color="#d62728",
     ),
     Method(
-        "re", "Riemannian Euler Exp_x(η d(x)) (eq. 6), exactly invariant",
-        converges_to=(("exact", 1),), invariance=None, kernel="step_re", color="#9467bd",
+        "re",
+        "Riemannian Euler Exp_x(η d(x)) (eq. 6), exactly invariant",
+        converges_to=(("exact", 1),),
+        invariance=None,
+        kernel="step_re",
+        color="#9467bd",
     ),
     Method(
-        "exact", "the flow ẋ = d(x) solved by scipy's DOP853, sampled at t_k = kη (eq. 5)",
-        converges_to=(), invariance=None, driver=exact_flow, color="#000000",
+        "exact",
+        "the flow ẋ = d(x) solved by scipy's DOP853, sampled at t_k = kη (eq. 5)",
+        converges_to=(),
+        invariance=None,
+        driver=exact_flow,
+        color="#000000",
     ),
     Method(
-        "rk4", "classical Runge–Kutta on the flow ẋ = d(x)",
-        converges_to=(("exact", 4),), invariance=4, kernel="step_rk4", color="#8c564b",
+        "rk4",
+        "classical Runge–Kutta on the flow ẋ = d(x)",
+        converges_to=(("exact", 4),),
+        invariance=4,
+        kernel="step_rk4",
+        color="#8c564b",
     ),
     Method(
-        "geo3", "third-order geodesic correction: geo + η³/6 · γ⃛(0), γ⃛ = −∂Γ(d,d,d) + 2Γ(Γ(d,d), d)",
-        converges_to=(("re", 3),), invariance=3, kernel="step_geo3", color="#e377c2",
+        "geo3",
+        "third-order geodesic correction: geo + η³/6 · γ⃛(0), γ⃛ = −∂Γ(d,d,d) + 2Γ(Γ(d,d), d)",
+        converges_to=(("re", 3),),
+        invariance=3,
+        kernel="step_geo3",
+        color="#e377c2",
     ),
     Method(
-        "rmid", "Riemannian midpoint Exp_x(η P(d(x½))), x½ = Exp_x(η/2 · d), P: parallel transport back to x",
-        converges_to=(("exact", 2),), invariance=None, kernel="step_rmid", color="#008080",
+        "rmid",
+        "Riemannian midpoint Exp_x(η P(d(x½))), x½ = Exp_x(η/2 · d), P: parallel transport back to x",
+        converges_to=(("exact", 2),),
+        invariance=None,
+        kernel="step_rmid",
+        color="#008080",
     ),
     Method(
-        "rtaylor", "Riemannian second-order Taylor step Exp_x(η d + ½η² ∇_d d), one exponential map",
-        converges_to=(("exact", 2),), invariance=None, kernel="step_rtaylor", color="#6b8e23",
+        "rtaylor",
+        "Riemannian second-order Taylor step Exp_x(η d + ½η² ∇_d d), one exponential map",
+        converges_to=(("exact", 2),),
+        invariance=None,
+        kernel="step_rtaylor",
+        color="#6b8e23",
     ),
     Method(
-        "newton", "Newton's method x − η H⁻¹∇L, H the coordinate Hessian (Martens §10; for contrast)",
-        converges_to=((None, 1),), invariance=0, uses_metric=False, contrast=True,
-        kernel="step_newton", color="#a0522d",
+        "newton",
+        "Newton's method x − η H⁻¹∇L, H the coordinate Hessian (Martens §10; for contrast)",
+        converges_to=((None, 1),),
+        invariance=0,
+        uses_metric=False,
+        contrast=True,
+        kernel="step_newton",
+        color="#a0522d",
     ),
 )
 

@@ -2,13 +2,13 @@
 
 import numpy as np
 
-from .._checks import allocate, as_count, as_float_array, check_finite
-from ..errors import MethodError, OptimizationError
-from .common import as_compiled, check_max_steps, check_positive, raise_status
-from .drivers import expmap_detail, re_ivp
-from .link import kernels_for, loop_for
-from .methods import METHODS, get_method
-from .trajectory import TrajectoryBatch, make_trajectory
+from riemannopt._checks import allocate, as_count, as_float_array, check_finite
+from riemannopt.errors import MethodError, OptimizationError
+from riemannopt.integrators.common import as_compiled, check_max_steps, check_positive, raise_status
+from riemannopt.integrators.drivers import expmap_detail, re_ivp
+from riemannopt.integrators.link import kernels_for, loop_for
+from riemannopt.integrators.methods import METHODS, get_method
+from riemannopt.integrators.trajectory import TrajectoryBatch, make_trajectory
 
 __all__ = ["optimize", "METHODS"]
 
@@ -35,64 +35,64 @@ def optimize(
 ):
     """Run ``steps`` iterations of ``method`` from ``x0`` with learning rate ``lr``.
 
-    Parameters
-    ----------
-    problem : Problem or CompiledProblem
-        A Problem is compiled on demand (through the on-disk cache).
-    method : str
-        One of :data:`METHODS`, the registry of
-        :mod:`riemannopt.integrators.methods` (each entry says what it converges to and how
-        invariant it is):
+        Parameters
+        ----------
+        problem : Problem or CompiledProblem
+            A Problem is compiled on demand (through the on-disk cache).
+        method : str
+            One of :data:`METHODS`, the registry of
+            :mod:`riemannopt.integrators.methods` (each entry says what it converges to and how
+            invariant it is):
 
-{methods}
-    x0 : array_like, shape (n,) or (B, n)
-        Start point, in the problem's coordinates (finite numbers); a 2-D array is a batch of
-        ``B`` start points, run in parallel threads in one jitted call (``exact`` and ``re``
-        with ``expmap="solve_ivp"`` run them one after another).
-    lr : float
-        Learning rate ``η = hλ``; iterate ``k`` approximates the flow at ``t_k = kη``.
-    steps : int
-        Number of iterations (≥ 1).
-    expmap : {"dop853", "solve_ivp"}
-        Exponential map used by ``re`` (see :func:`exp_map`).
-    rtol, atol : float
-        Tolerances of the ODE solvers (``re``, ``exact``).
-    max_steps : int, optional
-        Step cap of each ODE solve: of every exponential map of ``re``, and of the whole flow of
-        ``exact``; a solve that needs more fails with an ExpMapError instead of running on.
-        Default 100 000 for the jitted exponential map, 20 000 for scipy's DOP853 (``exact``, and
-        ``re`` with ``expmap="solve_ivp"``), whose steps cost about a hundred times more.
-    record_every : int
-        Keep only every ``record_every``-th iterate, and the last: the trajectory then holds
-        iterates ``0, k, 2k, ...`` and ``steps`` (see :attr:`Trajectory.iterations`), and the
-        memory of a long run no longer grows with ``steps`` (the jitted loop holds three iterates).
-        The iterates themselves do not change.
+    {methods}
+        x0 : array_like, shape (n,) or (B, n)
+            Start point, in the problem's coordinates (finite numbers); a 2-D array is a batch of
+            ``B`` start points, run in parallel threads in one jitted call (``exact`` and ``re``
+            with ``expmap="solve_ivp"`` run them one after another).
+        lr : float
+            Learning rate ``η = hλ``; iterate ``k`` approximates the flow at ``t_k = kη``.
+        steps : int
+            Number of iterations (≥ 1).
+        expmap : {"dop853", "solve_ivp"}
+            Exponential map used by ``re`` (see :func:`exp_map`).
+        rtol, atol : float
+            Tolerances of the ODE solvers (``re``, ``exact``).
+        max_steps : int, optional
+            Step cap of each ODE solve: of every exponential map of ``re``, and of the whole flow of
+            ``exact``; a solve that needs more fails with an ExpMapError instead of running on.
+            Default 100 000 for the jitted exponential map, 20 000 for scipy's DOP853 (``exact``, and
+            ``re`` with ``expmap="solve_ivp"``), whose steps cost about a hundred times more.
+        record_every : int
+            Keep only every ``record_every``-th iterate, and the last: the trajectory then holds
+            iterates ``0, k, 2k, ...`` and ``steps`` (see :attr:`Trajectory.iterations`), and the
+            memory of a long run no longer grows with ``steps`` (the jitted loop holds three iterates).
+            The iterates themselves do not change.
 
-    Returns
-    -------
-    Trajectory or TrajectoryBatch
-        ``x`` of shape ``(steps + 1, n)`` with ``x[0] == x0`` (``1 + ceil(steps / record_every)``
-        rows when recording sparsely), and the loss at each kept iterate; for a batch, a
-        :class:`TrajectoryBatch` with ``x`` of shape ``(B, steps + 1, n)`` whose members are
-        Trajectories.
+        Returns
+        -------
+        Trajectory or TrajectoryBatch
+            ``x`` of shape ``(steps + 1, n)`` with ``x[0] == x0`` (``1 + ceil(steps / record_every)``
+            rows when recording sparsely), and the loss at each kept iterate; for a batch, a
+            :class:`TrajectoryBatch` with ``x`` of shape ``(B, steps + 1, n)`` whose members are
+            Trajectories.
 
-    Raises
-    ------
-    MethodError
-        Unknown method, ``lr`` not positive, ``steps`` < 1, ``lr · steps`` not finite.
-    InputError
-        ``x0`` not numeric or not finite, ``max_steps`` or ``record_every`` not an integer ≥ 1, or
-        a trajectory too large for the machine's memory (checked before allocating it).
-    ShapeError
-        ``x0`` of the wrong shape.
-    DomainError, NotPositiveDefiniteError, NonFiniteError, ExpMapError
-        When an iterate leaves the domain, the metric is not positive definite there, a value is
-        not finite, or an ODE solve fails; the exception names the method, the step and the point
-        and carries the partial trajectory in ``.trajectory`` (its kept iterates and the last valid
-        one).  A bad start point fails at step 0 with an empty trajectory.  In a batch, the
-        first member that failed is reported: the exception's ``.index`` is its row and
-        ``.batch`` the TrajectoryBatch of every member (the others complete where they did not
-        fail themselves).
+        Raises
+        ------
+        MethodError
+            Unknown method, ``lr`` not positive, ``steps`` < 1, ``lr · steps`` not finite.
+        InputError
+            ``x0`` not numeric or not finite, ``max_steps`` or ``record_every`` not an integer ≥ 1, or
+            a trajectory too large for the machine's memory (checked before allocating it).
+        ShapeError
+            ``x0`` of the wrong shape.
+        DomainError, NotPositiveDefiniteError, NonFiniteError, ExpMapError
+            When an iterate leaves the domain, the metric is not positive definite there, a value is
+            not finite, or an ODE solve fails; the exception names the method, the step and the point
+            and carries the partial trajectory in ``.trajectory`` (its kept iterates and the last valid
+            one).  A bad start point fails at step 0 with an empty trajectory.  In a batch, the
+            first member that failed is reported: the exception's ``.index`` is its row and
+            ``.batch`` the TrajectoryBatch of every member (the others complete where they did not
+            fail themselves).
     """
     entry = get_method(method)
     if expmap not in _EXPMAPS:
@@ -151,7 +151,9 @@ def _batch(C, K, entry, driver, X0, args):
         loop_for(C, entry.kernel).run_batch(X0, *args, entry.uses_metric, X, L, bad, out)
         runs = [(b, lambda b=b: _outcome(C, K, entry.name, X0[b], args, *out[b], X[b], L[b], bad[b])) for b in range(B)]
     else:
-        runs = [(b, lambda b=b: driver(C, K, X0[b], lr, steps, every, rtol, atol, max_steps, X[b], L[b])) for b in range(B)]
+        runs = [
+            (b, lambda b=b: driver(C, K, X0[b], lr, steps, every, rtol, atol, max_steps, X[b], L[b])) for b in range(B)
+        ]
     for b, run in runs:
         try:
             results[b] = run()

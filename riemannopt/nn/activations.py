@@ -203,6 +203,4 @@ def get_activation(name):
     try:
         return ACTIVATIONS[name]()
     except (KeyError, TypeError):
-        raise MethodError(
-            f"unknown activation {name!r}; expected one of {sorted(ACTIVATIONS)}"
-        ) from None
+        raise MethodError(f"unknown activation {name!r}; expected one of {sorted(ACTIVATIONS)}") from None

@@ -56,8 +56,9 @@ class HessianFree:
         ``max_cg`` for like-for-like timings).
     """
 
-    def __init__(self, objective, curvature, rule, *, damping=45.0, threshold=10.0, max_cg=50, decay=0.95,
-                 power=0.75, cg=None):
+    def __init__(
+        self, objective, curvature, rule, *, damping=45.0, threshold=10.0, max_cg=50, decay=0.95, power=0.75, cg=None
+    ):
         self.objective = objective
         self.curvature = curvature
         self.rule = rule
@@ -98,8 +99,9 @@ class HessianFree:
     def _gradient(self, ev, k, where):
         g, diag = self.objective.gradient(ev)
         if not self.ops.all_finite(g):
-            raise NonFiniteError(f"{self.name}: the gradient at {where} of iteration {k} is not finite",
-                                 method=self.name, step=k)
+            raise NonFiniteError(
+                f"{self.name}: the gradient at {where} of iteration {k} is not finite", method=self.name, step=k
+            )
         return g, diag
 
     def context(self, k, ev):

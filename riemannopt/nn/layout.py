@@ -48,5 +48,5 @@ class Layout:
         out = []
         for k, ((n_out, n_in), _) in zip(self.offsets, self.shapes):
             size = n_out * n_in
-            out.append((flat[k:k + size].reshape((n_out, n_in)), flat[k + size:k + size + n_out]))
+            out.append((flat[k : k + size].reshape((n_out, n_in)), flat[k + size : k + size + n_out]))
         return out

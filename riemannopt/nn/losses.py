@@ -47,8 +47,7 @@ class Loss:
     def __init__(self, act):
         if act.name not in self.allowed_activations:
             raise MethodError(
-                f"loss {self.name!r} needs an output activation in {list(self.allowed_activations)}, "
-                f"got {act.name!r}"
+                f"loss {self.name!r} needs an output activation in {list(self.allowed_activations)}, got {act.name!r}"
             )
         self.act = act
 

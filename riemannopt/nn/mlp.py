@@ -77,8 +77,7 @@ class MLP:
             raise ShapeError(f"sizes must be at least two positive integers, got {sizes!r}")
         if isinstance(activations, str) or len(activations) != len(sizes) - 1:
             raise ShapeError(
-                f"need one activation name per layer ({len(sizes) - 1} for sizes {sizes}), "
-                f"got {activations!r}"
+                f"need one activation name per layer ({len(sizes) - 1} for sizes {sizes}), got {activations!r}"
             )
         acts = [get_activation(name) for name in activations]
         for i, act in enumerate(acts[:-1]):
@@ -231,7 +230,9 @@ class MLP:
 
     # -- validation ---------------------------------------------------------------------------
 
-    def _finite(self, a, name):
+    def finite(self, a, name):
+        """``a`` (a backend array) if every entry is finite; else an InputError naming ``name`` and
+        the first offending entry."""
         if not self.backend.all_finite(a):
             check_finite(self.backend.to_numpy(a), name)  # names the first offending entry
         return a
@@ -249,7 +250,7 @@ class MLP:
         x = self.backend.asarray(x, name)
         if tuple(x.shape) != (self.n_params,):
             raise ShapeError(f"{name} must have shape ({self.n_params},) for {self!r}, got {tuple(x.shape)}")
-        return self._finite(x, name) if finite else x
+        return self.finite(x, name) if finite else x
 
     def inputs(self, X):
         """``X`` as a backend array of shape ``(n ≥ 1, n_0)``, checked finite."""
@@ -258,7 +259,7 @@ class MLP:
             raise ShapeError(
                 f"X must have shape (n_examples >= 1, {self.sizes[0]}) (one example per row), got {tuple(X.shape)}"
             )
-        return self._finite(X, "X")
+        return self.finite(X, "X")
 
     def targets(self, T, n):
         """Targets for ``n`` examples as a backend array of the outputs' shape, checked.
@@ -273,7 +274,7 @@ class MLP:
             T = np.asarray(T)
             dtype = T.dtype
         dtype = np.dtype(dtype)
-        if not (np.issubdtype(dtype, np.number) or dtype == bool):
+        if not (np.issubdtype(dtype, np.number) or dtype.kind == "b"):
             raise InputError(f"targets T must be numeric, got an array of dtype {dtype}")
         if self.loss_name == "softmax_ce" and len(T.shape) == 1 and np.issubdtype(dtype, np.integer):
             labels = np.asarray(self.backend.to_numpy(T) if hasattr(T, "__cuda_array_interface__") else T)
@@ -286,10 +287,8 @@ class MLP:
             accepted = f"({n}, {n_out})"
             if self.loss_name == "softmax_ce":
                 accepted += f" or integer labels ({n},)"
-            raise ShapeError(
-                f"targets T must have shape {accepted} for loss {self.loss_name!r}, got {tuple(T.shape)}"
-            )
-        T = self._finite(self.backend.asarray(T, "T"), "T")
+            raise ShapeError(f"targets T must have shape {accepted} for loss {self.loss_name!r}, got {tuple(T.shape)}")
+        T = self.finite(self.backend.asarray(T, "T"), "T")
         if self.loss_name in ("bce", "softmax_ce"):
             lo, hi, row_gap = self.backend.target_stats(T)
             if self.loss_name == "bce" and (lo < 0 or hi > 1):
@@ -299,7 +298,11 @@ class MLP:
             if self.loss_name == "softmax_ce" and (lo < 0 or row_gap > np.sqrt(np.finfo(self.dtype).eps) * n_out):
                 host = self.backend.to_numpy(T)
                 sums = host.sum(axis=1)
-                i = int(np.flatnonzero((host < 0).any(axis=1) | (np.abs(sums - 1) > np.sqrt(np.finfo(self.dtype).eps) * n_out))[0])
+                i = int(
+                    np.flatnonzero(
+                        (host < 0).any(axis=1) | (np.abs(sums - 1) > np.sqrt(np.finfo(self.dtype).eps) * n_out)
+                    )[0]
+                )
                 raise InputError(
                     f"softmax_ce targets T must be distributions (rows >= 0 summing to 1), "
                     f"but row {i} = {host[i]} sums to {sums[i]:.6g}"
@@ -387,14 +390,16 @@ class Linearization:
         """
         backend = self.net.backend
         if lam is not None:
-            lam = self.net._finite(backend.asarray(lam, "lam"), "lam")
+            lam = self.net.finite(backend.asarray(lam, "lam"), "lam")
             out_shape = (self.n, self.net.sizes[-1])
             try:
                 fits = np.broadcast_shapes(tuple(lam.shape), out_shape) == out_shape
             except ValueError:
                 fits = False
             if not fits:
-                raise ShapeError(f"lam of shape {tuple(lam.shape)} does not broadcast to the outputs' shape {out_shape}")
+                raise ShapeError(
+                    f"lam of shape {tuple(lam.shape)} does not broadcast to the outputs' shape {out_shape}"
+                )
         return backend.term3(self.forward, self.net.vector(v), lam)
 
     def perturb_vp(self, v, T):

@@ -133,4 +133,3 @@ class Objective:
         if self.weight_decay:
             self.ops.axpy_(self.weight_decay, self.ops.multiply(self.mask, v), out)
         return out
-

@@ -241,8 +241,16 @@ class Geof(Rule):
             return _natural(step)
         m = step.metric
         res = faster_geodesic_direction(
-            m.fvp, m.cvp, step.grad, delta, step.damping, ops=step.ops, x0=step.warm,
-            precond=step.precond, save=True, **step.cg,
+            m.fvp,
+            m.cvp,
+            step.grad,
+            delta,
+            step.damping,
+            ops=step.ops,
+            x0=step.warm,
+            precond=step.precond,
+            save=True,
+            **step.cg,
         )
         x, ev = step.choose(res)
         return Proposal(direction=x, warm=res.x, cg_iterations=res.iterations, corrected=True, evaluation=ev)

@@ -44,10 +44,7 @@ class SearchResult:
         self.evaluations = evaluations
 
     def __repr__(self):
-        return (
-            f"SearchResult(index={self.index}, rate={self.rate}, value={self.value}, "
-            f"evaluations={self.evaluations})"
-        )
+        return f"SearchResult(index={self.index}, rate={self.rate}, value={self.value}, evaluations={self.evaluations})"
 
 
 def _value(v):

@@ -336,8 +336,16 @@ def train(
     theta = ops.copy(net.vector(theta, "theta0"))
 
     settings = dict(
-        seed=seed, damping=damping, threshold=threshold, max_cg=max_cg, weight_decay=weight_decay, chunks=chunks,
-        curvature=curvature, curvature_examples=None if curv_X is None else n_curv, lr=lr, batch_size=batch_size,
+        seed=seed,
+        damping=damping,
+        threshold=threshold,
+        max_cg=max_cg,
+        weight_decay=weight_decay,
+        chunks=chunks,
+        curvature=curvature,
+        curvature_examples=None if curv_X is None else n_curv,
+        lr=lr,
+        batch_size=batch_size,
         cg_options=cg_options,
     )
     config = _config(net, method, objective.n, settings)
@@ -345,8 +353,9 @@ def train(
         opt = Adam(objective, theta, lr=lr, batch_size=batch_size, seed=seed)
     else:
         curv = Curvature(objective, curvature, chunks, curv_X, curv_T)
-        opt = HessianFree(objective, curv, get_rule(method), damping=damping, threshold=threshold, max_cg=max_cg,
-                          cg=cg_options)
+        opt = HessianFree(
+            objective, curv, get_rule(method), damping=damping, threshold=threshold, max_cg=max_cg, cg=cg_options
+        )
 
     keys = tuple(k for k in HISTORY_KEYS if test is not None or not k.startswith("test_"))
     history = _History(keys)
@@ -380,8 +389,17 @@ def train(
         raise TrainingError(f"{method}: the objective at the initial parameters is {ev.value}", iteration=0)
     if not history.rows["iteration"]:
         nan = float("nan")
-        first = dict(iteration=0, seconds=0.0, cpu_seconds=0.0, damping=nan if method == "adam" else damping,
-                     cg_iterations=0, evaluations=0, rho=nan, rate=nan, corrected=False)
+        first = dict(
+            iteration=0,
+            seconds=0.0,
+            cpu_seconds=0.0,
+            damping=nan if method == "adam" else damping,
+            cg_iterations=0,
+            evaluations=0,
+            rho=nan,
+            rate=nan,
+            corrected=False,
+        )
         history.append(measure(ev, first))
     start = int(history.rows["iteration"][-1])
     seconds = float(history.rows["seconds"][-1])
@@ -427,8 +445,13 @@ def train(
                     refresh=False,
                 )
                 if checkpoint is not None:
-                    save_checkpoint(checkpoint, theta=ops.to_numpy(ev.theta), state=opt.state(),
-                                    history=history.arrays(), config=config)
+                    save_checkpoint(
+                        checkpoint,
+                        theta=ops.to_numpy(ev.theta),
+                        state=opt.state(),
+                        history=history.arrays(),
+                        config=config,
+                    )
                 if callback is not None and callback(k, record, ev.theta) is True:
                     break
         except KeyboardInterrupt:

@@ -21,7 +21,7 @@ def require_gymnasium():
     except ImportError as exc:
         raise BackendUnavailableError(
             f"riemannopt.rl runs environments through gymnasium, which is not installed ({exc}); "
-            "install the rl extra: pip install \"riemannopt[rl]\""
+            'install the rl extra: pip install "riemannopt[rl]"'
         ) from None
     return gymnasium
 
@@ -77,10 +77,19 @@ def env_info(env_id):
         if not isinstance(obs, gym.spaces.Box) or len(obs.shape) != 1:
             raise MethodError(f"{env_id}: riemannopt.rl needs a flat Box observation space, got {obs}")
         if isinstance(act, gym.spaces.Box) and len(act.shape) == 1:
-            return EnvInfo(env_id, obs.shape[0], "gaussian", act.shape[0], act.low.astype(float), act.high.astype(float),
-                           env.spec.max_episode_steps)
+            return EnvInfo(
+                env_id,
+                obs.shape[0],
+                "gaussian",
+                act.shape[0],
+                act.low.astype(float),
+                act.high.astype(float),
+                env.spec.max_episode_steps,
+            )
         if isinstance(act, gym.spaces.Discrete):
-            return EnvInfo(env_id, obs.shape[0], "categorical", int(act.n), max_episode_steps=env.spec.max_episode_steps)
+            return EnvInfo(
+                env_id, obs.shape[0], "categorical", int(act.n), max_episode_steps=env.spec.max_episode_steps
+            )
         raise MethodError(f"{env_id}: riemannopt.rl needs a flat Box or a Discrete action space, got {act}")
     finally:
         env.close()

@@ -125,8 +125,14 @@ class Study:
             data = json.load(f)
         config = dict(data["config"])
         config["hidden"] = tuple(config["hidden"])
-        study = cls(data["env_ids"], data["methods"], data["seeds"], data["timesteps"], RLConfig(**config),
-                    window=data["window"])
+        study = cls(
+            data["env_ids"],
+            data["methods"],
+            data["seeds"],
+            data["timesteps"],
+            RLConfig(**config),
+            window=data["window"],
+        )
         for run in data["runs"]:
             r = RLResult.from_dict(run)
             study.results.setdefault((r.env_id, r.method), []).append(r)

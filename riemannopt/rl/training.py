@@ -47,8 +47,17 @@ TUNED_LR = {
 }
 
 
-_UPDATE_RECORDS = ("steps", "rate", "kl_predicted", "kl", "cg_iterations", "correction", "shrink", "update_time",
-                   "entropy")
+_UPDATE_RECORDS = (
+    "steps",
+    "rate",
+    "kl_predicted",
+    "kl",
+    "cg_iterations",
+    "correction",
+    "shrink",
+    "update_time",
+    "entropy",
+)
 
 
 def default_lr(env_id):
@@ -257,8 +266,14 @@ def train(env_id, method, timesteps, *, seed=0, config=None, info=None, on_batch
     info = info or env_info(env_id)
     policy = make_policy(info.kind, info.obs_dim, info.n, config.hidden, log_std=config.log_std)
     params = policy.init(seed)
-    value = ValueFunction(info.obs_dim, config.hidden, seed=seed + 1_000_003, lr=config.vf_lr,
-                          epochs=config.vf_epochs, minibatch=config.vf_minibatch)
+    value = ValueFunction(
+        info.obs_dim,
+        config.hidden,
+        seed=seed + 1_000_003,
+        lr=config.vf_lr,
+        epochs=config.vf_epochs,
+        minibatch=config.vf_minibatch,
+    )
     env = make_vec_env(env_id, config.n_envs)
     collector = Collector(env, info, seed, normalize=config.normalize_obs)
     vf_rng = np.random.default_rng([seed, 1])
@@ -267,8 +282,16 @@ def train(env_id, method, timesteps, *, seed=0, config=None, info=None, on_batch
 
     def result():
         ep = np.array(episodes, dtype=float).reshape(-1, 3)
-        return RLResult(env_id, method, seed, config, ep[:, 0].astype(int), ep[:, 1],
-                        {k: np.asarray(v) for k, v in log.items()}, params)
+        return RLResult(
+            env_id,
+            method,
+            seed,
+            config,
+            ep[:, 0].astype(int),
+            ep[:, 1],
+            {k: np.asarray(v) for k, v in log.items()},
+            params,
+        )
 
     try:
         iteration = 0
@@ -278,12 +301,24 @@ def train(env_id, method, timesteps, *, seed=0, config=None, info=None, on_batch
             episodes.extend(batch.episodes)
             t0 = time.perf_counter()
             try:
-                up = policy_update(policy, params, batch, method, lr=config.lr, max_kl=config.max_kl,
-                                   damping=config.damping, curvature=config.curvature, max_iter=config.cg_iters,
-                                   advantages=standardize(batch.advantages))
+                up = policy_update(
+                    policy,
+                    params,
+                    batch,
+                    method,
+                    lr=config.lr,
+                    max_kl=config.max_kl,
+                    damping=config.damping,
+                    curvature=config.curvature,
+                    max_iter=config.cg_iters,
+                    advantages=standardize(batch.advantages),
+                )
             except NonFiniteError as exc:
-                raise TrainingError(f"{method} on {env_id} (seed {seed}) diverged at update {iteration}: {exc}",
-                                    iteration=iteration, result=result()) from exc
+                raise TrainingError(
+                    f"{method} on {env_id} (seed {seed}) diverged at update {iteration}: {exc}",
+                    iteration=iteration,
+                    result=result(),
+                ) from exc
             elapsed = time.perf_counter() - t0
             record = dict(steps=before, update_time=elapsed, entropy=policy.linearize(params, batch.obs).entropy())
             for k in _UPDATE_RECORDS:

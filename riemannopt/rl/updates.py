@@ -101,8 +101,9 @@ def step_rate(lr, dFd, max_kl=None):
     return float(min(lr, math.sqrt(2.0 * max_kl / dFd)))
 
 
-def policy_update(policy, params, batch, method, *, lr, max_kl=None, damping=1e-2, curvature="exact",
-                  advantages=None, **cg):
+def policy_update(
+    policy, params, batch, method, *, lr, max_kl=None, damping=1e-2, curvature="exact", advantages=None, **cg
+):
     """One update of the policy parameters by ``method`` on ``batch`` (see the module docstring).
 
     Parameters
@@ -163,8 +164,12 @@ def policy_update(policy, params, batch, method, *, lr, max_kl=None, damping=1e-
     else:  # mid
         half_params = ops.axpby(1.0, params, 0.5 * r, d)
         half = policy.linearize(half_params, batch.obs)
-        w = _finite(adv * np.exp(half.log_prob(batch.actions) - batch.log_probs), method,
-                    "importance-weighted advantages at the midpoint", params)
+        w = _finite(
+            adv * np.exp(half.log_prob(batch.actions) - batch.log_probs),
+            method,
+            "importance-weighted advantages at the midpoint",
+            params,
+        )
         at_half = _Metric(curvature, policy, half_params, half, batch.obs, damping, cg)
         delta = ops.scale_(r, at_half.natural(half.surrogate_gradient(batch.actions, w)))
         metric.iterations += at_half.iterations

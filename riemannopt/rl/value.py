@@ -79,7 +79,7 @@ class ValueFunction:
         for _ in range(self.epochs):
             order = rng.permutation(n)
             for start in range(0, n, self.minibatch):
-                rows = order[start:start + self.minibatch]
+                rows = order[start : start + self.minibatch]
                 g = self.net.gradient(self.theta, obs[rows], T[rows])
                 self._t += 1
                 ops.adam_(self.theta, g, self._m, self._s, self._t, self.lr, 0.9, 0.999, 1e-8)

@@ -1,7 +1,7 @@
 """The symbolic layer: metrics, problems, Fisher metrics, reparameterization (sympy only)."""
 
-from .fisher import fisher_metric
-from .metric import Metric
-from .problem import Problem
+from riemannopt.symbolic.fisher import fisher_metric
+from riemannopt.symbolic.metric import Metric
+from riemannopt.symbolic.problem import Problem
 
 __all__ = ["Metric", "Problem", "fisher_metric"]

@@ -2,8 +2,8 @@
 
 import sympy as sp
 
-from ..errors import SymbolicError
-from .metric import Metric, as_coords, as_expr
+from riemannopt.errors import SymbolicError
+from riemannopt.symbolic.metric import Metric, as_coords, as_expr
 
 __all__ = ["fisher_metric"]
 
@@ -77,9 +77,7 @@ def fisher_metric(log_density, variable, coords, expectations, simplify=True):
                 )
             T = list(placeholders.values())
             if T and sp.Poly(h, *T).total_degree() > 1:
-                raise SymbolicError(
-                    f"entry ({i}, {j}) of the negative Hessian is not affine in the statistics: {h}"
-                )
+                raise SymbolicError(f"entry ({i}, {j}) of the negative Hessian is not affine in the statistics: {h}")
             e = h.subs({placeholders[stat]: val for stat, val in stats})
             g[i, j] = g[j, i] = sp.simplify(e) if simplify else e
     return Metric(coords, g)

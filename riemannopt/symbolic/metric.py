@@ -6,7 +6,7 @@ from functools import cached_property
 import sympy as sp
 from sympy.utilities.exceptions import SymPyDeprecationWarning
 
-from ..errors import MetricError, SymbolicError
+from riemannopt.errors import MetricError, SymbolicError
 
 __all__ = ["Metric", "as_coords", "as_expr", "simplify_entries"]
 
@@ -36,7 +36,9 @@ def as_expr(value, what, names=None):
     except (sp.SympifyError, TypeError, ValueError) as exc:
         raise SymbolicError(f"{what} could not be read as a sympy expression: {value!r} ({_first_line(exc)})") from None
     if isinstance(expr, (sp.MatrixBase, sp.NDimArray)):
-        raise SymbolicError(f"{what} must be a scalar expression, got a {'×'.join(map(str, expr.shape))} {type(expr).__name__}")
+        raise SymbolicError(
+            f"{what} must be a scalar expression, got a {'×'.join(map(str, expr.shape))} {type(expr).__name__}"
+        )
     if isinstance(expr, sp.logic.boolalg.Boolean) and not isinstance(expr, sp.Symbol):
         raise SymbolicError(f"{what} must be a scalar expression, got the condition {expr}")
     if not isinstance(expr, sp.Expr):
@@ -104,8 +106,7 @@ class Metric:
                 diff = matrix[i, j] - matrix[j, i]
                 if diff != 0 and sp.simplify(diff) != 0:
                     raise MetricError(
-                        f"metric matrix is not symmetric: g[{i},{j}] = {matrix[i, j]} "
-                        f"but g[{j},{i}] = {matrix[j, i]}"
+                        f"metric matrix is not symmetric: g[{i},{j}] = {matrix[i, j]} but g[{j},{i}] = {matrix[j, i]}"
                     )
         det = matrix.det()
         if det.is_zero is None:  # undecided by the assumptions alone

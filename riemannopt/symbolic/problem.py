@@ -6,8 +6,8 @@ from functools import cached_property
 import numpy as np
 import sympy as sp
 
-from ..errors import DomainError, ShapeError, SymbolicError
-from .metric import Metric, as_coords, as_expr
+from riemannopt.errors import DomainError, ShapeError, SymbolicError
+from riemannopt.symbolic.metric import Metric, as_coords, as_expr
 
 __all__ = ["Problem"]
 
@@ -278,7 +278,10 @@ class Problem:
         else:
             g0 = None if guess is None else np.atleast_2d(np.asarray(guess, dtype=np.float64))
             out = np.array(
-                [self._newton(r, r if g0 is None else g0[min(i, len(g0) - 1)], tol, maxiter) for i, r in enumerate(rows)]
+                [
+                    self._newton(r, r if g0 is None else g0[min(i, len(g0) - 1)], tol, maxiter)
+                    for i, r in enumerate(rows)
+                ]
             )
         return out if x.ndim == 2 else out[0]
 
@@ -332,7 +335,7 @@ class Problem:
         Piecewise, Heaviside, erf, erfc, gamma, loggamma, digamma, trigamma, polygamma of orders
         0–3, sinc, ...); any other raises a :class:`~riemannopt.errors.CompileError` naming it.
         """
-        from ..codegen import compile_problem
+        from riemannopt.codegen import compile_problem
 
         return compile_problem(self, cache_dir=cache_dir)
 

@@ -145,7 +145,9 @@ def _unique_problem():
     t = sp.Symbol("t", real=True)
     c = sp.Symbol("c", real=True)
     k = next(_COUNTER) + os.getpid() * 1000
-    return ro.Problem(ro.Metric([t], [[1 + t**2]]), (t - c) ** 2 / 2 + sp.Integer(k) * t**3, params={c: 1.5}, domain=[t > -10])
+    return ro.Problem(
+        ro.Metric([t], [[1 + t**2]]), (t - c) ** 2 / 2 + sp.Integer(k) * t**3, params={c: 1.5}, domain=[t > -10]
+    )
 
 
 def test_explicit_cache_dir_and_disk_hit_without_derivation(tmp_path, monkeypatch):

@@ -32,13 +32,21 @@ def problem(k):
     """A 1-D problem whose key no other test produces (``k`` makes it new; the coordinate's name
     sets it apart from test_cache.py's otherwise equal problems)."""
     t, c = sp.symbols("t_faults c", real=True)
-    return ro.Problem(ro.Metric([t], [[1 + t**2]]), (t - c) ** 2 / 2 + sp.Integer(k) * t**3, params={c: C0}, domain=[t > -10])
+    return ro.Problem(
+        ro.Metric([t], [[1 + t**2]]), (t - c) ** 2 / 2 + sp.Integer(k) * t**3, params={c: C0}, domain=[t > -10]
+    )
 
 
 def closed_forms(k, t=T0, v=V0):
     g = 1 + t * t
     grad = t - C0 + 3 * k * t * t
-    return {"loss": (t - C0) ** 2 / 2 + k * t**3, "grad": [grad], "direction": [-grad / g], "gamma_vv": [t / g * v * v], "metric": [[g]]}
+    return {
+        "loss": (t - C0) ** 2 / 2 + k * t**3,
+        "grad": [grad],
+        "direction": [-grad / g],
+        "gamma_vv": [t / g * v * v],
+        "metric": [[g]],
+    }
 
 
 def assert_values(C, k):
@@ -194,11 +202,15 @@ def test_read_only_cache_directory(tmp_path, recwarn, no_fallback_yet):
 def test_failed_write_leaves_no_temporary_file(tmp_path, monkeypatch, no_fallback_yet):
     """Renaming the written file into place fails everywhere (before: a raw OSError and a
     ``*.tmp`` file left in the cache): a CompileError, and no temporary file anywhere."""
+
     def replace(src, dst):
         raise OSError(errno.ENOSPC, "No space left on device", dst)
 
     monkeypatch.setattr(cache_module.os, "replace", replace)
-    with pytest.warns(CacheWarning), pytest.raises(CompileError, match="cannot write the generated module to .* nor to"):
+    with (
+        pytest.warns(CacheWarning),
+        pytest.raises(CompileError, match="cannot write the generated module to .* nor to"),
+    ):
         problem(fresh_k()).compile(cache_dir=tmp_path)
     private = cache_module._FALLBACK[tmp_path]
     assert not list(tmp_path.rglob("*.tmp")) and not list(private.rglob("*.tmp"))
@@ -229,7 +241,13 @@ def _spawn(cache, k, go):
     env = dict(os.environ, RIEMANNOPT_CACHE_DIR=str(cache))
     env["PYTHONPATH"] = os.pathsep.join([str(REPO), *filter(None, [env.get("PYTHONPATH")])])
     code = _CHILD.format(tests=str(Path(__file__).parent), t=T0, v=V0)
-    return subprocess.Popen([sys.executable, "-c", code, str(k), str(go)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-c", code, str(k), str(go)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _results(procs):

@@ -131,7 +131,9 @@ def test_compiled_matches_sympy(problems, references, name):
 
 def _fd(f, x, direction, h):
     """Fourth-order central difference of f along ``direction`` (truncation O(h⁴))."""
-    return (-f(x + 2 * h * direction) + 8 * f(x + h * direction) - 8 * f(x - h * direction) + f(x - 2 * h * direction)) / (12 * h)
+    return (
+        -f(x + 2 * h * direction) + 8 * f(x + h * direction) - 8 * f(x - h * direction) + f(x - 2 * h * direction)
+    ) / (12 * h)
 
 
 @pytest.mark.parametrize("name", NAMES)

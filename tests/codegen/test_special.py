@@ -91,9 +91,7 @@ def test_digamma_matches_scipy(xs):
 
 
 def test_trigamma_is_polygamma_1(xs):
-    np.testing.assert_array_equal(
-        _evaluate(_TRIGAMMA, 0, xs), _evaluate(_POLYGAMMA, 1, xs)
-    )
+    np.testing.assert_array_equal(_evaluate(_TRIGAMMA, 0, xs), _evaluate(_POLYGAMMA, 1, xs))
 
 
 def test_digamma_near_root_matches_mpmath(root_grid):

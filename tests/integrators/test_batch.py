@@ -30,7 +30,9 @@ def test_exp_map_batch_equals_single_calls(polar, method):
     X, V = _points(np.random.default_rng(0), 9)
     Y = ro.exp_map(polar, X, V, method=method)
     assert Y.shape == (9, 2)
-    np.testing.assert_allclose(Y, [ro.exp_map(polar, x, v, method=method) for x, v in zip(X, V)], rtol=1e-15, atol=1e-15)
+    np.testing.assert_allclose(
+        Y, [ro.exp_map(polar, x, v, method=method) for x, v in zip(X, V)], rtol=1e-15, atol=1e-15
+    )
 
 
 def test_batch_broadcasts_a_shared_point(polar):
@@ -52,7 +54,9 @@ def test_failing_member_is_named_and_others_kept(polar):
     result carries every other member's exponential map and NaN for the failed one."""
     X, V = _points(np.random.default_rng(2), 4)
     X[2], V[2] = [1.0, 0.0], [-2.0, 0.0]
-    with pytest.raises(ExpMapError, match=r"exp_map\[dop853\], batch member 2 of 4 \(1 failed\): the geodesic from x = \[1\. 0\.\]") as info:
+    with pytest.raises(
+        ExpMapError, match=r"exp_map\[dop853\], batch member 2 of 4 \(1 failed\): the geodesic from x = \[1\. 0\.\]"
+    ) as info:
         ro.exp_map(polar, X, V)
     exc = info.value
     assert exc.index == 2 and 0.45 < exc.t <= 0.5 + 1e-12
@@ -88,7 +92,9 @@ def test_optimize_batch_equals_single_runs(gamma, method):
 def test_optimize_batch_failure_keeps_the_others(gamma):
     """Member 1 starts outside the domain: the error names it, member 0 and 2 ran to the end."""
     X0 = np.array([[1.0, 1.0], [-1.0, 1.0], [2.0, 2.0]])
-    with pytest.raises(DomainError, match=r"batch member 1 \(x0 = \[-1\.  1\.\]\): method 'geo' failed at step 0") as info:
+    with pytest.raises(
+        DomainError, match=r"batch member 1 \(x0 = \[-1\.  1\.\]\): method 'geo' failed at step 0"
+    ) as info:
         ro.optimize(gamma, "geo", X0, 0.5, 6)
     exc = info.value
     assert exc.index == 1 and len(exc.batch) == 3 and len(exc.batch[1]) == 0

@@ -57,7 +57,14 @@ CASES = [
 
 @pytest.fixture(scope="module")
 def compiled():
-    return {name: ctor().compile() for name, ctor in [("polar", ro.models.polar_plane), ("sphere", ro.models.sphere), ("half-plane", ro.models.poincare_half_plane)]}
+    return {
+        name: ctor().compile()
+        for name, ctor in [
+            ("polar", ro.models.polar_plane),
+            ("sphere", ro.models.sphere),
+            ("half-plane", ro.models.poincare_half_plane),
+        ]
+    }
 
 
 @pytest.mark.parametrize("method", EXPMAPS)

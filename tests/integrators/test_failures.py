@@ -113,6 +113,11 @@ def test_solver_stop_reasons_agree(gamma):
     from riemannopt.integrators.link import kernels_for
 
     K = kernels_for(gamma)
-    pairs = [(K.WHY_TOLERANCE, flows.WHY_TOLERANCE), (K.WHY_DOMAIN, flows.WHY_DOMAIN), (K.WHY_NON_FINITE, flows.WHY_NON_FINITE), (K.WHY_STEP_CAP, flows.WHY_STEP_CAP)]
+    pairs = [
+        (K.WHY_TOLERANCE, flows.WHY_TOLERANCE),
+        (K.WHY_DOMAIN, flows.WHY_DOMAIN),
+        (K.WHY_NON_FINITE, flows.WHY_NON_FINITE),
+        (K.WHY_STEP_CAP, flows.WHY_STEP_CAP),
+    ]
     assert all(a == b for a, b in pairs)
     assert sorted(WHY_TEXT) == sorted([*(b for _, b in pairs), flows.WHY_NOT_PD])

@@ -77,7 +77,9 @@ def test_exact_matches_scipy_reference(gamma):
     from scipy.integrate import solve_ivp
 
     traj = ro.optimize(gamma, "exact", [1.0, 1.0], 0.5, 4)
-    ref = solve_ivp(lambda t, x: gamma.direction(x), (0, 2.0), [1.0, 1.0], method="Radau", t_eval=traj.t, rtol=1e-12, atol=1e-14)
+    ref = solve_ivp(
+        lambda t, x: gamma.direction(x), (0, 2.0), [1.0, 1.0], method="Radau", t_eval=traj.t, rtol=1e-12, atol=1e-14
+    )
     np.testing.assert_allclose(traj.x, ref.y.T, rtol=1e-8)
 
 
@@ -201,7 +203,10 @@ def test_newton_singular_hessian_is_named():
     """A loss with a flat direction (L = x², constant in y): the Hessian is singular at the start."""
     x, y = sp.symbols("x y", real=True)
     P = ro.Problem(ro.Metric([x, y], sp.eye(2)), x**2)
-    with pytest.raises(ro.errors.SingularHessianError, match=r"method 'newton' failed at step 1: while computing x_1 from x_0 = \[1\. 1\.\]: the Hessian of the loss is singular") as info:
+    with pytest.raises(
+        ro.errors.SingularHessianError,
+        match=r"method 'newton' failed at step 1: while computing x_1 from x_0 = \[1\. 1\.\]: the Hessian of the loss is singular",
+    ) as info:
         ro.optimize(P, "newton", [1.0, 1.0], 0.5, 3)
     np.testing.assert_array_equal(info.value.trajectory.x, [[1.0, 1.0]])
 

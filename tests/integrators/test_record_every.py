@@ -21,7 +21,11 @@ def expected_iterations(steps, every):
     return its if its[-1] == steps else its + [steps]
 
 
-@pytest.mark.parametrize("method, options", [(m, {}) for m in ("ng", "mid", "geo", "geof", "re", "rk4", "geo3")] + [("exact", {}), ("re", {"expmap": "solve_ivp"})])
+@pytest.mark.parametrize(
+    "method, options",
+    [(m, {}) for m in ("ng", "mid", "geo", "geof", "re", "rk4", "geo3")]
+    + [("exact", {}), ("re", {"expmap": "solve_ivp"})],
+)
 @pytest.mark.parametrize("every", [1, 5, 23, 100])
 def test_sparse_rows_are_rows_of_the_full_run(gamma_compiled, method, options, every):
     full = ro.optimize(gamma_compiled, method, X0, LR, STEPS, **options)
@@ -58,7 +62,10 @@ def test_buffers_grow_with_kept_rows_not_steps():
     of them would need 24 TB, refused before allocating."""
     X, L = _buffers(10**12, 10**6, 2)
     assert X.shape == (10**6 + 1, 2) and L.shape == (10**6 + 1,)
-    with pytest.raises(InputError, match=r"steps = 1000000000000 keeps 1000000000001 iterates \(pass record_every=k to keep every k-th\), which need 24 TB"):
+    with pytest.raises(
+        InputError,
+        match=r"steps = 1000000000000 keeps 1000000000001 iterates \(pass record_every=k to keep every k-th\), which need 24 TB",
+    ):
         _buffers(10**12, 1, 2)
 
 

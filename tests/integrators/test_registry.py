@@ -61,7 +61,9 @@ def test_declared_convergence_orders(problems, problem, method):
             fitted = _self_convergence(C, method, x0)
         else:
             fitted = ro.convergence_order(C, method, reference, x0, T, CONVERGENCE_STEPS).order
-        assert abs(fitted - order) <= TOL, f"{method} → {reference or 'its own flow'}: fitted {fitted:.3f}, declared {order}"
+        assert abs(fitted - order) <= TOL, (
+            f"{method} → {reference or 'its own flow'}: fitted {fitted:.3f}, declared {order}"
+        )
 
 
 @pytest.mark.parametrize("problem", PROBLEMS)
@@ -76,7 +78,9 @@ def test_declared_invariance(problems, problem, method):
         assert study.gap.max() <= ROUNDOFF, f"{method}: gaps {study.gap}"
     else:
         assert study.gap.max() > 10 * ROUNDOFF  # not invariant by accident
-        assert abs(study.order - entry.invariance) <= TOL, f"{method}: fitted {study.order:.3f}, declared {entry.invariance}"
+        assert abs(study.order - entry.invariance) <= TOL, (
+            f"{method}: fitted {study.order:.3f}, declared {entry.invariance}"
+        )
 
 
 def test_registry_entries_are_complete():

@@ -57,7 +57,14 @@ def test_sphere_great_circle_closed_form(sphere, x, v, w):
     np.testing.assert_allclose(_jacobian(*y) @ W, want, atol=1e-10)
 
 
-@pytest.mark.parametrize("x, v, w", [((0.0, 1.0), (1.0, 0.5), (0.3, -0.8)), ((0.3, 2.0), (-1.5, 2.0), (1.0, 1.0)), ((0.5, 1.5), (0.0, 0.9), (0.4, 0.2))])
+@pytest.mark.parametrize(
+    "x, v, w",
+    [
+        ((0.0, 1.0), (1.0, 0.5), (0.3, -0.8)),
+        ((0.3, 2.0), (-1.5, 2.0), (1.0, 1.0)),
+        ((0.5, 1.5), (0.0, 0.9), (0.4, 0.2)),
+    ],
+)
 def test_half_plane_closed_form(half_plane, x, v, w):
     """The half-plane metric is conformal (g = I/y²), so Euclidean angles are the metric's: a
     parallel field keeps its angle to the geodesic's velocity and its hyperbolic length, i.e. its

@@ -50,7 +50,9 @@ def close(got, want, dtype):
     want = np.asarray(want, dtype=np.float64)
     assert got.shape == want.shape
     scale = max(np.linalg.norm(want), np.finfo(dtype).tiny)
-    assert np.linalg.norm(got - want) <= TOL[dtype] * scale, f"relative difference {np.linalg.norm(got - want) / scale:.2e}"
+    assert np.linalg.norm(got - want) <= TOL[dtype] * scale, (
+        f"relative difference {np.linalg.norm(got - want) / scale:.2e}"
+    )
 
 
 @pytest.mark.parametrize("name", BACKENDS)

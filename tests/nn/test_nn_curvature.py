@@ -52,7 +52,7 @@ def test_empirical_and_fisher_products_with_weight_decay(problem):
     decay = WD * weights_mask(net) * v
     fisher = Curvature(obj, "fisher").at(ev, 1)
     np.testing.assert_allclose(fisher.fvp(v), net.fisher_vp(theta, X, v) + decay, rtol=1e-10, atol=1e-14)
-    G = np.array([net.gradient(theta, X[k:k + 1], labels[k:k + 1]) for k in range(len(X))])
+    G = np.array([net.gradient(theta, X[k : k + 1], labels[k : k + 1]) for k in range(len(X))])
     empirical = Curvature(obj, "empirical").at(ev, 1)
     np.testing.assert_allclose(empirical.fvp(v), G.T @ (G @ v) / len(X) + decay, rtol=1e-10, atol=1e-14)
     np.testing.assert_allclose(fisher.cvp(v), net.connection_vp(theta, X, v), rtol=1e-10, atol=1e-14)

@@ -10,7 +10,9 @@ from riemannopt.nn import MLP, train
 from riemannopt.nn.damping import levenberg_marquardt, reduction_ratio
 
 
-@pytest.mark.parametrize("h_over_b, rho, factor", [(1.0, 1.0, 2 / 3), (1.5, 0.5, 1.0), (1.9, 0.1, 1.5), (0.4, 1.6, 2 / 3)])
+@pytest.mark.parametrize(
+    "h_over_b, rho, factor", [(1.0, 1.0, 2 / 3), (1.5, 0.5, 1.0), (1.9, 0.1, 1.5), (0.4, 1.6, 2 / 3)]
+)
 def test_rule_on_a_quadratic_with_known_rho(h_over_b, rho, factor):
     """f(x) = ½ h x² + g x, model q(p) = g p + ½ b p², step p = −g/b (the model's minimizer):
     f(x + p) − f(x) = −g²/b + ½ h g²/b² and q(p) = −½ g²/b, so ρ = 2 − h/b exactly."""

@@ -101,12 +101,21 @@ def test_load_npz_round_trip(tmp_path):
         (dict(X_train=np.ones(3), X_test=np.ones((2, 3))), ShapeError, "X_train in bad.npz must be a non-empty 2-D"),
         (dict(X_train=np.full((3, 2), np.nan), X_test=np.ones((2, 2))), InputError, "must be finite"),
         (dict(X_train=np.ones((3, 2)), X_test=np.ones((2, 2)), T_train=np.zeros(3)), InputError, "only one of"),
-        (dict(X_train=np.ones((3, 2)), X_test=np.ones((2, 2)), T_train=np.zeros(2), T_test=np.zeros(2)), ShapeError,
-         "T_train in bad.npz has 2 rows for 3 examples"),
-        (dict(X_train=np.ones((3, 2)), X_test=np.ones((2, 2)), T_train=np.full(3, 0.5), T_test=np.zeros(2)),
-         InputError, "integer class labels"),
-        (dict(X_train=np.ones((3, 2)), X_test=np.ones((2, 2)), T_train=-np.ones(3, int), T_test=np.zeros(2, int)),
-         InputError, "labels >= 0"),
+        (
+            dict(X_train=np.ones((3, 2)), X_test=np.ones((2, 2)), T_train=np.zeros(2), T_test=np.zeros(2)),
+            ShapeError,
+            "T_train in bad.npz has 2 rows for 3 examples",
+        ),
+        (
+            dict(X_train=np.ones((3, 2)), X_test=np.ones((2, 2)), T_train=np.full(3, 0.5), T_test=np.zeros(2)),
+            InputError,
+            "integer class labels",
+        ),
+        (
+            dict(X_train=np.ones((3, 2)), X_test=np.ones((2, 2)), T_train=-np.ones(3, int), T_test=np.zeros(2, int)),
+            InputError,
+            "labels >= 0",
+        ),
     ],
 )
 def test_load_npz_errors(arrays, error, match, tmp_path):

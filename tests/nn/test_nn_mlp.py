@@ -142,7 +142,12 @@ def test_softmax_targets_validation():
 @pytest.mark.parametrize(
     "loss, acts, bad, match",
     [
-        ("bce", ["tanh", "sigmoid"], dict(T=[[0.5, 1.5]] * 5), r"bce targets T must lie in \[0, 1\], but T\[0, 1\] = 1.5"),
+        (
+            "bce",
+            ["tanh", "sigmoid"],
+            dict(T=[[0.5, 1.5]] * 5),
+            r"bce targets T must lie in \[0, 1\], but T\[0, 1\] = 1.5",
+        ),
         ("bce", ["tanh", "sigmoid"], dict(T=[[0.5, -0.1]] * 5), r"T\[0, 1\] = -0.1"),
         ("squared", ["tanh", "linear"], dict(T=[[0.0, np.inf]] * 5), r"T must be finite, but T\[0, 1\] = inf"),
         ("softmax_ce", ["tanh", "softmax"], dict(T=[[0.5, 0.6]] * 5), "must be distributions .* row 0 .* sums to 1.1"),

@@ -28,9 +28,9 @@ CASES = {
 def ref_layers(theta, sizes):
     layers, k = [], 0
     for n_in, n_out in zip(sizes[:-1], sizes[1:]):
-        W = theta[k:k + n_in * n_out].reshape(n_out, n_in)
+        W = theta[k : k + n_in * n_out].reshape(n_out, n_in)
         k += n_in * n_out
-        layers.append((W, theta[k:k + n_out]))
+        layers.append((W, theta[k : k + n_out]))
         k += n_out
     assert k == len(theta)
     return layers
@@ -181,9 +181,7 @@ def test_connection_vp_matches_definition_from_dense_fisher(case):
     h = 1e-5
     F = lambda t: dense_fisher(t, X, case)  # noqa: E731
     dvF = (F(theta + h * v) - F(theta - h * v)) / (2 * h)
-    grad_vFv = np.array(
-        [(v @ F(theta + h * e) @ v - v @ F(theta - h * e) @ v) / (2 * h) for e in np.eye(len(theta))]
-    )
+    grad_vFv = np.array([(v @ F(theta + h * e) @ v - v @ F(theta - h * e) @ v) / (2 * h) for e in np.eye(len(theta))])
     assert_close(net.connection_vp(theta, X, v), dvF @ v - 0.5 * grad_vFv, 1e-6)
 
 
@@ -301,7 +299,10 @@ def per_example_gradients(theta, X, T, case):
     """(n, P) gradients of each example's own loss, by complex steps (exact to round-off)."""
     eye = np.eye(len(theta))
     return np.array(
-        [[complex_step(lambda t: ref_loss(t, X[k:k + 1], T[k:k + 1], case), theta, e) for e in eye] for k in range(len(X))]
+        [
+            [complex_step(lambda t: ref_loss(t, X[k : k + 1], T[k : k + 1], case), theta, e) for e in eye]
+            for k in range(len(X))
+        ]
     )
 
 
@@ -309,10 +310,15 @@ def output_fisher_and_signal(s, T, case):
     """Per example: F_s = J_φᵀ diag(c1) J_φ and ∂ℓ/∂s = J_φᵀ ∂ℓ/∂y, with J_φ = ∂y/∂s by complex
     steps through the output activation (independent of the package's stable forms)."""
     sizes, acts, loss, sigma = CASES[case]
-    phi = lambda z: ref_outputs(np.concatenate([np.eye(z.shape[1]).ravel(), np.zeros(z.shape[1])]), z, [z.shape[1]] * 2, acts[-1:])  # noqa: E731
+
+    def phi(z):
+        return ref_outputs(
+            np.concatenate([np.eye(z.shape[1]).ravel(), np.zeros(z.shape[1])]), z, [z.shape[1]] * 2, acts[-1:]
+        )  # noqa: E731
+
     F, g = [], []
     for k in range(len(s)):
-        z = s[k:k + 1]
+        z = s[k : k + 1]
         J = np.array([complex_step(phi, z, e)[0] for e in np.eye(z.shape[1])]).T  # J[i, j] = ∂y_i/∂s_j
         y = phi(z)[0].real
         c1, _ = c1_c2(y, case)

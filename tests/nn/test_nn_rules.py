@@ -29,8 +29,15 @@ def setup(loss="bce", rule="ng", threshold=np.inf, seed=0):
     T = rng.uniform(0.05, 0.95, (12, 1)) if loss == "bce" else rng.standard_normal((12, 1))
     theta = rng.standard_normal(net.n_params)
     obj = Objective(net, X, T, WD, seed=0)
-    opt = HessianFree(obj, Curvature(obj), RULES[rule], damping=LAM, threshold=threshold, max_cg=net.n_params,
-                      cg=dict(eps=0, tol=1e-13))
+    opt = HessianFree(
+        obj,
+        Curvature(obj),
+        RULES[rule],
+        damping=LAM,
+        threshold=threshold,
+        max_cg=net.n_params,
+        cg=dict(eps=0, tol=1e-13),
+    )
     return net, X, T, theta, obj, opt
 
 
@@ -58,7 +65,7 @@ def test_gradient_preconditioner_and_ng_direction():
     step = opt.context(1, obj.evaluate(theta))
     g = grad_f(net, theta, X, T)
     np.testing.assert_allclose(step.grad, g, rtol=1e-12, atol=1e-15)
-    per_example = np.array([net.gradient(theta, X[k:k + 1], T[k:k + 1]) for k in range(len(X))])
+    per_example = np.array([net.gradient(theta, X[k : k + 1], T[k : k + 1]) for k in range(len(X))])
     want = (np.mean(per_example**2, axis=0) + WD * mask(net) + LAM) ** 0.75
     np.testing.assert_allclose(step.precond, want, rtol=1e-12)
     p = RULES["ng"].propose(step)

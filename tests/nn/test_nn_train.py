@@ -50,8 +50,21 @@ def test_history_against_an_independent_evaluation(data):
     net = autoencoder(np.float64)
     res = train(net, X, X, "geo", 4, X_test=Xt, T_test=Xt, dtype=np.float64, weight_decay=0.0)
     h = res.history
-    assert set(h) == {"iteration", "train_loss", "train_error", "test_loss", "test_error", "seconds",
-                      "cpu_seconds", "damping", "cg_iterations", "evaluations", "rho", "rate", "corrected"}
+    assert set(h) == {
+        "iteration",
+        "train_loss",
+        "train_error",
+        "test_loss",
+        "test_error",
+        "seconds",
+        "cpu_seconds",
+        "damping",
+        "cg_iterations",
+        "evaluations",
+        "rho",
+        "rate",
+        "corrected",
+    }
     assert all(len(v) == 5 for v in h.values())
     np.testing.assert_array_equal(h["iteration"], np.arange(5))
     assert np.all(np.diff(h["seconds"]) >= 0) and h["seconds"][0] == 0
@@ -97,8 +110,9 @@ def test_checkpoint_then_resume_is_the_uninterrupted_run(method, data, tmp_path)
     whole = train(autoencoder(), X, X, method, 6, checkpoint=tmp_path / "whole.npz", **opts)
     part = train(autoencoder(), X, X, method, 3, checkpoint=tmp_path / "part.npz", **opts)
     assert len(part.history["iteration"]) == 4
-    resumed = train(autoencoder(), X, X, method, 6, resume=tmp_path / "part.npz", checkpoint=tmp_path / "part.npz",
-                    **opts)
+    resumed = train(
+        autoencoder(), X, X, method, 6, resume=tmp_path / "part.npz", checkpoint=tmp_path / "part.npz", **opts
+    )
     same_history(resumed.history, whole.history)
     np.testing.assert_array_equal(resumed.theta, whole.theta)
     assert resumed.history["seconds"][3] == part.history["seconds"][3]

@@ -52,8 +52,12 @@ def test_matches_direct_sum_with_terminations_truncations_and_batch_end(gamma, l
     ends = term | trunc
     adv = gae(r, v, nv, term, ends, gamma, lam)
     for i in range(n):
-        np.testing.assert_allclose(adv[:, i], direct_gae(r[:, i], v[:, i], nv[:, i], term[:, i], ends[:, i], gamma, lam),
-                                   rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(
+            adv[:, i],
+            direct_gae(r[:, i], v[:, i], nv[:, i], term[:, i], ends[:, i], gamma, lam),
+            rtol=1e-12,
+            atol=1e-12,
+        )
 
 
 def test_lambda_one_is_the_discounted_return_minus_the_baseline():

@@ -14,9 +14,28 @@ from riemannopt.rl.study import Study  # noqa: E402
 
 def test_rl_command_writes_table_figure_and_history(tmp_path, capsys):
     out, hist = tmp_path / "rl.png", tmp_path / "rl.json"
-    argv = ["rl", "--env", "CartPole-v1", "--methods", "ng,geo", "--timesteps", "1024", "--seeds", "2",
-            "--envs", "2", "--steps-per-env", "128", "--at", "512,1024", "--out", str(out), "--history", str(hist),
-            "--no-progress"]
+    argv = [
+        "rl",
+        "--env",
+        "CartPole-v1",
+        "--methods",
+        "ng,geo",
+        "--timesteps",
+        "1024",
+        "--seeds",
+        "2",
+        "--envs",
+        "2",
+        "--steps-per-env",
+        "128",
+        "--at",
+        "512,1024",
+        "--out",
+        str(out),
+        "--history",
+        str(hist),
+        "--no-progress",
+    ]
     assert main(argv) == 0
     text = capsys.readouterr().out
     assert "return @ 0.512k" in text and "return @ 1.024k" in text and "vs ng" in text

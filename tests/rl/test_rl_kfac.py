@@ -23,8 +23,8 @@ def ref_forward(theta, X, sizes, softmax):
     """Outputs and the inputs ā of every layer (complex-safe)."""
     a, k, inputs = X, 0, []
     for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-        W = theta[k:k + n_in * n_out].reshape(n_out, n_in)
-        b = theta[k + n_in * n_out:k + n_in * n_out + n_out]
+        W = theta[k : k + n_in * n_out].reshape(n_out, n_in)
+        b = theta[k + n_in * n_out : k + n_in * n_out + n_out]
         k += n_in * n_out + n_out
         inputs.append(np.hstack([a, np.ones((len(a), 1))]))
         a = a @ W.T + b
@@ -76,7 +76,7 @@ def reference_kfac(pol, params, X):
     order = np.array(order)
     start = 0
     for B in blocks:
-        idx = order[start:start + len(B)]
+        idx = order[start : start + len(B)]
         K[np.ix_(idx, idx)] = B
         start += len(B)
     if gaussian:
@@ -136,8 +136,9 @@ def test_kfac_updates(setup):
     pol, params, X, rng = setup
     state = pol.linearize(params, X)
     A = state.sample(rng)
-    batch = Batch(obs=X, actions=A, log_probs=state.log_prob(A), advantages=rng.standard_normal(len(X)),
-                  returns=np.zeros(len(X)))
+    batch = Batch(
+        obs=X, actions=A, log_probs=state.log_prob(A), advantages=rng.standard_normal(len(X)), returns=np.zeros(len(X))
+    )
     adv = rng.standard_normal(len(X))
     kf = KFAC(pol, params, X)
     d = -kf.solve(state.surrogate_gradient(A, adv), 0.1)

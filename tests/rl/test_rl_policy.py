@@ -30,9 +30,9 @@ def ref_net(theta, X, sizes, out):
     a = X
     k = 0
     for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-        W = theta[k:k + n_in * n_out].reshape(n_out, n_in)
+        W = theta[k : k + n_in * n_out].reshape(n_out, n_in)
         k += n_in * n_out
-        b = theta[k:k + n_out]
+        b = theta[k : k + n_out]
         k += n_out
         s = a @ W.T + b
         a = np.tanh(s) if i < len(sizes) - 2 else s
@@ -160,9 +160,9 @@ def test_connection_matches_finite_differences_of_the_fisher(kind, gauss, cat):
     v = rng.standard_normal(pol.n_params)
     h = 1e-5
     dF_v = (fisher(params + h * v) - fisher(params - h * v)) @ v / (2 * h)
-    grad_vFv = np.array([
-        (v @ fisher(params + h * e) @ v - v @ fisher(params - h * e) @ v) / (2 * h) for e in np.eye(pol.n_params)
-    ])
+    grad_vFv = np.array(
+        [(v @ fisher(params + h * e) @ v - v @ fisher(params - h * e) @ v) / (2 * h) for e in np.eye(pol.n_params)]
+    )
     expected = dF_v - 0.5 * grad_vFv
     ours = pol.linearize(params, X).connection_vp(v)
     np.testing.assert_allclose(ours, expected, rtol=1e-6, atol=1e-7 * np.abs(expected).max())

@@ -10,8 +10,15 @@ from riemannopt.rl import RLConfig, RLResult, Study
 
 def run(method, seed, returns, steps):
     updates = {"update_time": np.array([0.01, 0.03]) * (2 if method != "ng" else 1), "kl": np.array([1e-3, 2e-3])}
-    return RLResult("Toy-v0", method, seed, RLConfig(lr=0.3, n_envs=1, n_steps=10), np.asarray(steps),
-                    np.asarray(returns, dtype=float), updates)
+    return RLResult(
+        "Toy-v0",
+        method,
+        seed,
+        RLConfig(lr=0.3, n_envs=1, n_steps=10),
+        np.asarray(steps),
+        np.asarray(returns, dtype=float),
+        updates,
+    )
 
 
 @pytest.fixture

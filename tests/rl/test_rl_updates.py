@@ -22,8 +22,7 @@ def make_batch(pol, params, rng, n=12):
     X = rng.standard_normal((n, pol.obs_dim))
     state = pol.linearize(params, X)
     A = state.sample(rng)
-    return Batch(obs=X, actions=A, log_probs=state.log_prob(A), advantages=rng.standard_normal(n),
-                 returns=np.zeros(n))
+    return Batch(obs=X, actions=A, log_probs=state.log_prob(A), advantages=rng.standard_normal(n), returns=np.zeros(n))
 
 
 @pytest.fixture(scope="module", params=["gauss", "cat"])
@@ -74,15 +73,16 @@ def test_ng_geo_mid_match_dense_solves(setup):
 def is_surrogate_gradient(pol, theta, batch, adv, h=1e-30):
     """∇ of −(1/n) Σ Â_k exp(log π_θ(a_k|s_k) − log π_old(a_k|s_k)) by complex steps through a
     hand-written log-density."""
+
     def logp(p):
         X = batch.obs
         a = X
         sizes = [pol.obs_dim, *pol.hidden, pol.net.sizes[-1]]
         k = 0
         for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-            W = p[k:k + n_in * n_out].reshape(n_out, n_in)
+            W = p[k : k + n_in * n_out].reshape(n_out, n_in)
             k += n_in * n_out
-            a = a @ W.T + p[k:k + n_out]
+            a = a @ W.T + p[k : k + n_out]
             k += n_out
             if i < len(sizes) - 2:
                 a = np.tanh(a)
@@ -133,8 +133,18 @@ def test_unknown_method(setup):
         policy_update(pol, params, batch, "geof", lr=0.1)
 
 
-@pytest.mark.parametrize("field, value", [("lr", -1.0), ("max_kl", 0.0), ("gamma", 1.5), ("lam", float("nan")),
-                                          ("n_envs", 0), ("cg_iters", 2.5), ("hidden", ())])
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("lr", -1.0),
+        ("max_kl", 0.0),
+        ("gamma", 1.5),
+        ("lam", float("nan")),
+        ("n_envs", 0),
+        ("cg_iters", 2.5),
+        ("hidden", ()),
+    ],
+)
 def test_config_rejects_bad_settings_before_any_work(field, value):
     from riemannopt.errors import InputError
     from riemannopt.rl import RLConfig

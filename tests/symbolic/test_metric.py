@@ -67,7 +67,9 @@ def test_gaussian_christoffel_closed_form():
     Γ^μ_μσ = −1/σ, Γ^σ_μμ = 1/(2σ), Γ^σ_σσ = −1/σ, others 0 (exact)."""
     M = ro.models.gaussian_fisher()
     mu, s = M.coords
-    _assert_christoffel_equals(M, _christoffel_closed_form(2, {(0, 0, 1): -1 / s, (1, 0, 0): 1 / (2 * s), (1, 1, 1): -1 / s}))
+    _assert_christoffel_equals(
+        M, _christoffel_closed_form(2, {(0, 0, 1): -1 / s, (1, 0, 0): 1 / (2 * s), (1, 1, 1): -1 / s})
+    )
 
 
 def test_euclidean_cartesian_is_flat():

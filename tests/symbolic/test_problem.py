@@ -57,7 +57,9 @@ def test_with_params_refreshes_domain_check():
 
 def test_key_depends_on_structure_not_values(simple):
     P, (x, y, a, b) = simple
-    same = ro.Problem(ro.Metric([x, y], sp.diag(1, x**2)), a * x**2 + b * y + sp.sin(x * y), params={a: -7, b: 0}, domain=[x > 0])
+    same = ro.Problem(
+        ro.Metric([x, y], sp.diag(1, x**2)), a * x**2 + b * y + sp.sin(x * y), params={a: -7, b: 0}, domain=[x > 0]
+    )
     assert same.key == P.key
     other_loss = ro.Problem(P.metric, a * x**2 + b * y, params=P.params, domain=[x > 0])
     other_domain = ro.Problem(P.metric, P.loss, params=P.params, domain=[x > 1])

@@ -158,7 +158,9 @@ def test_loss_gradient_and_direction_transform(gamma_compiled, reparams, name):
         np.testing.assert_allclose(loss_new(xi)[0], gamma_compiled.loss(x), rtol=1e-12)
         np.testing.assert_allclose(grad_new(xi).ravel(), J.T @ gamma_compiled.grad(x), rtol=1e-11, atol=1e-12)
         d = dir_new(xi).ravel()
-        np.testing.assert_allclose(d, np.linalg.solve(J, gamma_compiled.direction(x)), rtol=0, atol=1e-9 * np.abs(d).max())
+        np.testing.assert_allclose(
+            d, np.linalg.solve(J, gamma_compiled.direction(x)), rtol=0, atol=1e-9 * np.abs(d).max()
+        )
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -23,10 +23,11 @@ from numba import cuda
 
 from riemannopt.errors import BackendUnavailableError, InputError, MethodError
 from riemannopt.nn import MLP
-from riemannopt.nn.backends.cuda import config, gemm as gemm_module
+from riemannopt.nn.backends.cuda import config
+from riemannopt.nn.backends.cuda import gemm as gemm_module
 from riemannopt.nn.backends.cuda.device import ACT_CODES, LINEAR
 from riemannopt.nn.backends.cuda.gemm import NumbaGemm, make_gemm
-from riemannopt.nn.backends.cuda.layers import FWD, R, R_KEEP, RS, LayerForward
+from riemannopt.nn.backends.cuda.layers import FWD, R_KEEP, RS, LayerForward, R
 from riemannopt.nn.backends.cuda.signals import Signals
 from riemannopt.nn.backends.cuda.vectors import CudaVectors
 
@@ -103,6 +104,7 @@ def test_gemm_gpu_tiles(dtype):
 
 
 # -- the layer passes --------------------------------------------------------------------------
+
 
 def layer_reference(mode, inputs, act, last, A, W, V, bias, O0):
     """The outputs of one layer pass (module table of :mod:`~riemannopt.nn.backends.cuda.layers`)
@@ -181,6 +183,7 @@ def test_layer_gpu_tiles(dtype):
 
 # -- bias reductions ---------------------------------------------------------------------------
 
+
 @DTYPES
 @pytest.mark.parametrize("tuning", [None, config.GPU], ids=["default", "gpu-tiles"])
 def test_column_sums(dtype, tuning):
@@ -198,6 +201,7 @@ def test_column_sums(dtype, tuning):
 
 
 # -- arrays in and out -----------------------------------------------------------------------
+
 
 def test_asarray_keeps_device_arrays_and_converts_the_rest():
     """A device array of the right type is used in place; host data and other types are
@@ -258,6 +262,7 @@ def test_forward_memory_is_pooled_and_outputs_outlive_it():
 
 # -- cuBLAS through CuPy: the binding's arguments, with a stand-in for the library ------------
 
+
 def _fake_cupy(monkeypatch, broken=False):
     """Install stand-ins for ``cupy.cuda.device`` and ``cupy_backends.cuda.libs.cublas`` whose
     ``sgemm``/``dgemm`` follow the reference BLAS (column-major, leading dimensions checked)
@@ -304,6 +309,7 @@ def _fake_cupy(monkeypatch, broken=False):
 
         def __exit__(self, *exc):
             return False
+
     modules = {
         "cupy": types.ModuleType("cupy"),
         "cupy.cuda": types.ModuleType("cupy.cuda"),
@@ -343,8 +349,10 @@ def test_cublas_path_products(fake_cupy, dtype, arch):
     to a column-major BLAS) and the unfused layer and backward kernels; it agrees with numpy."""
     calls = fake_cupy()
     sizes, acts, loss = arch
-    ref, net = MLP(sizes, acts, loss, dtype=dtype), MLP(sizes, acts, loss, dtype=dtype, backend="cuda",
-                                                      backend_options={"gemm": "cublas"})
+    ref, net = (
+        MLP(sizes, acts, loss, dtype=dtype),
+        MLP(sizes, acts, loss, dtype=dtype, backend="cuda", backend_options={"gemm": "cublas"}),
+    )
     assert net.backend.gemm.name == "cublas" and not net.backend._layer.fused
     rng = np.random.default_rng(7)
     X = rng.standard_normal((7, sizes[0])).astype(dtype)
@@ -385,8 +393,15 @@ def test_without_cupy_auto_uses_own_kernels(monkeypatch):
     """With CuPy not importable, ``auto`` falls back to the own GEMMs and says why, and a
     forced ``cublas`` is a BackendUnavailableError naming CuPy."""
     # None in sys.modules makes an import raise ImportError, also where CuPy was imported before.
-    for name in ("cupy", "cupy.cuda", "cupy.cuda.device", "cupy_backends", "cupy_backends.cuda",
-                 "cupy_backends.cuda.libs", "cupy_backends.cuda.libs.cublas"):
+    for name in (
+        "cupy",
+        "cupy.cuda",
+        "cupy.cuda.device",
+        "cupy_backends",
+        "cupy_backends.cuda",
+        "cupy_backends.cuda.libs",
+        "cupy_backends.cuda.libs.cublas",
+    ):
         monkeypatch.setitem(sys.modules, name, None)
     gemm_module._cublas_status.cache_clear()
     try:
@@ -411,8 +426,22 @@ def test_gpu_benchmark_script_runs(tmp_path, monkeypatch, capsys):
     spec.loader.exec_module(bench)
     monkeypatch.setitem(bench.NETWORKS, "tiny", [5, 4, 3, 5])
     out = tmp_path / "gpu.json"
-    argv = ["--networks", "tiny", "--batches", "7", "--repeats", "1", "--warmup", "1", "--train-repeats", "1",
-            "--no-torch", "--no-jax", "--json", str(out)]
+    argv = [
+        "--networks",
+        "tiny",
+        "--batches",
+        "7",
+        "--repeats",
+        "1",
+        "--warmup",
+        "1",
+        "--train-repeats",
+        "1",
+        "--no-torch",
+        "--no-jax",
+        "--json",
+        str(out),
+    ]
     assert bench.main(argv) == 0
     results = json.loads(out.read_text())
     assert {r["kind"] for r in results["gemm"]} == {"NT", "TN", "NN"}
@@ -420,4 +449,3 @@ def test_gpu_benchmark_script_runs(tmp_path, monkeypatch, capsys):
     assert {(d, p) for d in ("float32", "float64") for p in ("gradient", "fisher_vp", "connection_vp")} <= products
     assert all(r["x_gradient"] > 0 for r in results["products"])
     assert "connection_vp/gradient" in capsys.readouterr().out
-

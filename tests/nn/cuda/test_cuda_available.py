@@ -31,5 +31,7 @@ def test_missing_gpu_is_named(monkeypatch):
     monkeypatch.setattr(config, "simulating", lambda: False)
     monkeypatch.setattr(cuda, "is_available", lambda: False)
     monkeypatch.setattr(cuda, "get_current_device", no_device)
-    with pytest.raises(BackendUnavailableError, match="no usable CUDA GPU or driver: CUDA driver library cannot be found"):
+    with pytest.raises(
+        BackendUnavailableError, match="no usable CUDA GPU or driver: CUDA driver library cannot be found"
+    ):
         MLP([2, 1], ["sigmoid"], "bce", backend="cuda")

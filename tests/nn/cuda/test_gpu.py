@@ -33,7 +33,10 @@ def _gpu_present():
 
 
 GPU = _gpu_present()
-pytestmark = [pytest.mark.gpu, pytest.mark.skipif(not GPU, reason="needs a CUDA GPU (numba.cuda.is_available() is False)")]
+pytestmark = [
+    pytest.mark.gpu,
+    pytest.mark.skipif(not GPU, reason="needs a CUDA GPU (numba.cuda.is_available() is False)"),
+]
 TOL = {np.float64: 1e-12, np.float32: 1e-5}
 ARCHITECTURES = {
     "bce": ([784, 200, 30, 784], ["sigmoid"] * 3, "bce"),
@@ -111,7 +114,11 @@ def test_own_gemm_and_cublas_agree_on_large_products(dtype):
 
     rng = np.random.default_rng(1)
     gemms = [make_gemm("numba", dtype), make_gemm("cublas", dtype)]
-    for (M, N, K), ta, tb in [((2000, 1000, 784), False, True), ((1000, 784, 2000), True, False), ((2000, 784, 1000), False, False)]:
+    for (M, N, K), ta, tb in [
+        ((2000, 1000, 784), False, True),
+        ((1000, 784, 2000), True, False),
+        ((2000, 784, 1000), False, False),
+    ]:
         A = rng.standard_normal((K, M) if ta else (M, K)).astype(dtype)
         B = rng.standard_normal((N, K) if tb else (K, N)).astype(dtype)
         want = (A.T if ta else A).astype(np.float64) @ (B.T if tb else B).astype(np.float64)
@@ -150,8 +157,11 @@ def test_truncated_cg_with_vectors_on_the_device():
         state = model.linearize(theta, X)
         grad, diag = state.gradient_and_diag(T)
         precond = model.backend.damped_power(diag, 1.0, 0.75)
-        runs.append(solve_damped(state.fisher_vp, model.backend.scale_(-1.0, grad), 1.0, precond=precond,
-                                 max_iter=10, ops=model.backend))
+        runs.append(
+            solve_damped(
+                state.fisher_vp, model.backend.scale_(-1.0, grad), 1.0, precond=precond, max_iter=10, ops=model.backend
+            )
+        )
     want, got = runs
     assert (got.iterations, got.reason) == (want.iterations, want.reason) == (10, "max_iter")
     x = net.backend.to_numpy(got.x)
@@ -167,6 +177,10 @@ def test_kernel_checks_on_the_gpu():
     env["PYTHONPATH"] = os.pathsep.join([str(root)] + [p for p in [env.get("PYTHONPATH")] if p])
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(here / "kernel_checks.py")],
-        cwd=root, env=env, capture_output=True, text=True, timeout=900,
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     assert proc.returncode == 0, proc.stdout[-20000:] + proc.stderr[-5000:]

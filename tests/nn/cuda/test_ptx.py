@@ -67,7 +67,8 @@ def compile_group(dtype, cc, ptxas):
             path.write_text(ptx)
             proc = subprocess.run(
                 [str(ptxas), "-v", f"-arch=sm_{cc[0]}{cc[1]}", str(path), "-o", os.devnull],
-                capture_output=True, text=True,
+                capture_output=True,
+                text=True,
             )
             if proc.returncode:
                 out[name] = proc.stderr

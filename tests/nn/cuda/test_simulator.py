@@ -34,8 +34,16 @@ def test_kernels_and_conformance_under_the_simulator(tmp_path):
     env.update(NUMBA_ENABLE_CUDASIM="1", RIEMANNOPT_SIM_REPORT=str(report))
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(HERE)] + [p for p in [env.get("PYTHONPATH")] if p])
     cmd = [
-        sys.executable, "-m", "pytest", "-q", "-p", "simulator_plugin", "-p", "no:cacheprovider",
-        str(HERE / "kernel_checks.py"), str(CONFORMANCE),
+        sys.executable,
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "simulator_plugin",
+        "-p",
+        "no:cacheprovider",
+        str(HERE / "kernel_checks.py"),
+        str(CONFORMANCE),
     ]
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=1200)
     output = proc.stdout[-20000:] + proc.stderr[-5000:]

@@ -20,7 +20,9 @@ BASE = 0x7F0000000000
 def fake_device_array(shape, dtype=np.float64):
     dtype = np.dtype(dtype)
     strides = np.empty(shape, dtype=dtype).strides  # C order
-    return DeviceNDArray(shape, strides, dtype, gpu_data=driver.MemoryPointer(None, BASE, int(np.prod(shape)) * dtype.itemsize))
+    return DeviceNDArray(
+        shape, strides, dtype, gpu_data=driver.MemoryPointer(None, BASE, int(np.prod(shape)) * dtype.itemsize)
+    )
 
 
 def address(a):

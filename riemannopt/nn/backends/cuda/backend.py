@@ -25,9 +25,19 @@ from riemannopt.nn.backends.base import Backend
 from riemannopt.nn.backends.cuda import config
 from riemannopt.nn.backends.cuda.device import act_code
 from riemannopt.nn.backends.cuda.gemm import make_gemm
-from riemannopt.nn.backends.cuda.layers import FWD, R, R_KEEP, RS, LayerForward
+from riemannopt.nn.backends.cuda.layers import FWD, R_KEEP, RS, LayerForward, R
 from riemannopt.nn.backends.cuda.signals import (
-    CONNECTION, EMPIRICAL, FISHER, GRAD, LOSS_CODES, PERTURB, ROW_ERROR, ROW_GAP, ROW_LOSS, TERM3, Signals,
+    CONNECTION,
+    EMPIRICAL,
+    FISHER,
+    GRAD,
+    LOSS_CODES,
+    PERTURB,
+    ROW_ERROR,
+    ROW_GAP,
+    ROW_LOSS,
+    TERM3,
+    Signals,
 )
 from riemannopt.nn.backends.cuda.vectors import BCE_LOSS, SQDIFF, SUM, CudaVectors, layer_views, view
 
@@ -76,7 +86,8 @@ class Forward:
             self.scratch(("stack", i), (3, n, w)) for i, w in enumerate(widths, start=1)
         ]
         self.slots = [(X,)] + [
-            tuple(self.scratch(("stack", i), (n, w), q * n * w) for q in range(3)) for i, w in enumerate(widths, start=1)
+            tuple(self.scratch(("stack", i), (n, w), q * n * w) for q in range(3))
+            for i, w in enumerate(widths, start=1)
         ]
         self.s = y if linear_output else self.scratch("s", tuple(y.shape))
 
@@ -273,9 +284,7 @@ class CudaBackend(CudaVectors, Backend):
 
     def connection_terms(self, fwd, v):
         rs, ss = self._r_forward(fwd, v, RS)
-        return tuple(
-            self._backward(fwd, self._signal(fwd, CONNECTION, RS=rs, SS=ss, part=part)) for part in (1, 2)
-        )
+        return tuple(self._backward(fwd, self._signal(fwd, CONNECTION, RS=rs, SS=ss, part=part)) for part in (1, 2))
 
     def term3(self, fwd, v, lam=None):
         vparams = layer_views(v, self.layout)

@@ -309,9 +309,20 @@ class CublasGemm:
             cublas.setStream(handle, 0)
             cublas.setPointerMode(handle, cublas.CUBLAS_POINTER_MODE_HOST)
             self._fn(
-                handle, op_b, op_a, N, M, K,
-                self._alpha.ctypes.data, _pointer(B), B.shape[1], _pointer(A), A.shape[1],
-                self._beta.ctypes.data, _pointer(C), N,
+                handle,
+                op_b,
+                op_a,
+                N,
+                M,
+                K,
+                self._alpha.ctypes.data,
+                _pointer(B),
+                B.shape[1],
+                _pointer(A),
+                A.shape[1],
+                self._beta.ctypes.data,
+                _pointer(C),
+                N,
             )
         return C
 

@@ -322,4 +322,3 @@ class LayerForward:
         threads = self.tuning.threads
         blocks = min(math.ceil(s.size / threads), self._blocks_cap)
         self.kernels["activate"][blocks, threads](s, y, act)
-

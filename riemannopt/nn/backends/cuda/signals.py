@@ -40,10 +40,22 @@ from riemannopt.nn.backends.cuda.device import device_functions
 from riemannopt.nn.backends.cuda.vectors import view
 
 __all__ = [
-    "SQUARED", "BCE", "SOFTMAX_CE", "LOSS_CODES",
-    "GRAD", "FISHER", "CONNECTION", "PERTURB", "TERM3", "EMPIRICAL",
-    "ROW_LOSS", "ROW_ERROR", "ROW_GAP",
-    "Signals", "signal_kernels", "signal_signatures",
+    "SQUARED",
+    "BCE",
+    "SOFTMAX_CE",
+    "LOSS_CODES",
+    "GRAD",
+    "FISHER",
+    "CONNECTION",
+    "PERTURB",
+    "TERM3",
+    "EMPIRICAL",
+    "ROW_LOSS",
+    "ROW_ERROR",
+    "ROW_GAP",
+    "Signals",
+    "signal_kernels",
+    "signal_signatures",
 ]
 
 SQUARED, BCE, SOFTMAX_CE = 0, 1, 2

@@ -46,7 +46,7 @@ def view(base, offset, shape):
         raise ValueError(f"a view of {size} entries at {offset} does not fit in {base.size}")
     data = getattr(base, "gpu_data", None)
     if data is None:
-        return base.reshape(base.size)[offset:offset + size].reshape(shape)
+        return base.reshape(base.size)[offset : offset + size].reshape(shape)
     from numba.cuda.cudadrv.devicearray import DeviceNDArray  # not in the simulator
 
     item = base.dtype.itemsize
@@ -55,7 +55,10 @@ def view(base, offset, shape):
         strides.append(step)
         step *= extent
     return DeviceNDArray(
-        tuple(shape), tuple(reversed(strides)), base.dtype, stream=base.stream,
+        tuple(shape),
+        tuple(reversed(strides)),
+        base.dtype,
+        stream=base.stream,
         gpu_data=data.view(offset * item, (offset + size) * item),
     )
 
@@ -310,9 +313,7 @@ class CudaVectors(VectorOps):
     def adam_(self, theta, g, m, s, t, lr, beta1, beta2, eps):
         c = self.dtype.type
         c1, c2 = 1.0 / (1.0 - beta1**t), 1.0 / (1.0 - beta2**t)
-        self._vk["adam"][self._grid(theta.size)](
-            theta, g, m, s, c(lr), c(beta1), c(beta2), c(eps), c(c1), c(c2)
-        )
+        self._vk["adam"][self._grid(theta.size)](theta, g, m, s, c(lr), c(beta1), c(beta2), c(eps), c(c1), c(c2))
         return theta
 
     # -- helpers -----------------------------------------------------------------------------
