@@ -730,3 +730,14 @@ def check_all(uses_metric, X, p, status):
         if status[b] != OK and first < 0:
             first = b
     return first
+
+
+@_jit
+def start_ok(x, v, p):
+    """Whether ``x`` and ``v`` are finite, ``x`` in the domain with a positive definite metric:
+    the checks of a start point in one call (the detailed checks run only when this fails, to
+    name what is wrong)."""
+    if not (finite(x) and finite(v) and in_domain(x, p)):
+        return False
+    w = np.empty(x.size)
+    return chol_solve(metric(x, p), np.zeros(x.size), w)

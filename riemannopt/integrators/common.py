@@ -1,5 +1,7 @@
 """Argument checking and status handling shared by the integrators."""
 
+import math
+
 import numpy as np
 
 from riemannopt import errors
@@ -120,7 +122,7 @@ def check_positive(value, name):
         value = float(value)
     except (TypeError, ValueError):
         raise errors.MethodError(f"{name} must be a positive number, got {value!r}") from None
-    if not (value > 0 and np.isfinite(value)):
+    if not (value > 0 and math.isfinite(value)):
         raise errors.MethodError(f"{name} must be a positive finite number, got {value!r}")
     return value
 

@@ -82,15 +82,23 @@ def _prepare(problem, x, v, method, rtol, atol, max_steps):
         raise MethodError(f"unknown exponential-map method {method!r}; choose one of {', '.join(_METHODS)}")
     C = as_compiled(problem)
     K = kernels_for(C)
+    if not (_plain(x, C.n) and _plain(v, C.n) and K.start_ok(x, v, C.p)):
+        # the detailed checks, which name what is wrong (or convert what is merely not float64)
+        x, v = check_start(C, K, x, "x"), check_vector(C, v, "v")
     return (
         C,
         K,
-        check_start(C, K, x, "x"),
-        check_vector(C, v, "v"),
+        x,
+        v,
         check_positive(rtol, "rtol"),
         check_positive(atol, "atol"),
         check_max_steps(max_steps, scipy=method == "solve_ivp"),
     )
+
+
+def _plain(a, n):
+    """Whether ``a`` is already a contiguous float64 vector of length ``n`` (no conversion)."""
+    return type(a) is np.ndarray and a.dtype == np.float64 and a.shape == (n,) and a.flags.c_contiguous
 
 
 def _is_batch(*arrays):

@@ -35,17 +35,23 @@ _EXPECTED = (
     "transport_batch",
     "geodesic_path",
     "ode_rhs",
+    "start_ok",
     "in_domain",
     "loss",
 )
 
 
 def kernels_for(compiled):
-    """The kernel module linked against ``compiled`` (a :class:`CompiledProblem`), cached."""
+    """The kernel module linked against ``compiled`` (a :class:`CompiledProblem`), cached (and
+    remembered by ``compiled``: single exponential maps are called by the million)."""
+    module = compiled.__dict__.get("_kernels")
+    if module is not None:
+        return module
     problem_module = compiled.module.__name__
     name = problem_module.replace("_riemannopt_gen_", "_riemannopt_kern_", 1) + f"_{_TAG}"
     header = f"# Kernels of riemannopt.integrators linked against {problem_module}.\nfrom {problem_module} import *  # noqa: F403\n"
     module, _ = load_or_create(name, lambda: header + _SOURCE, compiled.cache_dir, expect=_EXPECTED)
+    compiled._kernels = module
     return module
 
 

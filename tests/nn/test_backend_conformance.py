@@ -162,3 +162,26 @@ def test_solve_damped_runs_on_backend_vectors(name):
     assert (got.iterations, got.reason) == (want.iterations, want.reason)
     close(net.backend.to_numpy(got.x), want.x, np.float64)
     np.testing.assert_allclose(got.q, want.q, rtol=1e-10)
+
+
+@pytest.mark.parametrize("method", ["ng", "geo", "geof"])
+@pytest.mark.parametrize("name", BACKENDS)
+def test_train_runs_on_backend(name, method):
+    """Three Hessian-free iterations of ``nn.train`` with θ, data and CG vectors in the backend's
+    memory follow the numpy run: the same damping, CG iteration counts and corrections, and
+    losses within 1e-9 (float64; the line searches compare values, so round-off could flip a
+    decision only at a tie)."""
+    from riemannopt.nn import train
+
+    sizes, acts, loss = ARCHITECTURES["bce"]
+    X, T, _ = data(sizes, loss, 9, np.float64)
+    runs = []
+    for backend in ("numpy", name):
+        net = MLP(sizes, acts, loss, backend=backend)
+        res = train(net, X, T, method, 3, dtype=np.float64, max_cg=8, chunks=1, threshold=np.inf, progress=False)
+        runs.append(res)
+    want, got = (r.history for r in runs)
+    for key in ("damping", "cg_iterations", "corrected"):
+        np.testing.assert_array_equal(got[key], want[key], err_msg=key)
+    np.testing.assert_allclose(got["train_loss"], want["train_loss"], rtol=1e-9)
+    np.testing.assert_allclose(np.asarray(runs[1].theta), runs[0].theta, rtol=1e-8, atol=1e-10)

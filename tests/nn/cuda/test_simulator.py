@@ -52,12 +52,12 @@ def test_kernels_and_conformance_under_the_simulator(tmp_path):
     assert set(outcomes.values()) == {"passed"}, {k: v for k, v in outcomes.items() if v != "passed"}
     conformance = [k for k in outcomes if k.startswith("tests/nn/test_backend_conformance.py")]
     # Every cuda case of the conformance module: 6 architectures × 2 batches × 2 dtypes, the
-    # contract check, the vector operations in 2 dtypes and the CG run.
+    # contract check, the vector operations in 2 dtypes, the CG run and three training runs.
     sys.path.insert(0, str(CONFORMANCE.parent))
     try:
         import test_backend_conformance as conf
     finally:
         sys.path.pop(0)
-    expected = len(conf.ARCHITECTURES) * len(conf.BATCHES) * 2 + 1 + 2 + 1
+    expected = len(conf.ARCHITECTURES) * len(conf.BATCHES) * 2 + 1 + 2 + 1 + 3
     assert len(conformance) == expected, f"{len(conformance)} conformance cases ran, expected {expected}"
     assert sum("kernel_checks.py" in k for k in outcomes) >= 40
