@@ -467,7 +467,12 @@ def train_section(args, results):
             print(f"\n{name} {dtype} batch {batch} (gemm={net.backend.gemm.name})")
             for method in methods:
                 try:
-                    t = timed(lambda: train(net, Xd, Xd, method, 1, seed=0), numba_sync, args.train_repeats, 1)
+                    t = timed(
+                        lambda: train(net, Xd, Xd, method, 1, seed=0, max_cg=args.train_max_cg),
+                        numba_sync,
+                        args.train_repeats,
+                        1,
+                    )
                 except Exception as exc:
                     note(f"train {method} failed on {name} {dtype}: {type(exc).__name__}: {exc}")
                     continue
@@ -506,6 +511,9 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--train-repeats", type=int, default=3)
+    parser.add_argument(
+        "--train-max-cg", type=int, default=50, help="CG iteration cap of the timed training iterations"
+    )
     parser.add_argument("--no-torch", action="store_true", help="skip PyTorch")
     parser.add_argument("--no-jax", action="store_true", help="skip JAX")
     parser.add_argument("--quick", action="store_true", help="CURVES, batch 5000, 5 repeats: a smoke test")

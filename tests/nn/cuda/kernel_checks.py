@@ -437,6 +437,8 @@ def test_gpu_benchmark_script_runs(tmp_path, monkeypatch, capsys):
         "1",
         "--train-repeats",
         "1",
+        "--train-max-cg",
+        "2",  # the simulator runs each CUDA thread as a Python thread: keep the CG runs short
         "--no-torch",
         "--no-jax",
         "--json",
