@@ -1,7 +1,10 @@
-"""Integrators of the natural-gradient flow (paper eq. 5–9), the exponential map, the exact flow.
+"""Integrators of the natural-gradient flow (paper eq. 5–9), the exponential map, parallel
+transport, the exact flow.
 
-Numerical core: the jitted kernels in ``_kernels.py``, linked per problem.  Thin Python edges:
-:func:`optimize`, :func:`exp_map`, :func:`geodesic`.  This package never imports sympy.
+The methods are entries of one registry (:mod:`.methods`).  Numerical core: the jitted step rules
+and ODE solvers in ``_kernels.py`` and the trajectory loop in ``_loop.py``, linked per problem
+(and per method) by :mod:`.link`.  Thin Python edges: :func:`optimize`, :func:`exp_map`,
+:func:`parallel_transport`, :func:`geodesic`.  This package never imports sympy.
 """
 
 from riemannopt.integrators.expmap import Geodesic, exp_map, geodesic, parallel_transport

@@ -1,5 +1,7 @@
 """``optimize``: run one of the paper's integrators of the natural-gradient flow."""
 
+import re
+
 import numpy as np
 
 from riemannopt._checks import allocate, as_count, as_float_array, check_finite
@@ -169,8 +171,11 @@ def _batch(C, K, entry, driver, X0, args):
     raise exc
 
 
-def _method_list():
-    return "\n".join(f"        - ``{name}``: {m.description};" for name, m in METHODS.items())
+def _method_list(indent):
+    return "\n".join(f"{indent}- ``{name}``: {m.description};" for name, m in METHODS.items())
 
 
-optimize.__doc__ = optimize.__doc__.replace("{methods}", _method_list())
+# The list of methods in the docstring is the registry's; it takes the indentation of the text
+# above it.
+_indent = re.search(r"\n([ \t]*)One of :data:", optimize.__doc__).group(1)
+optimize.__doc__ = re.sub(r"[ \t]*\{methods\}", lambda _: _method_list(_indent), optimize.__doc__)
