@@ -11,7 +11,7 @@ switched on inside this session (which has imported numba already).  This test s
   shapes and a batch of one (float64 ≤ 1e-12, float32 ≤ 1e-5 relative);
 
 and fails unless every one of those tests ran and passed (``simulator_plugin.py`` writes the
-outcomes).  It takes about 1½ minutes: the simulator runs each CUDA thread as a Python thread.
+outcomes).  It takes a few minutes: the simulator runs each CUDA thread as a Python thread.
 """
 
 import json
