@@ -30,7 +30,7 @@ def lambdified(problem):
 
 
 def baseline_run(fns, method, x0, lr, steps, rtol=1e-12, atol=1e-14):
-    """A straightforward numpy/scipy implementation of DESIGN §1's update rules."""
+    """A straightforward numpy/scipy implementation of the update rules of docs/mathematics.rst."""
     metric, grad, chris, loss = fns
     d = lambda x: -np.linalg.solve(metric(x), grad(x))  # noqa: E731
     gvv = lambda x, v: np.einsum("mij,i,j->m", chris(x), v, v)  # noqa: E731

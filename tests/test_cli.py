@@ -89,3 +89,17 @@ def test_orders_exit_status_follows_the_table(tmp_path, capsys):
     assert "FAIL" in capsys.readouterr().out and out.stat().st_size > 5000
     assert main(["orders", "--steps", "16,32,64", "--out", str(out)]) == 0
     assert "FAIL" not in capsys.readouterr().out
+
+
+def test_invariance_exit_status_and_figure(tmp_path, capsys):
+    """``riemannopt invariance`` exits 0 and writes its figure when every method meets its
+    expected order, and 1 (figure still written) when one does not: at 2 and 4 steps ng's gap
+    is far from its asymptotic slope."""
+    from riemannopt.cli import main
+
+    out = tmp_path / "invariance.png"
+    assert main(["invariance", "--methods", "ng,geo,re", "--steps", "32,64,128", "--out", str(out)]) == 0
+    assert "FAIL" not in capsys.readouterr().out and out.stat().st_size > 5000
+    out.unlink()
+    assert main(["invariance", "--methods", "ng,geo", "--steps", "2,4", "--out", str(out)]) == 1
+    assert "FAIL" in capsys.readouterr().out and out.stat().st_size > 5000

@@ -14,9 +14,9 @@ def test_quick_start_runs_and_prints_order_two():
     proc = subprocess.run([sys.executable, "-c", blocks[0]], capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
     lines = proc.stdout.splitlines()
-    assert [ln.split()[0] for ln in lines[:2]] == ["ng", "geo"]
-    for ln in lines[:2]:  # both reach the minimum at (1, 1)
+    assert [ln.split()[0] for ln in lines[:3]] == ["ng", "geo", "rmid"]
+    for ln in lines[:3]:  # all reach the minimum at (1, 1)
         point = [float(v) for v in re.search(r"\[(.*)\]", ln).group(1).split()]
         assert abs(point[0] - 1) < 1e-2 and abs(point[1] - 1) < 1e-2
-    order = float(re.search(r"order (\S+)", lines[2]).group(1))
+    order = float(re.search(r"order (\S+)", lines[3]).group(1))
     assert abs(order - 2) <= 0.15

@@ -476,7 +476,7 @@ def geodesic_path(x, v, ts, p, rtol, atol, max_steps, high_order, out):
     return OK, ts.size, y, t, WHY_TOLERANCE
 
 
-# Step rules x_k → x_{k+1} (DESIGN §1, paper eq. 5–9), one function per method of the registry
+# Step rules x_k → x_{k+1} (paper eq. 5–9; docs/mathematics.rst), one function per method of the registry
 # (riemannopt.integrators.methods), all with the signature
 #     step_<name>(x, xprev, lr, k, p, rtol, atol, max_steps, out, bad) -> status
 # ``xprev`` is x_{k-1} (x_0 at k = 0), ``out`` receives x_{k+1}.  When an exponential map fails,

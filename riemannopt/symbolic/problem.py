@@ -52,7 +52,7 @@ def _param_value(symbol, value):
 
 
 class Problem:
-    """A Riemannian manifold with coordinates, a metric and a loss (DESIGN §1).
+    """A Riemannian manifold with coordinates, a metric and a loss (paper §2; docs/mathematics.rst).
 
     Parameters
     ----------

@@ -1,4 +1,4 @@
-"""Failure paths of DESIGN §4: each raises its error naming the method, the step and the point,
+"""Failure paths (docs/errors.rst): each raises its error naming the method, the step and the point,
 and keeps the partial trajectory."""
 
 import numpy as np

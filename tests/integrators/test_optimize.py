@@ -16,7 +16,7 @@ def gamma():
 
 
 def numpy_step(C, method, x, xprev, lr, k):
-    """One step of each method written directly from DESIGN §1 with numpy (independent of the
+    """One step of each method written directly from the update rules of docs/mathematics.rst with numpy (independent of the
     jitted kernels; uses only the compiled metric, gradient and Christoffel symbols)."""
     d = lambda y: -np.linalg.solve(C.metric(y), C.grad(y))  # noqa: E731
     G = C.christoffel(x)
