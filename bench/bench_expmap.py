@@ -61,7 +61,7 @@ def bench_single(C, repeat):
             t = _median_best(lambda: ro.exp_map(C, x, v, method=method, rtol=RTOL, atol=ATOL), repeat)
             rows.append((f"riemannopt {method}", t, ro.exp_map(C, x, v, method=method, rtol=RTOL, atol=ATOL)))
         rows.append(("scipy solve_ivp DOP853", t_sp, y_sp))
-        label = f"{tuple(x)}; {tuple(v)}"
+        label = f"({x[0]:g}, {x[1]:g}); ({v[0]:g}, {v[1]:g})"
         for name, t, y in rows:
             print(f"{label:<24}{name:<22}{t * 1e6:>9.1f}µs{np.abs(y - exact).max():>10.1e}{t_sp / t:>13.0f}×")
             label = ""
