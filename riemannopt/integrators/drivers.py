@@ -26,6 +26,7 @@ def expmap_detail(v, t, y, why, max_steps):
 
 
 def exact_flow(C, K, x0, lr, steps, every, rtol, atol, max_steps, X, L):
+    """``exact``: the flow ``ẋ = d(x)`` through scipy's DOP853, sampled at ``t_k = kη``."""
     n = C.n
     status = K.check_point(True, x0, C.p, L, 0)
     if status != K.OK:
@@ -65,6 +66,7 @@ def exact_flow(C, K, x0, lr, steps, every, rtol, atol, max_steps, X, L):
 
 
 def re_ivp(C, K, x0, lr, steps, every, rtol, atol, max_steps, X, L):
+    """``re`` with ``expmap="solve_ivp"``: each ``Exp_x(η d(x))`` through scipy's DOP853."""
     n = C.n
     here = np.empty(1)
     status = K.check_point(True, x0, C.p, here, 0)
