@@ -1,12 +1,46 @@
 """The compiled form of a problem: numba functions plus the parameter values."""
 
 import numpy as np
+from numba import types
 
 from riemannopt._checks import as_float_array
 from riemannopt.codegen.emit import FUNCTIONS
 from riemannopt.errors import DomainError, ShapeError
 
-__all__ = ["CompiledProblem"]
+__all__ = ["CompiledProblem", "SIGNATURES"]
+
+_f8 = types.float64
+# Inputs of any layout (the integrators pass slices of their state vectors), read-only (so that
+# read-only arrays may be passed too).
+_X = types.Array(_f8, 1, "A", readonly=True)
+_SCALARS = {"loss": _f8, "in_domain": types.boolean}
+# The number of axes of ``out`` of each array-valued function.
+_AXES = {
+    "metric": 2,
+    "inverse_metric": 2,
+    "christoffel": 3,
+    "christoffel_first": 3,
+    "gamma_vv": 1,
+    "gamma_uv": 1,
+    "gamma_first_vv": 1,
+    "dgamma_vvv": 1,
+    "grad": 1,
+    "hessian": 2,
+    "direction": 1,
+}
+assert _AXES.keys() | _SCALARS.keys() == FUNCTIONS.keys(), "every generated function needs its type here"
+
+
+def _signature(name):
+    args = FUNCTIONS[name]
+    if name in _SCALARS:
+        return _SCALARS[name](*(_X for _ in args))
+    return types.none(*(_X for _ in args[:-1]), types.Array(_f8, _AXES[name], "A"))
+
+
+#: The one numba signature each generated function is compiled with, whoever calls it: jitted
+#: kernels through its address (riemannopt.integrators.binding) or Python.
+SIGNATURES = {name: _signature(name) for name in FUNCTIONS}
 
 
 class CompiledProblem:
@@ -14,7 +48,8 @@ class CompiledProblem:
 
     Made by :meth:`Problem.compile`.  Each method takes a point ``x`` of shape ``(n,)`` (and a
     tangent vector ``v``) and returns float64 arrays; the underlying ``@njit`` functions, which
-    also take the parameter vector, are in :attr:`module` for use inside other jitted code.
+    also take the parameter vector, are returned by :meth:`function`.  Each is compiled when it is
+    first used (or loaded from numba's disk cache), so a run compiles only what it calls.
 
     Attributes
     ----------
@@ -39,6 +74,23 @@ class CompiledProblem:
         self.from_cache = from_cache
         self.p = problem.param_values
 
+    def function(self, name):
+        """The jitted function ``name`` (a key of :data:`SIGNATURES`, such as ``"metric"``),
+        compiled with its signature: it then converts any float64 arrays it is given instead of
+        compiling again for their layout.  Its arguments are those of
+        :data:`~riemannopt.codegen.emit.FUNCTIONS` (``f(x, p, out)`` for an array-valued one)."""
+        f = getattr(self.module, name)
+        signature = SIGNATURES[name]
+        if signature.args not in f.overloads:
+            f.compile(signature)
+            f.disable_compile()
+        return f
+
+    def _evaluate(self, name, *args):
+        out = np.empty((self.n,) * _AXES[name])
+        self.function(name)(*args, self.p, out)
+        return out
+
     def __repr__(self):
         return f"CompiledProblem({self.problem!r}, key={self.key})"
 
@@ -58,62 +110,62 @@ class CompiledProblem:
     def point(self, x, what="x"):
         """``x`` as a float64 point of this problem, or a ShapeError / DomainError."""
         a = self.vector(x, what)
-        if not self.module.in_domain(a, self.p):
+        if not self.function("in_domain")(a, self.p):
             conds = ", ".join(map(str, self.problem.domain))
             raise DomainError(f"{what} = {a} is outside the domain ({conds})", point=a)
         return a
 
     def in_domain(self, x):
         """Whether ``x`` satisfies the problem's domain conditions."""
-        return bool(self.module.in_domain(self.vector(x, "x"), self.p))
+        return bool(self.function("in_domain")(self.vector(x, "x"), self.p))
 
     def metric(self, x):
         """``g_ij(x)``, shape (n, n)."""
-        return self.module.metric(self.point(x), self.p)
+        return self._evaluate("metric", self.point(x))
 
     def inverse_metric(self, x):
         """``g^ij(x)``, shape (n, n)."""
-        return self.module.inverse_metric(self.point(x), self.p)
+        return self._evaluate("inverse_metric", self.point(x))
 
     def christoffel(self, x):
         """``Γ^m_ij(x)`` as ``[m, i, j]``, shape (n, n, n)."""
-        return self.module.christoffel(self.point(x), self.p)
+        return self._evaluate("christoffel", self.point(x))
 
     def christoffel_first(self, x):
         """``Γ_kij(x)`` as ``[k, i, j]``, shape (n, n, n)."""
-        return self.module.christoffel_first(self.point(x), self.p)
+        return self._evaluate("christoffel_first", self.point(x))
 
     def gamma_vv(self, x, v):
         """``Γ(v, v)^m = Γ^m_ij v^i v^j``, shape (n,)."""
-        return self.module.gamma_vv(self.point(x), self.vector(v), self.p)
+        return self._evaluate("gamma_vv", self.point(x), self.vector(v))
 
     def gamma_uv(self, x, u, v):
         """``Γ(u, v)^m = Γ^m_ij u^i v^j``, shape (n,)."""
-        return self.module.gamma_uv(self.point(x), self.vector(u, "u"), self.vector(v), self.p)
+        return self._evaluate("gamma_uv", self.point(x), self.vector(u, "u"), self.vector(v))
 
     def gamma_first_vv(self, x, v):
         """``Γ_first(v, v)_k = Γ_kij v^i v^j``, shape (n,)."""
-        return self.module.gamma_first_vv(self.point(x), self.vector(v), self.p)
+        return self._evaluate("gamma_first_vv", self.point(x), self.vector(v))
 
     def dgamma_vvv(self, x, v):
         """``∂_k Γ^m_ij v^k v^i v^j``, shape (n,)."""
-        return self.module.dgamma_vvv(self.point(x), self.vector(v), self.p)
+        return self._evaluate("dgamma_vvv", self.point(x), self.vector(v))
 
     def grad(self, x):
         """``∂_i L(x)``, shape (n,)."""
-        return self.module.grad(self.point(x), self.p)
+        return self._evaluate("grad", self.point(x))
 
     def hessian(self, x):
         """The coordinate Hessian ``∂_i ∂_j L(x)`` (not the Riemannian one), shape (n, n)."""
-        return self.module.hessian(self.point(x), self.p)
+        return self._evaluate("hessian", self.point(x))
 
     def direction(self, x):
         """The natural direction ``d(x) = -g(x)^{-1} ∇L(x)`` (paper eq. 5), shape (n,)."""
-        return self.module.direction(self.point(x), self.p)
+        return self._evaluate("direction", self.point(x))
 
     def loss(self, x):
         """``L(x)`` as a float."""
-        return float(self.module.loss(self.point(x), self.p))
+        return float(self.function("loss")(self.point(x), self.p))
 
 
 missing = set(FUNCTIONS) - set(vars(CompiledProblem))

@@ -1,8 +1,9 @@
 """Turn a :class:`~riemannopt.symbolic.Problem` into the source of a numba module.
 
 Each geometric quantity becomes one ``@njit(cache=True)`` function of plain float64 arrays:
-the point ``x``, tangent vectors ``u``/``v`` and the parameter vector ``p``.  Common
-subexpressions are eliminated within each function.  The functions use numba's numpy error
+the point ``x``, tangent vectors ``u``/``v`` and the parameter vector ``p``; an array-valued one
+writes into ``out`` (the caller's buffer: no allocation, and a small function that numba compiles
+quickly), a scalar one returns it.  Common subexpressions are eliminated within each function.  The functions use numba's numpy error
 model: a division by zero gives an infinity or a NaN, which the integrators report with the
 partial trajectory, instead of a ``ZeroDivisionError`` from inside a jitted loop.
 """
@@ -17,20 +18,21 @@ __all__ = ["emit_module", "check_compilable", "FUNCTIONS"]
 
 _JIT = '@njit(cache=True, error_model="numpy")\n'
 
-#: The functions every generated module defines, with their argument lists.
+#: The functions every generated module defines, with their argument lists (``out``, of shape
+#: (n,), (n, n) or (n, n, n), receives an array-valued result).
 FUNCTIONS = {
-    "metric": ("x", "p"),
-    "inverse_metric": ("x", "p"),
-    "christoffel": ("x", "p"),
-    "christoffel_first": ("x", "p"),
-    "gamma_vv": ("x", "v", "p"),
-    "gamma_uv": ("x", "u", "v", "p"),
-    "gamma_first_vv": ("x", "v", "p"),
-    "dgamma_vvv": ("x", "v", "p"),
-    "grad": ("x", "p"),
-    "hessian": ("x", "p"),
+    "metric": ("x", "p", "out"),
+    "inverse_metric": ("x", "p", "out"),
+    "christoffel": ("x", "p", "out"),
+    "christoffel_first": ("x", "p", "out"),
+    "gamma_vv": ("x", "v", "p", "out"),
+    "gamma_uv": ("x", "u", "v", "p", "out"),
+    "gamma_first_vv": ("x", "v", "p", "out"),
+    "dgamma_vvv": ("x", "v", "p", "out"),
+    "grad": ("x", "p", "out"),
+    "hessian": ("x", "p", "out"),
     "loss": ("x", "p"),
-    "direction": ("x", "p"),
+    "direction": ("x", "p", "out"),
     "in_domain": ("x", "p"),
 }
 
@@ -79,12 +81,12 @@ class _Emitter:
         if shape == ():
             body.append(f"    return float({self._print(reduced[0], name)})")
         else:
-            body.append(f"    out = np.zeros({shape!r})")
             idx = list(_indices(shape))
+            if any(e == 0 for e in reduced):
+                body += _zero_fill(shape)
             for i, e in zip(idx, reduced):
                 if e != 0:
                     body.append(f"    out[{', '.join(map(str, i))}] = {self._print(e, name)}")
-            body.append("    return out")
         return f"{_JIT}def {name}({args}):\n" + "\n".join(body) + "\n"
 
     def _print(self, expr, where):
@@ -138,17 +140,28 @@ class _Emitter:
 
 _DIRECTION = (
     _JIT
-    + '''def direction(x, p):
+    + '''def direction(x, p, out):
     """The natural direction d(x) = -g(x)^{-1} grad L(x) (paper eq. 5)."""
-    ginv = inverse_metric(x, p)
-    g = grad(x, p)
-    out = np.zeros(N)
+    ginv = np.empty((N, N))
+    inverse_metric(x, p, ginv)
+    g = np.empty(N)
+    grad(x, p, g)
     for i in range(N):  # a loop beats a BLAS call at these sizes
+        out[i] = 0.0
         for j in range(N):
             out[i] -= ginv[i, j] * g[j]
-    return out
 '''
 )
+
+
+def _zero_fill(shape):
+    """Source lines setting every entry of ``out`` (of ``shape``) to zero."""
+    lines = []
+    for depth, size in enumerate(shape):
+        lines.append(f"{'    ' * (depth + 1)}for _i{depth} in range({size}):")
+    index = ", ".join(f"_i{d}" for d in range(len(shape)))
+    lines.append(f"{'    ' * (len(shape) + 1)}out[{index}] = 0.0")
+    return lines
 
 
 def _indices(shape):

@@ -20,7 +20,7 @@ __all__ = [
     "WHY_TEXT",
 ]
 
-# Status codes of _kernels.py (OUT_OF_DOMAIN, NOT_PD, NON_FINITE, EXPMAP_FAILED, SINGULAR) → (exception
+# Status codes of kernels.py (OUT_OF_DOMAIN, NOT_PD, NON_FINITE, EXPMAP_FAILED, SINGULAR) → (exception
 # class, what is wrong with a point, what is wrong when an intermediate quantity of a step failed);
 # tests/integrators/test_failures.py checks the codes agree.
 STATUS_TEXT = {
@@ -51,7 +51,7 @@ STATUS_TEXT = {
     ),
 }
 
-# Why an ODE solve stopped short (the WHY_* codes of _kernels.py and flows.py).
+# Why an ODE solve stopped short (the WHY_* codes of kernels.py and flows.py).
 WHY_TEXT = {
     WHY_TOLERANCE: "every trial step was rejected by the error control until the step size vanished (a singularity?)",
     WHY_DOMAIN: "it ran out of the domain",
@@ -147,7 +147,7 @@ def check_start(compiled, kernels, x, what):
     a = check_finite(as_float_array(x, what), what)
     a = compiled.point(a, what)
     w = np.empty(compiled.n)
-    if not kernels.chol_solve(compiled.module.metric(a, compiled.p), np.zeros(compiled.n), w):
+    if not kernels.chol_solve(compiled.metric(a), np.zeros(compiled.n), w):
         raise errors.NotPositiveDefiniteError(
             f"{what} = {a}: the metric there is singular or not positive definite", point=a
         )

@@ -1,69 +1,137 @@
-"""Link the jitted kernels (``_kernels.py``) and the trajectory loop (``_loop.py``) against one
-compiled problem.
+"""Link the kernels (:mod:`riemannopt.integrators.kernels`) with one compiled problem.
 
-numba cannot cache a function that receives other jitted functions as arguments, so instead of
-passing ``metric``, ``grad``, ... around, the kernel source is written once per problem as a
-module that star-imports the problem's generated module, and the loop once per (problem, method)
-as a module that star-imports those kernels and binds ``step`` to the method's step rule.  All
-live in the codegen cache directory, so numba caches whole trajectory loops on disk, and a
-process compiles only the loops of the methods it runs.
+The kernels are compiled once per machine; what differs between problems is the int64 array of
+the addresses of the problem's generated functions (:mod:`riemannopt.integrators.binding`) that
+every kernel takes first.  :func:`kernels_for` returns the kernels with that array bound, so
+Python code calls ``K.exp_map(x, v, p, ...)``; :func:`loop_for` the trajectory loop with a
+method's step rule bound as well.
+
+A problem's functions are compiled when a kernel that calls them is first used, so that a run
+compiles only what it calls (a new problem's first ``optimize(..., "ng")`` compiles four small
+functions, not thirteen).  Which functions a kernel calls is read from the kernels' source: the
+``F.<name>`` it uses, and those of the kernels it calls, transitively.
 """
 
-import hashlib
-from importlib import resources
+import ast
+import inspect
+from collections import namedtuple
+from functools import partial
 
-from riemannopt.codegen.cache import load_or_create
+from riemannopt.codegen.compiled import SIGNATURES
+from riemannopt.integrators import kernels
+from riemannopt.integrators.binding import bind_function, empty_functions, step_addresses
 
-__all__ = ["kernels_for", "loop_for"]
+__all__ = ["kernels_for", "loop_for", "functions_used"]
 
-_SOURCE = resources.files(__package__).joinpath("_kernels.py").read_text(encoding="utf-8")
-_LOOP = resources.files(__package__).joinpath("_loop.py").read_text(encoding="utf-8")
-_TAG = hashlib.sha256(_SOURCE.encode()).hexdigest()[:12]
-_LOOP_TAG = hashlib.sha256(_LOOP.encode()).hexdigest()[:8]
-
-# What the integrators call in a kernel module (a damaged entry lacking any of them is regenerated).
-_EXPECTED = (
+# The kernels Python calls.
+_ENTRY_POINTS = (
     "check",
     "check_all",
     "check_point",
     "check_rows",
-    "chol_solve",
     "nat_dir",
     "exp_map",
+    "exp_map_dopri",
     "exp_map_batch",
     "transport",
     "transport_batch",
     "geodesic_path",
     "ode_rhs",
     "start_ok",
-    "in_domain",
-    "loss",
 )
 
 
+def _calls():
+    """For each function of the kernels module: the problem functions (``F.<name>``) and the
+    kernels it calls directly."""
+    tree = ast.parse(inspect.getsource(kernels))
+    defs = {node.name: node for node in tree.body if isinstance(node, ast.FunctionDef)}
+    calls = {}
+    for name, node in defs.items():
+        uses, callees = set(), set()
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.Attribute) and isinstance(sub.value, ast.Name) and sub.value.id == "F":
+                if sub.attr in SIGNATURES:
+                    uses.add(sub.attr)
+            elif isinstance(sub, ast.Call) and isinstance(sub.func, ast.Name) and sub.func.id in defs:
+                callees.add(sub.func.id)
+        calls[name] = (uses, callees - {name})
+    return calls
+
+
+_CALLS = _calls()
+
+
+def functions_used(kernel):
+    """The problem functions the kernel ``kernel`` (a function name of the kernels module) calls,
+    directly or through other kernels: a frozenset of keys of ``SIGNATURES``."""
+    seen, todo, used = set(), [kernel], set()
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        uses, callees = _CALLS[name]
+        used |= uses
+        todo += callees
+    return frozenset(used)
+
+
+class _Linked:
+    """The kernels with one problem's address array bound (attributes are made on first use),
+    its ``in_domain`` and ``loss``, and the kernels' status codes."""
+
+    chol_solve = staticmethod(kernels.chol_solve)
+
+    def __init__(self, compiled):
+        self.compiled = compiled  # keeps the functions the addresses point to alive
+        self.F = empty_functions(compiled.n)
+        self._bound = set()
+        self.in_domain = compiled.function("in_domain")
+        self.loss = compiled.function("loss")
+
+    def bind(self, names):
+        """Compile the problem functions ``names`` (if not yet) and store their addresses."""
+        for name in names - self._bound:
+            bind_function(self.F, self.compiled, name)
+            self._bound.add(name)
+
+    def __getattr__(self, name):
+        if name not in _ENTRY_POINTS:
+            raise AttributeError(name)
+        self.bind(functions_used(name))
+        kernel = partial(getattr(kernels, name), self.F)
+        setattr(self, name, kernel)
+        return kernel
+
+
+for _name, _value in vars(kernels).items():
+    if _name.isupper() and isinstance(_value, int):  # OK, NOT_PD, ..., WHY_STEP_CAP
+        setattr(_Linked, _name, _value)
+
+
 def kernels_for(compiled):
-    """The kernel module linked against ``compiled`` (a :class:`CompiledProblem`), cached (and
-    remembered by ``compiled``: single exponential maps are called by the million)."""
-    module = compiled.__dict__.get("_kernels")
-    if module is not None:
-        return module
-    problem_module = compiled.module.__name__
-    name = problem_module.replace("_riemannopt_gen_", "_riemannopt_kern_", 1) + f"_{_TAG}"
-    header = f"# Kernels of riemannopt.integrators linked against {problem_module}.\nfrom {problem_module} import *  # noqa: F403\n"
-    module, _ = load_or_create(name, lambda: header + _SOURCE, compiled.cache_dir, expect=_EXPECTED)
-    compiled._kernels = module
-    return module
+    """The kernels bound to ``compiled`` (a :class:`CompiledProblem`), remembered by it (single
+    exponential maps are called by the million)."""
+    linked = compiled.__dict__.get("_kernels")
+    if linked is None:
+        linked = compiled._kernels = _Linked(compiled)
+    return linked
+
+
+# Step rules compiled with the loop's signature in this process, by kernel name.
+_steps = {}
 
 
 def loop_for(compiled, kernel):
-    """The trajectory-loop module of the step rule ``kernel`` (a function name of
-    ``_kernels.py``, such as ``"step_geo"``) linked against ``compiled``, cached."""
-    kernels = kernels_for(compiled)
-    name = f"{kernels.__name__}_{kernel}_{_LOOP_TAG}"
-    header = (
-        f"# The {kernel} loop of riemannopt.integrators linked against {kernels.__name__}.\n"
-        f"from {kernels.__name__} import *  # noqa: F403\n"
-        f"step = {kernel}  # noqa: F405\n"
-    )
-    module, _ = load_or_create(name, lambda: header + _LOOP, compiled.cache_dir, expect=("run", "run_batch", "step"))
-    return module
+    """The trajectory loop (``.run`` and ``.run_batch``) of the step rule ``kernel`` (a function
+    name of the kernels module, such as ``"step_geo"``) bound to ``compiled``."""
+    S = _steps.get(kernel)
+    if S is None:
+        S = _steps[kernel] = step_addresses(getattr(kernels, kernel))
+    K = kernels_for(compiled)
+    K.bind(functions_used("run") | functions_used(kernel))
+    return _Loop(partial(kernels.run, K.F, S), partial(kernels.run_batch, K.F, S))
+
+
+_Loop = namedtuple("Loop", ["run", "run_batch"])

@@ -9,13 +9,14 @@ declares its own order).
 
 How to add a method
 -------------------
-1. Write its step rule in ``_kernels.py`` as a jitted function
-   ``step_<name>(x, xprev, lr, k, p, rtol, atol, max_steps, out, bad) -> status`` that writes
+1. Write its step rule in ``kernels.py`` as a jitted function
+   ``step_<name>(F, x, xprev, lr, k, p, rtol, atol, max_steps, out, bad) -> status`` that writes
    ``x_{k+1}`` into ``out`` and returns ``OK`` or the status of what failed (never raises; see the
-   module docstring there).  It may call anything of the generated problem module
+   module docstring there).  It may call any of the problem's functions as ``F.<name>(...)``
    (``riemannopt.codegen.emit.FUNCTIONS``); a new geometric quantity is derived symbolically in
-   ``riemannopt/codegen/emit.py`` (with a wrapper in ``CompiledProblem`` and a test against a
-   closed form or finite differences in ``tests/codegen``).  A method that cannot run in a jitted
+   ``riemannopt/codegen/emit.py`` (with its numba signature in ``binding.py``, a wrapper in
+   ``CompiledProblem`` and a test against a closed form or finite differences in
+   ``tests/codegen``).  A method that cannot run in a jitted
    loop gets a Python ``driver`` instead (see ``drivers.py``).
 2. Register a :class:`Method` in :data:`METHODS` below: a one-line description with the paper's
    equation, what it converges to and at which order, its order of invariance, and a colour.
@@ -56,7 +57,7 @@ class Method:
         Whether the trajectory is exactly invariant, at any ``η``, under affine
         reparameterizations ``x = Aξ + b``.
     kernel : str or None
-        Name of the jitted step rule in ``_kernels.py``; None for a method with a driver.
+        Name of the jitted step rule in ``kernels.py``; None for a method with a driver.
     driver : callable or None
         The Python driver of a method that does not run in a jitted loop.
     uses_metric : bool

@@ -133,7 +133,9 @@ def _outcome(C, K, method, x0, args, status, k, computed, rows, X, L, bad):
     point = bad[: C.n] if computed else X[rows - 1]
     detail = ""
     if status == K.EXPMAP_FAILED:
-        v = lr * C.module.direction(point, C.p)
+        d = np.empty(C.n)
+        C.function("direction")(point, C.p, d)  # the point may be invalid: no checks
+        v = lr * d
         detail = expmap_detail(v, bad[C.n], bad[: C.n], bad[C.n + 1], max_steps)
     raise_status(status, C, method=method, step=k, point=point, trajectory=traj, during=not computed, detail=detail)
 

@@ -91,7 +91,8 @@ def test_damaged_module_is_regenerated(tmp_path, monkeypatch, damage):
     elif damage == "empty":
         bad = ""
     else:
-        bad = good.replace("return out", "return out * 2", 1)
+        bad = good.replace("out[0, 0] = ", "out[0, 0] = 2 * ", 1)
+    assert bad != good
     path.write_text(bad)
     forget(C, monkeypatch)
     C2 = problem(k).compile(cache_dir=tmp_path)

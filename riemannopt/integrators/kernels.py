@@ -1,14 +1,15 @@
-"""Jitted step rules, trajectory loops and the exponential map: a template, not a module to import.
+"""Jitted step rules, the trajectory loop and the exponential map, compiled once for every problem.
 
-The integrators link this source against one problem's generated module (``from <problem> import
-*`` is prepended, see :mod:`riemannopt.integrators.link`), so that ``metric``, ``grad``,
-``gamma_vv``, ... resolve to that problem's numba functions at compile time and whole trajectories
-run inside one jitted loop that numba can cache on disk.  Every name used below that is not
-defined here comes from the problem module (see ``riemannopt.codegen.emit.FUNCTIONS``).
+Every kernel takes first the problem's functions ``F`` (see :mod:`riemannopt.integrators.binding`):
+from Python, the int64 array of their addresses that :func:`riemannopt.integrators.link.linked`
+keeps for a compiled problem; inside, the named tuple ``bind(F)`` of first-class functions
+``F.metric(x, p, out)``, ``F.loss(x, p)``, ... (``riemannopt.codegen.emit.FUNCTIONS``) and the
+dimension ``F.n``.  The kernels called from Python bind ``F`` on entry; binding bound functions
+is a no-op.  So nothing here depends on the problem: numba compiles each kernel once per machine
+and caches it, and whole trajectories still run inside one jitted loop.
 
 The code is written with explicit loops rather than array expressions: numba compiles slice
-assignments of array expressions several times slower, and this module is compiled once per
-problem.
+assignments of array expressions several times slower.
 
 Nothing here raises: every function is compiled with numba's numpy error model (a division by
 zero gives an infinity or a NaN instead of a ``ZeroDivisionError`` that would lose the
@@ -16,14 +17,16 @@ trajectory), and every failure is a status code (``OK`` when a step succeeded) t
 :mod:`riemannopt.integrators.common` maps to an exception carrying what was computed.
 """
 
-# ruff: noqa: F821  (metric, grad, gamma_vv, ... come from the problem module linked in)
 import math
 
 import numpy as np
 from numba import njit, prange
 from scipy.integrate._ivp import dop853_coefficients as _dop853
 
-# Batches of independent solves run in parallel threads (numba.prange).
+from riemannopt.integrators.binding import bind, bind_step
+
+# Batches of independent solves run in parallel threads (numba.prange).  Their loop bodies receive
+# F unbound: numba's parallel lowering cannot rebuild the named tuple's type.
 _pjit = njit(cache=True, error_model="numpy", parallel=True)
 
 # A ZeroDivisionError raised inside a jitted loop would lose the whole trajectory: with the numpy
@@ -95,13 +98,15 @@ def combine(out, x, a, u, b=0.0, w=None, c=0.0, z=None):
 
 
 @_jit
-def natural(x, p, b, out):
+def natural(F, x, p, b, out):
     """``out = g(x)^{-1} b`` with the point checked: returns a status code."""
     if not finite(x):
         return NON_FINITE
-    if not in_domain(x, p):
+    if not F.in_domain(x, p):
         return OUT_OF_DOMAIN
-    if not chol_solve(metric(x, p), b, out):
+    G = np.empty((x.size, x.size))
+    F.metric(x, p, G)
+    if not chol_solve(G, b, out):
         return NOT_PD
     if not finite(out):  # an infinite gradient or correction, or a metric that overflowed
         return NON_FINITE
@@ -109,12 +114,14 @@ def natural(x, p, b, out):
 
 
 @_jit
-def nat_dir(x, p, out):
+def nat_dir(F, x, p, out):
     """``out = d(x) = -g(x)^{-1} ∇L(x)`` (paper eq. 5)."""
-    g = grad(x, p)
+    F = bind(F)
+    g = np.empty(x.size)
+    F.grad(x, p, g)
     for i in range(g.size):
         g[i] = -g[i]
-    return natural(x, p, g, out)
+    return natural(F, x, p, g, out)
 
 
 @_jit
@@ -153,20 +160,21 @@ def lu_solve(A, b, out):
 
 
 @_jit
-def ode_rhs(y, p, out):
+def ode_rhs(F, y, p, out):
     """The geodesic equation as a first-order system in ``y = (γ, γ̇)`` and, when ``y`` has a
     third block ``W``, parallel transport along it: ``Ẇ = −Γ(γ̇, W)``."""
-    n = N
+    F = bind(F)
+    n = F.n
     x = y[:n]
     v = y[n : 2 * n]
-    a = gamma_vv(x, v, p)
+    F.gamma_vv(x, v, p, out[n : 2 * n])
     for i in range(n):
         out[i] = v[i]
-        out[n + i] = -a[i]
+        out[n + i] = -out[n + i]
     if y.size == 3 * n:
-        b = gamma_uv(x, v, y[2 * n :], p)
-        for i in range(n):
-            out[2 * n + i] = -b[i]
+        F.gamma_uv(x, v, y[2 * n :], p, out[2 * n :])
+        for i in range(2 * n, 3 * n):
+            out[i] = -out[i]
 
 
 # Dormand–Prince 5(4) tableau (Dormand & Prince 1980); the 5th-order solution propagates.
@@ -187,7 +195,7 @@ _B4 = np.array([5179 / 57600, 0.0, 7571 / 16695, 393 / 640, -92097 / 339200, 187
 
 
 @_jit
-def dopri(y, t0, t1, h, p, rtol, atol, max_steps):
+def dopri(F, y, t0, t1, h, p, rtol, atol, max_steps):
     """Advance ``y`` (see :func:`ode_rhs`) from ``t0`` to ``t1`` with adaptive Dormand–Prince 5(4)
     steps, at most ``max_steps`` of them (accepted or rejected).
 
@@ -199,7 +207,7 @@ def dopri(y, t0, t1, h, p, rtol, atol, max_steps):
     always valid.
     """
     m = y.size
-    n = N
+    n = F.n
     k = np.zeros((7, m))
     ytmp = np.zeros(m)
     ynew = np.zeros(m)
@@ -210,7 +218,7 @@ def dopri(y, t0, t1, h, p, rtol, atol, max_steps):
     direction_ = 1.0 if span > 0 else -1.0
     h = min(abs(h), abs(span)) if h > 0 else min(0.01, abs(span))
     y = y.copy()
-    ode_rhs(y, p, k[0])
+    ode_rhs(F, y, p, k[0])
     why = WHY_TOLERANCE
     for used in range(max_steps):
         remaining = (t1 - t) * direction_
@@ -229,10 +237,10 @@ def dopri(y, t0, t1, h, p, rtol, atol, max_steps):
             if not finite(ytmp):
                 ok, why = False, WHY_NON_FINITE
                 break
-            if not in_domain(ytmp[:n], p):
+            if not F.in_domain(ytmp[:n], p):
                 ok, why = False, WHY_DOMAIN
                 break
-            ode_rhs(ytmp, p, k[s])
+            ode_rhs(F, ytmp, p, k[s])
         err = 0.0
         if ok:
             for i in range(m):
@@ -283,7 +291,7 @@ del _dop853
 
 
 @_jit
-def dop853(y, t0, t1, h, p, rtol, atol, max_steps):
+def dop853(F, y, t0, t1, h, p, rtol, atol, max_steps):
     """Advance ``y`` (see :func:`ode_rhs`) from ``t0`` to ``t1`` with adaptive Dormand–Prince
     8(5,3) steps (DOP853), at most ``max_steps`` of them (accepted or rejected).
 
@@ -295,7 +303,7 @@ def dop853(y, t0, t1, h, p, rtol, atol, max_steps):
     accepted state is always valid.
     """
     m = y.size
-    n = N
+    n = F.n
     k = np.zeros((_S8, m))
     ytmp = np.zeros(m)
     ynew = np.zeros(m)
@@ -306,7 +314,7 @@ def dop853(y, t0, t1, h, p, rtol, atol, max_steps):
     direction_ = 1.0 if span > 0 else -1.0
     h = min(abs(h), abs(span)) if h > 0 else min(0.01, abs(span))
     y = y.copy()
-    ode_rhs(y, p, k[0])
+    ode_rhs(F, y, p, k[0])
     why = WHY_TOLERANCE
     for used in range(max_steps):
         remaining = (t1 - t) * direction_
@@ -325,10 +333,10 @@ def dop853(y, t0, t1, h, p, rtol, atol, max_steps):
             if not finite(ytmp):
                 ok, why = False, WHY_NON_FINITE
                 break
-            if not in_domain(ytmp[:n], p):
+            if not F.in_domain(ytmp[:n], p):
                 ok, why = False, WHY_DOMAIN
                 break
-            ode_rhs(ytmp, p, k[s])
+            ode_rhs(F, ytmp, p, k[s])
         err = 0.0
         if ok:
             err5 = 0.0
@@ -353,7 +361,7 @@ def dop853(y, t0, t1, h, p, rtol, atol, max_steps):
             # The new point is where the next first stage is evaluated: it must be valid too.
             if not finite(ynew):
                 ok, why = False, WHY_NON_FINITE
-            elif not in_domain(ynew[:n], p):
+            elif not F.in_domain(ynew[:n], p):
                 ok, why = False, WHY_DOMAIN
             elif not math.isfinite(err):
                 ok, why = False, WHY_NON_FINITE
@@ -362,7 +370,7 @@ def dop853(y, t0, t1, h, p, rtol, atol, max_steps):
             for i in range(m):
                 y[i] = ynew[i]
             if not last:  # f at the new point: the next step's first stage
-                ode_rhs(y, p, k[0])
+                ode_rhs(F, y, p, k[0])
             fac = 10.0 if err == 0.0 else min(10.0, max(0.2, 0.9 * err**-0.125))
             if not last or fac < 1.0:
                 h = hs * fac
@@ -378,84 +386,88 @@ def dop853(y, t0, t1, h, p, rtol, atol, max_steps):
 
 
 @_jit
-def solve(y, t1, p, rtol, atol, max_steps):
+def solve(F, y, t1, p, rtol, atol, max_steps):
     """Integrate ``y`` from 0 to ``t1`` with the default integrator, DOP853 (the fastest at equal
     accuracy, see docs/benchmarks.md): ``(status, y, t, why)``."""
-    status, y, _, t, why, _ = dop853(y, 0.0, t1, 0.0, p, rtol, atol, max_steps)
+    status, y, _, t, why, _ = dop853(F, y, 0.0, t1, 0.0, p, rtol, atol, max_steps)
     return status, y, t, why
 
 
 @_jit
-def exp_map(x, v, p, rtol, atol, max_steps):
+def exp_map(F, x, v, p, rtol, atol, max_steps):
     """``Exp_x(v) = γ(1)`` for the geodesic with ``γ(0) = x, γ̇(0) = v``.
 
     Returns ``(status, y, t, why)``: the state ``y = (γ(t), γ̇(t))`` reached at ``t`` (1 on
     success) and, on failure, why the solver stopped (``WHY_*``).
     """
+    F = bind(F)
     n = x.size
     y = np.empty(2 * n)
     for i in range(n):
         y[i] = x[i]
         y[n + i] = v[i]
-    return solve(y, 1.0, p, rtol, atol, max_steps)
+    return solve(F, y, 1.0, p, rtol, atol, max_steps)
 
 
 @_jit
-def exp_map_dopri(x, v, p, rtol, atol, max_steps):
+def exp_map_dopri(F, x, v, p, rtol, atol, max_steps):
     """:func:`exp_map` with the Dormand–Prince 5(4) pair (for comparison)."""
+    F = bind(F)
     n = x.size
     y = np.empty(2 * n)
     for i in range(n):
         y[i] = x[i]
         y[n + i] = v[i]
-    status, y, _, t, why, _ = dopri(y, 0.0, 1.0, 0.0, p, rtol, atol, max_steps)
+    status, y, _, t, why, _ = dopri(F, y, 0.0, 1.0, 0.0, p, rtol, atol, max_steps)
     return status, y, t, why
 
 
 @_jit
-def transport(x, v, w, p, rtol, atol, max_steps):
+def transport(F, x, v, w, p, rtol, atol, max_steps):
     """Parallel transport of ``w`` from ``x`` to ``Exp_x(v)``: the state ``y = (γ, γ̇, W)``
     integrated jointly from ``(x, v, w)`` to ``t = 1``; returns ``(status, y, t, why)`` as
     :func:`exp_map`."""
+    F = bind(F)
     n = x.size
     y = np.empty(3 * n)
     for i in range(n):
         y[i] = x[i]
         y[n + i] = v[i]
         y[2 * n + i] = w[i]
-    return solve(y, 1.0, p, rtol, atol, max_steps)
+    return solve(F, y, 1.0, p, rtol, atol, max_steps)
 
 
 @_pjit
-def exp_map_batch(X, V, p, rtol, atol, max_steps, Y, status, T, why):
+def exp_map_batch(F, X, V, p, rtol, atol, max_steps, Y, status, T, why):
     """:func:`exp_map` for each row of ``X`` and ``V``, in parallel; row ``b`` of ``Y`` receives
     the state reached, ``status[b]``, ``T[b]`` and ``why[b]`` the outcome."""
     for b in prange(X.shape[0]):
-        s, y, t, w = exp_map(X[b], V[b], p, rtol, atol, max_steps)
+        s, y, t, w = exp_map(F, X[b], V[b], p, rtol, atol, max_steps)
         status[b], T[b], why[b] = s, t, w
         for i in range(y.size):
             Y[b, i] = y[i]
 
 
 @_pjit
-def transport_batch(X, V, W, p, rtol, atol, max_steps, Y, status, T, why):
+def transport_batch(F, X, V, W, p, rtol, atol, max_steps, Y, status, T, why):
     """:func:`transport` for each row of ``X``, ``V`` and ``W``, in parallel (as
     :func:`exp_map_batch`)."""
     for b in prange(X.shape[0]):
-        s, y, t, w = transport(X[b], V[b], W[b], p, rtol, atol, max_steps)
+        s, y, t, w = transport(F, X[b], V[b], W[b], p, rtol, atol, max_steps)
         status[b], T[b], why[b] = s, t, w
         for i in range(y.size):
             Y[b, i] = y[i]
 
 
 @_jit
-def geodesic_path(x, v, ts, p, rtol, atol, max_steps, high_order, out):
+def geodesic_path(F, x, v, ts, p, rtol, atol, max_steps, high_order, out):
     """Fill ``out[i]`` with ``(γ(ts[i]), γ̇(ts[i]))``, with at most ``max_steps`` solver steps in
     all, of DOP853 (``high_order``) or Dormand–Prince 5(4).
 
     Returns ``(status, count, y, t, why)``: how many rows were filled, the last state reached and
     its time, and why the solver stopped (``WHY_*``) on failure.
     """
+    F = bind(F)
     n = x.size
     y = np.empty(2 * n)
     for i in range(n):
@@ -465,9 +477,9 @@ def geodesic_path(x, v, ts, p, rtol, atol, max_steps, high_order, out):
     budget = max_steps
     for i in range(ts.size):
         if high_order:
-            status, y, h, t, why, used = dop853(y, t, ts[i], h, p, rtol, atol, budget)
+            status, y, h, t, why, used = dop853(F, y, t, ts[i], h, p, rtol, atol, budget)
         else:
-            status, y, h, t, why, used = dopri(y, t, ts[i], h, p, rtol, atol, budget)
+            status, y, h, t, why, used = dopri(F, y, t, ts[i], h, p, rtol, atol, budget)
         budget -= used
         if status != OK:
             return status, i, y, t, why
@@ -477,19 +489,20 @@ def geodesic_path(x, v, ts, p, rtol, atol, max_steps, high_order, out):
 
 
 # Step rules x_k → x_{k+1} (paper eq. 5–9; docs/mathematics.rst), one function per method of the registry
-# (riemannopt.integrators.methods), all with the signature
-#     step_<name>(x, xprev, lr, k, p, rtol, atol, max_steps, out, bad) -> status
+# (riemannopt.integrators.methods), all with the signature (binding.STEP_SIGNATURE, with which
+# they are compiled to be passed to the loop)
+#     step_<name>(F, x, xprev, lr, k, p, rtol, atol, max_steps, out, bad) -> status
 # ``xprev`` is x_{k-1} (x_0 at k = 0), ``out`` receives x_{k+1}.  When an exponential map fails,
 # ``bad`` (length n + 2) receives (γ(t), t, why): where its geodesic stopped, when and why.
 
 
 @_jit
-def expmap_into(x, v, p, rtol, atol, max_steps, out, bad):
+def expmap_into(F, x, v, p, rtol, atol, max_steps, out, bad):
     """``out = Exp_x(v)``; on failure ``bad`` receives where, when and why the geodesic stopped."""
     n = x.size
     if not finite(v):
         return NON_FINITE
-    status, y, t, why = exp_map(x, v, p, rtol, atol, max_steps)
+    status, y, t, why = exp_map(F, x, v, p, rtol, atol, max_steps)
     if status != OK:
         for i in range(n):
             bad[i] = y[i]
@@ -502,90 +515,98 @@ def expmap_into(x, v, p, rtol, atol, max_steps, out, bad):
 
 
 @_jit
-def step_gd(x, xprev, lr, k, p, rtol, atol, max_steps, out, bad):
-    combine(out, x, -lr, grad(x, p))
+def step_gd(F, x, xprev, lr, k, p, rtol, atol, max_steps, out, bad):
+    g = np.empty(x.size)
+    F.grad(x, p, g)
+    combine(out, x, -lr, g)
     return OK
 
 
 @_jit
-def step_ng(x, xprev, lr, k, p, rtol, atol, max_steps, out, bad):
+def step_ng(F, x, xprev, lr, k, p, rtol, atol, max_steps, out, bad):
     d = np.empty(x.size)
-    status = nat_dir(x, p, d)
+    status = nat_dir(F, x, p, d)
     if status == OK:
         combine(out, x, lr, d)
     return status
 
 
 @_jit
-def step_mid(x, xprev, lr, k, p, rtol, atol, max_steps, out, bad):
+def step_mid(F, x, xprev, lr, k, p, rtol, atol, max_steps, out, bad):
     n = x.size
     d = np.empty(n)
-    status = nat_dir(x, p, d)
+    status = nat_dir(F, x, p, d)
     if status != OK:
         return status
     dm = np.empty(n)
-    status = nat_dir(combine(np.empty(n), x, 0.5 * lr, d), p, dm)
+    status = nat_dir(F, combine(np.empty(n), x, 0.5 * lr, d), p, dm)
     if status == OK:
         combine(out, x, lr, dm)
     return status
 
 
 @_jit
-def step_geo(x, xprev, lr, k, p, rtol, atol, max_steps, out, bad):
+def step_geo(F, x, xprev, lr, k, p, rtol, atol, max_steps, out, bad):
     d = np.empty(x.size)
-    status = nat_dir(x, p, d)
+    status = nat_dir(F, x, p, d)
     if status == OK:
-        combine(out, x, lr, d, -0.5 * lr * lr, gamma_vv(x, d, p))
+        a = np.empty(x.size)
+        F.gamma_vv(x, d, p, a)
+        combine(out, x, lr, d, -0.5 * lr * lr, a)
     return status
 
 
 @_jit
-def step_geof(x, xprev, lr, k, p, rtol, atol, max_steps, out, bad):
+def step_geof(F, x, xprev, lr, k, p, rtol, atol, max_steps, out, bad):
     n = x.size
     # eq. 8–9: the velocity of the previous step replaces d inside Γ, so one solve suffices.
     if k == 0:
         v = np.empty(n)
-        status = nat_dir(x, p, v)
+        status = nat_dir(F, x, p, v)
         if status != OK:
             return status
     else:
         v = combine(np.empty(n), np.zeros(n), 1.0 / lr, x, -1.0 / lr, xprev)
-    b = combine(np.empty(n), np.zeros(n), -1.0, grad(x, p), -0.5 * lr, gamma_first_vv(x, v, p))
+    g = np.empty(n)
+    F.grad(x, p, g)
+    c = np.empty(n)
+    F.gamma_first_vv(x, v, p, c)
+    b = combine(np.empty(n), np.zeros(n), -1.0, g, -0.5 * lr, c)
     w = np.empty(n)
-    status = natural(x, p, b, w)
+    status = natural(F, x, p, b, w)
     if status == OK:
         combine(out, x, lr, w)
     return status
 
 
 @_jit
-def step_re(x, xprev, lr, k, p, rtol, atol, max_steps, out, bad):
+def step_re(F, x, xprev, lr, k, p, rtol, atol, max_steps, out, bad):
     n = x.size
     d = np.empty(n)
-    status = nat_dir(x, p, d)
+    status = nat_dir(F, x, p, d)
     if status != OK:
         return status
-    return expmap_into(x, combine(d, np.zeros(n), lr, d), p, rtol, atol, max_steps, out, bad)
+    return expmap_into(F, x, combine(d, np.zeros(n), lr, d), p, rtol, atol, max_steps, out, bad)
 
 
 @_jit
-def step_rk4(x, xprev, lr, k, p, rtol, atol, max_steps, out, bad):
+def step_rk4(F, x, xprev, lr, k, p, rtol, atol, max_steps, out, bad):
     n = x.size
     d = np.empty(n)
-    status = nat_dir(x, p, d)
+    status = nat_dir(F, x, p, d)
     if status != OK:
         return status
     tmp = np.empty(n)
     k2 = np.empty(n)
     k3 = np.empty(n)
     k4 = np.empty(n)
-    status = nat_dir(combine(tmp, x, 0.5 * lr, d), p, k2)
+    status = nat_dir(F, combine(tmp, x, 0.5 * lr, d), p, k2)
     if status != OK:
         return status
-    status = nat_dir(combine(tmp, x, 0.5 * lr, k2), p, k3)
+    status = nat_dir(F, combine(tmp, x, 0.5 * lr, k2), p, k3)
     if status != OK:
         return status
-    status = nat_dir(combine(tmp, x, lr, k3), p, k4)
+    status = nat_dir(F, combine(tmp, x, lr, k3), p, k4)
     if status != OK:
         return status
     combine(tmp, d, 2.0, k2, 2.0, k3, 1.0, k4)
@@ -594,31 +615,36 @@ def step_rk4(x, xprev, lr, k, p, rtol, atol, max_steps, out, bad):
 
 
 @_jit
-def step_geo3(x, xprev, lr, k, p, rtol, atol, max_steps, out, bad):
+def step_geo3(F, x, xprev, lr, k, p, rtol, atol, max_steps, out, bad):
     n = x.size
     d = np.empty(n)
-    status = nat_dir(x, p, d)
+    status = nat_dir(F, x, p, d)
     if status != OK:
         return status
     # Third-order Taylor expansion of the geodesic: γ⃛ = -∂Γ(v,v,v) + 2Γ(Γ(v,v), v).
-    a = gamma_vv(x, d, p)
-    jerk = combine(np.empty(n), np.zeros(n), -1.0, dgamma_vvv(x, d, p), 2.0, gamma_uv(x, a, d, p))
+    a = np.empty(n)
+    F.gamma_vv(x, d, p, a)
+    da = np.empty(n)
+    F.dgamma_vvv(x, d, p, da)
+    aa = np.empty(n)
+    F.gamma_uv(x, a, d, p, aa)
+    jerk = combine(np.empty(n), np.zeros(n), -1.0, da, 2.0, aa)
     combine(out, x, lr, d, -0.5 * lr * lr, a, lr * lr * lr / 6.0, jerk)
     return OK
 
 
 @_jit
-def step_rmid(x, xprev, lr, k, p, rtol, atol, max_steps, out, bad):
+def step_rmid(F, x, xprev, lr, k, p, rtol, atol, max_steps, out, bad):
     n = x.size
     d = np.empty(n)
-    status = nat_dir(x, p, d)
+    status = nat_dir(F, x, p, d)
     if status != OK:
         return status
     # The half step along the geodesic: x½ = Exp_x(η/2 · d(x)), arriving with velocity u½.
-    status, y, t, why = exp_map(x, combine(d, np.zeros(n), 0.5 * lr, d), p, rtol, atol, max_steps)
+    status, y, t, why = exp_map(F, x, combine(d, np.zeros(n), 0.5 * lr, d), p, rtol, atol, max_steps)
     if status == OK:
         dh = np.empty(n)
-        status = nat_dir(y[:n], p, dh)
+        status = nat_dir(F, y[:n], p, dh)
         if status != OK:
             return status
         # Back along the same geodesic (start x½, velocity −u½), carrying d(x½) by parallel transport.
@@ -627,55 +653,61 @@ def step_rmid(x, xprev, lr, k, p, rtol, atol, max_steps, out, bad):
             z[i] = y[i]
             z[n + i] = -y[n + i]
             z[2 * n + i] = dh[i]
-        status, y, t, why = solve(z, 1.0, p, rtol, atol, max_steps)
+        status, y, t, why = solve(F, z, 1.0, p, rtol, atol, max_steps)
     if status != OK:
         for i in range(n):
             bad[i] = y[i]
         bad[n] = t
         bad[n + 1] = why
         return status
-    return expmap_into(x, combine(np.empty(n), np.zeros(n), lr, y[2 * n :]), p, rtol, atol, max_steps, out, bad)
+    return expmap_into(F, x, combine(np.empty(n), np.zeros(n), lr, y[2 * n :]), p, rtol, atol, max_steps, out, bad)
 
 
 @_jit
-def covariant_dd(x, d, p, out):
+def covariant_dd(F, x, d, p, out):
     """``out = ∇_d d``, the covariant derivative of the natural-gradient field along itself:
     differentiating ``g d = −∇L`` along ``d`` gives ``g ∇_d d = −H d − c`` with
     ``c_k = ½ ∂_k g(d, d) = Γ_{jik} d^i d^j``."""
     n = x.size
-    H = hessian(x, p)
-    F = christoffel_first(x, p)
+    H = np.empty((n, n))
+    F.hessian(x, p, H)
+    Gf = np.empty((n, n, n))
+    F.christoffel_first(x, p, Gf)
     b = np.empty(n)
     for m in range(n):
         s = 0.0
         for i in range(n):
             s -= H[m, i] * d[i]
             for j in range(n):
-                s -= F[j, i, m] * d[i] * d[j]
+                s -= Gf[j, i, m] * d[i] * d[j]
         b[m] = s
-    return natural(x, p, b, out)
+    return natural(F, x, p, b, out)
 
 
 @_jit
-def step_rtaylor(x, xprev, lr, k, p, rtol, atol, max_steps, out, bad):
+def step_rtaylor(F, x, xprev, lr, k, p, rtol, atol, max_steps, out, bad):
     n = x.size
     d = np.empty(n)
-    status = nat_dir(x, p, d)
+    status = nat_dir(F, x, p, d)
     if status != OK:
         return status
     a = np.empty(n)
-    status = covariant_dd(x, d, p, a)
+    status = covariant_dd(F, x, d, p, a)
     if status != OK:
         return status
     # The flow's second-order Taylor expansion, taken in normal coordinates: Exp_x(η d + ½η² ∇_d d).
-    return expmap_into(x, combine(a, np.zeros(n), lr, d, 0.5 * lr * lr, a), p, rtol, atol, max_steps, out, bad)
+    return expmap_into(F, x, combine(a, np.zeros(n), lr, d, 0.5 * lr * lr, a), p, rtol, atol, max_steps, out, bad)
 
 
 @_jit
-def step_newton(x, xprev, lr, k, p, rtol, atol, max_steps, out, bad):
+def step_newton(F, x, xprev, lr, k, p, rtol, atol, max_steps, out, bad):
     n = x.size
     s = np.empty(n)
-    if not lu_solve(hessian(x, p), grad(x, p), s):
+    H = np.empty((n, n))
+    F.hessian(x, p, H)
+    g = np.empty(n)
+    F.grad(x, p, g)
+    if not lu_solve(H, g, s):
         return SINGULAR
     if not finite(s):
         return NON_FINITE
@@ -684,60 +716,139 @@ def step_newton(x, xprev, lr, k, p, rtol, atol, max_steps, out, bad):
 
 
 @_jit
-def check(uses_metric, x, p):
+def check(F, uses_metric, x, p):
     """Status of an iterate: finite, in the domain, and (for methods that use it) a metric that is
     positive definite there."""
+    F = bind(F)
     if not finite(x):
         return NON_FINITE
-    if not in_domain(x, p):
+    if not F.in_domain(x, p):
         return OUT_OF_DOMAIN
     if uses_metric:
         w = np.empty(x.size)
-        if not chol_solve(metric(x, p), np.zeros(x.size), w):
+        G = np.empty((x.size, x.size))
+        F.metric(x, p, G)
+        if not chol_solve(G, np.zeros(x.size), w):
             return NOT_PD
     return OK
 
 
 @_jit
-def check_point(uses_metric, x, p, L, row):
+def check_point(F, uses_metric, x, p, L, row):
     """:func:`check` plus a finite loss, which is stored in ``L[row]``."""
-    status = check(uses_metric, x, p)
+    F = bind(F)
+    status = check(F, uses_metric, x, p)
     if status != OK:
         return status
-    L[row] = loss(x, p)
+    L[row] = F.loss(x, p)
     if not math.isfinite(L[row]):
         return NON_FINITE
     return OK
 
 
 @_jit
-def check_rows(uses_metric, X, count, p, L):
+def check_rows(F, uses_metric, X, count, p, L):
     """:func:`check_point` on the rows ``0..count-1`` of ``X`` (samples of the exact flow), losses
     into ``L``: ``(status, index of the first bad row or count)``."""
+    F = bind(F)
     for r in range(count):
-        status = check_point(uses_metric, X[r], p, L, r)
+        status = check_point(F, uses_metric, X[r], p, L, r)
         if status != OK:
             return status, r
     return OK, count
 
 
 @_jit
-def check_all(uses_metric, X, p, status):
+def check_all(F, uses_metric, X, p, status):
     """:func:`check` of each row of ``X`` into ``status``; the index of the first bad row, or -1."""
+    F = bind(F)
     first = -1
     for b in range(X.shape[0]):
-        status[b] = check(uses_metric, X[b], p)
+        status[b] = check(F, uses_metric, X[b], p)
         if status[b] != OK and first < 0:
             first = b
     return first
 
 
 @_jit
-def start_ok(x, v, p):
+def start_ok(F, x, v, p):
     """Whether ``x`` and ``v`` are finite, ``x`` in the domain with a positive definite metric:
     the checks of a start point in one call (the detailed checks run only when this fails, to
     name what is wrong)."""
-    if not (finite(x) and finite(v) and in_domain(x, p)):
+    F = bind(F)
+    if not (finite(x) and finite(v) and F.in_domain(x, p)):
         return False
     w = np.empty(x.size)
-    return chol_solve(metric(x, p), np.zeros(x.size), w)
+    G = np.empty((x.size, x.size))
+    F.metric(x, p, G)
+    return chol_solve(G, np.zeros(x.size), w)
+
+
+@_jit
+def run(F, S, x0, lr, steps, every, p, rtol, atol, max_steps, uses_metric, X, L, bad):
+    """Run ``steps`` updates of the method from ``x0``, keeping every ``every``-th iterate.
+
+    Rows of ``X`` and ``L`` receive ``x_0, x_every, x_2·every, ...`` and the last iterate (``x_steps``
+    when the run completes, the last valid iterate when it fails), so they need
+    ``1 + ceil(steps / every)`` rows; only three iterates are held otherwise, so memory does not
+    grow with ``steps``.  ``bad`` (length ``n + 2``) receives the offending point of a failure
+    (and, when an exponential map failed, the time and the reason it stopped).
+
+    Returns ``(status, k, computed, rows)``: ``k`` is the index of the iterate that failed
+    (``steps`` on success), ``computed`` says whether ``x_k`` was produced (and is the offending
+    point, in ``bad``) or the step from ``x_{k-1}`` failed before producing it, and ``rows`` how
+    many rows of ``X`` and ``L`` were filled.  ``S`` is the step rule, as addresses (see
+    :func:`~riemannopt.integrators.binding.bind_step`).
+    """
+    F = bind(F)
+    step = bind_step(S)
+    n = x0.size
+    prev = x0.copy()
+    cur = x0.copy()
+    nxt = x0.copy()
+    for i in range(n):
+        bad[i] = x0[i]
+    status = check_point(F, uses_metric, cur, p, L, 0)
+    if status != OK:
+        return status, 0, True, 0
+    for i in range(n):
+        X[0, i] = cur[i]
+    rows = 1
+    here = L[0]
+    for k in range(steps):
+        status = step(F, cur, prev, lr, k, p, rtol, atol, max_steps, nxt, bad)
+        computed = status == OK
+        if computed:
+            # the next row is scratch space for the loss until the iterate is known to be kept
+            status = check_point(F, uses_metric, nxt, p, L, rows)
+        if status != OK:
+            if computed:
+                for i in range(n):
+                    bad[i] = nxt[i]
+            if k % every != 0:  # keep the last valid iterate even off the recording grid
+                for i in range(n):
+                    X[rows, i] = cur[i]
+                L[rows] = here
+                rows += 1
+            return status, k + 1, computed, rows
+        prev, cur, nxt = cur, nxt, prev
+        here = L[rows]
+        if (k + 1) % every == 0 or k + 1 == steps:
+            for i in range(n):
+                X[rows, i] = cur[i]
+            rows += 1
+    return OK, steps, True, rows
+
+
+@_pjit
+def run_batch(F, S, X0, lr, steps, every, p, rtol, atol, max_steps, uses_metric, X, L, bad, out):
+    """:func:`run` from each row of ``X0``, in parallel: member ``b`` fills ``X[b]``, ``L[b]`` and
+    ``bad[b]``, and ``out[b]`` receives its ``(status, k, computed, rows)``."""
+    for b in prange(X0.shape[0]):
+        status, k, computed, rows = run(
+            F, S, X0[b], lr, steps, every, p, rtol, atol, max_steps, uses_metric, X[b], L[b], bad[b]
+        )
+        out[b, 0] = status
+        out[b, 1] = k
+        out[b, 2] = computed
+        out[b, 3] = rows
