@@ -24,6 +24,7 @@ An address is only valid while the compiled functions it points to are alive: a
 live on it (see :mod:`riemannopt.integrators.link`).
 """
 
+import hashlib
 from collections import namedtuple
 
 import numpy as np
@@ -57,6 +58,9 @@ _f8 = types.float64
 _C1 = types.Array(_f8, 1, "C")
 STEP_SIGNATURE = types.int64(FUNCTIONS_TYPE, _C1, _C1, _f8, types.int64, _C1, _f8, _f8, types.int64, _C1, _C1)
 STEP_TYPE = types.FunctionType(STEP_SIGNATURE)
+
+#: A digest of the types above: the kernels module records the one it was written for.
+LAYOUT = hashlib.sha256(f"{FUNCTIONS_TYPE}|{STEP_SIGNATURE}".encode()).hexdigest()[:12]
 
 
 def _function(context, builder, ftype, c_addr, jit_addr):

@@ -18,10 +18,10 @@ trajectory), and every failure is a status code (``OK`` when a step succeeded) t
 """
 
 import math
+from pathlib import Path
 
 import numpy as np
 from numba import njit, prange
-from scipy.integrate._ivp import dop853_coefficients as _dop853
 
 from riemannopt.integrators.binding import bind, bind_step
 
@@ -32,6 +32,10 @@ _pjit = njit(cache=True, error_model="numpy", parallel=True)
 # A ZeroDivisionError raised inside a jitted loop would lose the whole trajectory: with the numpy
 # error model divisions give inf/NaN, which the status checks below turn into an error that keeps it.
 _jit = njit(cache=True, error_model="numpy")
+
+# The layout of F these kernels are written for (riemannopt.integrators.binding.LAYOUT); numba's
+# cache sees changes to this file only, so a change of the layout must edit this line.
+LAYOUT = "45762e3cc07e"
 
 OK = 0
 OUT_OF_DOMAIN = 1
@@ -281,6 +285,26 @@ def dopri(F, y, t0, t1, h, p, rtol, atol, max_steps):
 # f at the new point, which DOP853 evaluates only after a step is accepted and reuses as the next
 # first stage (E5[12] = E3[12] = 0, so the error estimate needs only the 12 stages).
 
+
+def _dop853_coefficients():
+    """scipy's table module, read on its own: importing it through ``scipy.integrate`` would cost
+    a third of a second of every process that runs a kernel."""
+    import importlib.util
+
+    import scipy
+
+    path = Path(scipy.__file__).parent / "integrate" / "_ivp" / "dop853_coefficients.py"
+    if not path.is_file():  # scipy moved it: the import costs time, not correctness
+        from scipy.integrate._ivp import dop853_coefficients
+
+        return dop853_coefficients
+    spec = importlib.util.spec_from_file_location("_riemannopt_dop853_coefficients", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_dop853 = _dop853_coefficients()
 _S8 = _dop853.N_STAGES
 _C8 = np.ascontiguousarray(_dop853.C[:_S8], dtype=np.float64)
 _A8 = np.ascontiguousarray(_dop853.A[:_S8, :_S8], dtype=np.float64)

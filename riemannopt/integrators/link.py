@@ -13,12 +13,14 @@ functions, not thirteen).  Which functions a kernel calls is read from the kerne
 """
 
 import ast
+import functools
 import inspect
 from collections import namedtuple
 from functools import partial
 
+from riemannopt.codegen.cache import heal_numba_cache
 from riemannopt.codegen.compiled import SIGNATURES
-from riemannopt.integrators import kernels
+from riemannopt.integrators import binding, kernels
 from riemannopt.integrators.binding import bind_function, empty_functions, step_addresses
 
 __all__ = ["kernels_for", "loop_for", "functions_used"]
@@ -110,11 +112,25 @@ for _name, _value in vars(kernels).items():
         setattr(_Linked, _name, _value)
 
 
+@functools.cache
+def _check_kernels():
+    # numba invalidates a cached kernel when kernels.py changes, not when the layout of F that it
+    # was compiled against does: kernels.py records that layout, so changing it means editing there.
+    if kernels.LAYOUT != binding.LAYOUT:
+        raise RuntimeError(
+            f"riemannopt/integrators/kernels.py records the layout {kernels.LAYOUT!r} of the problem "
+            f"functions but binding.py defines {binding.LAYOUT!r}: set LAYOUT = {binding.LAYOUT!r} there"
+        )
+    # Damaged cache files would break every later process (see heal_numba_cache).
+    heal_numba_cache(kernels)
+
+
 def kernels_for(compiled):
     """The kernels bound to ``compiled`` (a :class:`CompiledProblem`), remembered by it (single
     exponential maps are called by the million)."""
     linked = compiled.__dict__.get("_kernels")
     if linked is None:
+        _check_kernels()
         linked = compiled._kernels = _Linked(compiled)
     return linked
 
