@@ -4,6 +4,7 @@ import sympy as sp
 
 from riemannopt.errors import SymbolicError
 from riemannopt.symbolic.metric import Metric, as_coords, as_expr
+from riemannopt.symbolic.simplify import simplify as simplify_expr
 
 __all__ = ["fisher_metric"]
 
@@ -79,5 +80,5 @@ def fisher_metric(log_density, variable, coords, expectations, simplify=True):
             if T and sp.Poly(h, *T).total_degree() > 1:
                 raise SymbolicError(f"entry ({i}, {j}) of the negative Hessian is not affine in the statistics: {h}")
             e = h.subs({placeholders[stat]: val for stat, val in stats})
-            g[i, j] = g[j, i] = sp.simplify(e) if simplify else e
+            g[i, j] = g[j, i] = simplify_expr(e) if simplify else e
     return Metric(coords, g)

@@ -7,6 +7,7 @@ import sympy as sp
 from sympy.utilities.exceptions import SymPyDeprecationWarning
 
 from riemannopt.errors import MetricError, SymbolicError
+from riemannopt.symbolic.simplify import simplify
 
 __all__ = ["Metric", "as_coords", "as_expr", "simplify_entries"]
 
@@ -53,7 +54,7 @@ def _first_line(exc):
 
 def simplify_entries(array):
     """Simplify every entry of a sympy Matrix or Array (zero entries stay cheap)."""
-    return array.applyfunc(lambda e: sp.simplify(e) if e != 0 else e)
+    return array.applyfunc(lambda e: simplify(e) if e != 0 else e)
 
 
 class Metric:
@@ -104,13 +105,13 @@ class Metric:
             for j in range(i + 1, n):
                 # simplify only what is not structurally zero: it costs a warm process ~0.3 s
                 diff = matrix[i, j] - matrix[j, i]
-                if diff != 0 and sp.simplify(diff) != 0:
+                if diff != 0 and simplify(diff) != 0:
                     raise MetricError(
                         f"metric matrix is not symmetric: g[{i},{j}] = {matrix[i, j]} but g[{j},{i}] = {matrix[j, i]}"
                     )
         det = matrix.det()
         if det.is_zero is None:  # undecided by the assumptions alone
-            det = sp.simplify(det)
+            det = simplify(det)
         if det.is_zero:
             raise MetricError(f"metric matrix is singular: its determinant simplifies to 0 ({matrix.tolist()})")
         self.matrix = matrix

@@ -8,6 +8,7 @@ import sympy as sp
 
 from riemannopt.errors import DomainError, ShapeError, SymbolicError
 from riemannopt.symbolic.metric import Metric, as_coords, as_expr
+from riemannopt.symbolic.simplify import simplify
 
 __all__ = ["Problem"]
 
@@ -212,10 +213,10 @@ class Problem:
             raise SymbolicError(f"new coordinates {sorted(map(str, clash))} clash with parameter names")
         sub = dict(zip(self.coords, phi))
         J = phi.jacobian(new_coords)
-        if sp.simplify(J.det()) == 0:
+        if simplify(J.det()) == 0:
             raise SymbolicError(f"phi = {list(phi)} is not a reparameterization: its Jacobian is singular")
         g = self.metric.matrix.xreplace(sub)
-        pulled = (J.T * g * J).applyfunc(sp.simplify)
+        pulled = (J.T * g * J).applyfunc(simplify)
         domain = [c.xreplace(sub) for c in self.domain]
         new = Problem(
             Metric(new_coords, pulled),
