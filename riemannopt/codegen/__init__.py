@@ -16,6 +16,10 @@ from riemannopt.codegen.cache import cache_dir, heal_numba_cache, load_or_create
 from riemannopt.codegen.compiled import CompiledProblem
 from riemannopt.codegen.emit import FUNCTIONS, emit_module
 from riemannopt.codegen.printer import POLYGAMMA_ORDERS, SUPPORTED_FUNCTIONS
+from riemannopt.symbolic.simplify import use_cache_dir
+
+# Simplifications are remembered beside the generated code (see riemannopt.symbolic.simplify).
+use_cache_dir(cache_dir)
 
 # Generated modules are named after the problem *and* the code that generates and supports them,
 # so that a change to the printer or the special functions never reuses stale cached code (numba's

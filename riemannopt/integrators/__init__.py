@@ -1,9 +1,9 @@
 """Integrators of the natural-gradient flow (paper eq. 5–9), the exponential map, parallel
 transport, the exact flow.
 
-The methods are entries of one registry (:mod:`.methods`).  Numerical core: the jitted step rules
-and ODE solvers in ``_kernels.py`` and the trajectory loop in ``_loop.py``, linked per problem
-(and per method) by :mod:`.link`.  Thin Python edges: :func:`optimize`, :func:`exp_map`,
+The methods are entries of one registry (:mod:`.methods`).  Numerical core: the jitted step rules,
+ODE solvers and trajectory loop in :mod:`.kernels`, compiled once per machine; a problem's
+generated functions reach them as data (:mod:`.binding`), bound by :mod:`.link`.  Thin Python edges: :func:`optimize`, :func:`exp_map`,
 :func:`parallel_transport`, :func:`geodesic`.  This package never imports sympy.
 """
 

@@ -101,8 +101,12 @@ def _bind_step(typingctx, S):
 
 def bind(F):
     """Inside jitted code: the problem's functions from their addresses (an int64 array, as made
-    by :func:`empty_functions` and :func:`bind_function`); already bound functions are returned as they are."""
-    raise TypeError("bind is called from jitted code only")
+    by :func:`empty_functions` and :func:`bind_function`); already bound functions are returned
+    as they are (also in plain Python, with ``NUMBA_DISABLE_JIT=1``, for a :data:`Functions`
+    of Python callables)."""
+    if isinstance(F, Functions):
+        return F
+    raise TypeError("bind turns addresses into functions in jitted code only")
 
 
 @overload(bind, jit_options={"cache": True})

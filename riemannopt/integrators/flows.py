@@ -20,11 +20,11 @@ import numpy as np
 
 __all__ = ["ivp_samples", "IvpResult", "WHY_TOLERANCE", "WHY_DOMAIN", "WHY_NON_FINITE", "WHY_STEP_CAP", "WHY_NOT_PD"]
 
-# Why a solve stopped short: the codes of the jitted Dormand–Prince integrator (_kernels.py), and
+# Why a solve stopped short: the codes of the jitted Dormand–Prince integrator (kernels.py), and
 # one more for the flow, whose field needs a positive definite metric.
 WHY_TOLERANCE, WHY_DOMAIN, WHY_NON_FINITE, WHY_STEP_CAP, WHY_NOT_PD = 0, 1, 2, 3, 4
 
-# The kernels' status codes (_kernels.py) that appear here.
+# The kernels' status codes (kernels.py) that appear here.
 _OUT_OF_DOMAIN, _NOT_PD, _EXPMAP_FAILED = 1, 2, 4
 
 # DOP853 makes 12 evaluations per attempted step and 3 more for dense output; the margin allows

@@ -3,7 +3,8 @@
 Simplification is most of the cost of building a problem symbolically (deriving a Fisher metric,
 pulling a metric back through a reparameterization), and a process that finds a problem's
 compiled code in the cache still has to build the problem to know its key.  So each result is
-stored in the cache directory (``symbolic/`` under :func:`riemannopt.codegen.cache.cache_dir`),
+stored in the cache directory (``symbolic/`` under :func:`riemannopt.codegen.cache_dir`, which
+the code generator installs with :func:`use_cache_dir`),
 named by a digest of the expression (``sympy.srepr``, which spells out every symbol and its
 assumptions) and of the sympy version, and read back by later processes instead of simplifying
 again.  A file that cannot be read is ignored and rewritten; a cache that cannot be written only
@@ -18,16 +19,28 @@ from pathlib import Path
 
 import sympy as sp
 
-__all__ = ["simplify"]
+__all__ = ["simplify", "use_cache_dir"]
 
 _VERSION = f"sympy {sp.__version__}, riemannopt.symbolic.simplify 1"
 _memory = {}
 
 
-def _path(key):
-    from riemannopt.codegen.cache import cache_dir  # deferred: codegen imports the symbolic layer
+# The function giving the cache directory: riemannopt.codegen installs its cache_dir (this
+# layer does not import the code generator); without it results are remembered in memory only.
+_directory = None
 
-    return Path(cache_dir()) / "symbolic" / f"{key}.pickle"
+
+def use_cache_dir(directory):
+    """Store results under ``directory()/symbolic`` (``directory`` is called at each miss, so that
+    it follows ``$RIEMANNOPT_CACHE_DIR``)."""
+    global _directory
+    _directory = directory
+
+
+def _path(key):
+    if _directory is None:
+        return None
+    return Path(_directory()) / "symbolic" / f"{key}.pickle"
 
 
 def simplify(expr):
@@ -41,11 +54,12 @@ def simplify(expr):
     path = _path(key)
     try:
         result = pickle.loads(path.read_bytes())
-    except Exception:  # noqa: BLE001 - missing, truncated or foreign: simplify again
+    except Exception:  # noqa: BLE001 - no cache, missing, truncated or foreign: simplify again
         result = None
     if not isinstance(result, sp.Basic):
         result = sp.simplify(expr)
-        _store(path, result)
+        if path is not None:
+            _store(path, result)
     _memory[key] = result
     return result
 
