@@ -181,6 +181,28 @@ def ode_rhs(F, y, p, out):
             out[i] = -out[i]
 
 
+@_jit
+def stages(F, A, y, dt, p, k, ytmp):
+    """The stages ``k[1:]`` of an explicit Runge–Kutta step of size ``dt`` from ``y`` with
+    coefficients ``A`` (``k[0]``, f at ``y``, is given): ``(ok, why)``, with ``ok`` False and
+    ``why`` a ``WHY_*`` code when a stage point is not finite or outside the domain (the step is
+    then rejected).  ``ytmp`` is scratch space."""
+    n = F.n
+    m = y.size
+    for s in range(1, k.shape[0]):
+        for i in range(m):
+            acc = 0.0
+            for j in range(s):
+                acc += A[s, j] * k[j, i]
+            ytmp[i] = y[i] + dt * acc
+        if not finite(ytmp):
+            return False, WHY_NON_FINITE
+        if not F.in_domain(ytmp[:n], p):
+            return False, WHY_DOMAIN
+        ode_rhs(F, ytmp, p, k[s])
+    return True, WHY_TOLERANCE
+
+
 # Dormand–Prince 5(4) tableau (Dormand & Prince 1980); the 5th-order solution propagates.
 _C = np.array([0.0, 1 / 5, 3 / 10, 4 / 5, 8 / 9, 1.0, 1.0])
 _A = np.array(
@@ -211,7 +233,6 @@ def dopri(F, y, t0, t1, h, p, rtol, atol, max_steps):
     always valid.
     """
     m = y.size
-    n = F.n
     k = np.zeros((7, m))
     ytmp = np.zeros(m)
     ynew = np.zeros(m)
@@ -231,20 +252,9 @@ def dopri(F, y, t0, t1, h, p, rtol, atol, max_steps):
         last = h >= remaining
         hs = remaining if last else h
         dt = hs * direction_
-        ok = True
-        for s in range(1, 7):
-            for i in range(m):
-                acc = 0.0
-                for j in range(s):
-                    acc += _A[s, j] * k[j, i]
-                ytmp[i] = y[i] + dt * acc
-            if not finite(ytmp):
-                ok, why = False, WHY_NON_FINITE
-                break
-            if not F.in_domain(ytmp[:n], p):
-                ok, why = False, WHY_DOMAIN
-                break
-            ode_rhs(F, ytmp, p, k[s])
+        ok, failure = stages(F, _A, y, dt, p, k, ytmp)
+        if not ok:
+            why = failure
         err = 0.0
         if ok:
             for i in range(m):
@@ -347,20 +357,9 @@ def dop853(F, y, t0, t1, h, p, rtol, atol, max_steps):
         last = h >= remaining
         hs = remaining if last else h
         dt = hs * direction_
-        ok = True
-        for s in range(1, _S8):
-            for i in range(m):
-                acc = 0.0
-                for j in range(s):
-                    acc += _A8[s, j] * k[j, i]
-                ytmp[i] = y[i] + dt * acc
-            if not finite(ytmp):
-                ok, why = False, WHY_NON_FINITE
-                break
-            if not F.in_domain(ytmp[:n], p):
-                ok, why = False, WHY_DOMAIN
-                break
-            ode_rhs(F, ytmp, p, k[s])
+        ok, failure = stages(F, _A8, y, dt, p, k, ytmp)
+        if not ok:
+            why = failure
         err = 0.0
         if ok:
             err5 = 0.0
