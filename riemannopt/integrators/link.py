@@ -9,7 +9,8 @@ method's step rule bound as well.
 A problem's functions are compiled when a kernel that calls them is first used, so that a run
 compiles only what it calls (a new problem's first ``optimize(..., "ng")`` compiles four small
 functions, not thirteen).  Which functions a kernel calls is read from the kernels' source: the
-``F.<name>`` it uses, and those of the kernels it calls, transitively.
+``F.<name>`` it uses, and those of the kernels it calls, transitively, less the one call that
+the source shows but a run does not make (:data:`_TRANSPORT_STATE`).
 """
 
 import ast
@@ -63,6 +64,13 @@ def _calls():
 
 _CALLS = _calls()
 
+# ode_rhs transports a vector (F.gamma_uv) only for a state of three blocks (γ, γ̇, W), and only
+# these kernels build one: the exponential map and the step rules without transport do not
+# compile Γ(u, v) (four of the Gamma figure's 28 functions).  The recorded run in
+# tests/integrators/test_binding.py checks this against what each kernel calls.
+_TRANSPORT_STATE = frozenset({"transport", "step_rmid"})
+_CONDITIONAL = {"ode_rhs": frozenset({"gamma_uv"})}
+
 
 def functions_used(kernel):
     """The problem functions the kernel ``kernel`` (a function name of the kernels module) calls,
@@ -74,8 +82,10 @@ def functions_used(kernel):
             continue
         seen.add(name)
         uses, callees = _CALLS[name]
-        used |= uses
+        used |= uses - _CONDITIONAL.get(name, frozenset())
         todo += callees
+    if seen & _TRANSPORT_STATE:
+        used |= {f for name in seen for f in _CONDITIONAL.get(name, ())}
     return frozenset(used)
 
 

@@ -119,3 +119,9 @@ def test_functions_used_contain_every_function_a_kernel_calls(tmp_path):
     # the reading is not vacuously large: geo, for instance, needs its Γ(v, v) and not the Hessian
     assert recorded["step_geo"] == sorted(functions_used("step_geo"))
     assert "hessian" not in functions_used("step_geo")
+    # Γ(u, v) is compiled for the kernels that transport a vector and for no other
+    for kernel in ("transport", "step_rmid"):
+        assert "gamma_uv" in recorded[kernel] and "gamma_uv" in functions_used(kernel)
+    for kernel in ("exp_map", "geodesic_path", "step_re", "step_geo"):
+        assert "gamma_uv" not in recorded[kernel] + sorted(functions_used(kernel)), kernel
+    assert "gamma_uv" in functions_used("transport_batch")
