@@ -102,7 +102,8 @@ def _plain(a, n):
 
 
 def _is_batch(*arrays):
-    return any(np.ndim(a) == 2 for a in arrays)
+    # np.ndim costs a quarter of a microsecond, a tenth of a short geodesic solve
+    return any((a.ndim if type(a) is np.ndarray else np.ndim(a)) == 2 for a in arrays)
 
 
 def _batch_arrays(C, K, names, arrays):

@@ -33,6 +33,10 @@ _pjit = njit(cache=True, error_model="numpy", parallel=True)
 # error model divisions give inf/NaN, which the status checks below turn into an error that keeps it.
 _jit = njit(cache=True, error_model="numpy")
 
+# The helpers of every Runge-Kutta stage, inlined by numba into their callers: called on their
+# own they cost a third of a geodesic solve (the named tuple F is passed on each call).
+_inline = njit(cache=True, error_model="numpy", inline="always")
+
 # The layout of F these kernels are written for (riemannopt.integrators.binding.LAYOUT); numba's
 # cache sees changes to this file only, so a change of the layout must edit this line.
 LAYOUT = "45762e3cc07e"
@@ -80,7 +84,7 @@ def chol_solve(G, b, out):
     return True
 
 
-@_jit
+@_inline
 def finite(x):
     for i in range(x.size):
         if not math.isfinite(x[i]):
@@ -163,7 +167,7 @@ def lu_solve(A, b, out):
     return True
 
 
-@_jit
+@_inline
 def ode_rhs(F, y, p, out):
     """The geodesic equation as a first-order system in ``y = (γ, γ̇)`` and, when ``y`` has a
     third block ``W``, parallel transport along it: ``Ẇ = −Γ(γ̇, W)``."""
@@ -181,7 +185,7 @@ def ode_rhs(F, y, p, out):
             out[i] = -out[i]
 
 
-@_jit
+@_inline
 def stages(F, A, y, dt, p, k, ytmp):
     """The stages ``k[1:]`` of an explicit Runge–Kutta step of size ``dt`` from ``y`` with
     coefficients ``A`` (``k[0]``, f at ``y``, is given): ``(ok, why)``, with ``ok`` False and
