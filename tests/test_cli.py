@@ -103,3 +103,25 @@ def test_invariance_exit_status_and_figure(tmp_path, capsys):
     out.unlink()
     assert main(["invariance", "--methods", "ng,geo", "--steps", "2,4", "--out", str(out)]) == 1
     assert "FAIL" in capsys.readouterr().out and out.stat().st_size > 5000
+
+
+def test_a_command_defines_only_its_own_arguments():
+    """``riemannopt orders`` does not import the network package (which ``nn``'s arguments need),
+    yet the top-level help lists every command and each command's parser is the full one."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from riemannopt.cli import build_parser, _command\n"
+        "p = build_parser(_command(['orders', '--steps', '4,8']))\n"
+        "p.parse_args(['orders', '--steps', '4,8'])\n"
+        "print('riemannopt.nn' in sys.modules, sorted(p._subparsers._group_actions[0].choices))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split()[0] == "False", out
+    assert "gamma" in out and "invariance" in out and "nn" in out and "rl" in out
+    from riemannopt.cli import build_parser
+
+    full = build_parser()._subparsers._group_actions[0].choices["nn"].format_help()
+    alone = build_parser("nn")._subparsers._group_actions[0].choices["nn"].format_help()
+    assert full == alone and "--dataset" in alone

@@ -2,13 +2,19 @@
 
 from riemannopt.cli._args import figure_path, positive_float, positive_int
 
-__all__ = ["register"]
+__all__ = ["HELP", "register"]
+
+
+#: The subcommands this module adds, with their one-line help.
+HELP = {
+    "gamma": "the paper's Gamma-distribution invariance experiment (Figure 2)",
+}
 
 
 def register(sub):
     p = sub.add_parser(
         "gamma",
-        help="the paper's Gamma-distribution invariance experiment (Figure 2)",
+        help=HELP["gamma"],
         description="Fit Gamma(α, β) to the paper's synthetic data by ng, mid, geo, geof, the exact flow "
         "and Riemannian Euler in four parameterizations; write the four-panel figure and print the "
         "final NLL table. Exit status 1 if a run failed (its partial result is still drawn).",

@@ -14,9 +14,15 @@ from riemannopt.cli._args import (
     positive_int_list,
 )
 
-__all__ = ["register"]
+__all__ = ["HELP", "register"]
 
 _DEFAULT_METHODS = "ng,mid,geo,geof,adam"
+
+
+#: The subcommands this module adds, with their one-line help.
+HELP = {
+    "nn": "train a deep network with ng, mid, geo, geof, perturb, adam (Figure 3)",
+}
 
 
 def register(sub):
@@ -27,7 +33,7 @@ def register(sub):
     presets = "; ".join(f"{name}: {p.description}" for name, p in PRESETS.items())
     p = sub.add_parser(
         "nn",
-        help="train a deep network with ng, mid, geo, geof, perturb, adam (Figure 3)",
+        help=HELP["nn"],
         description="Train one preset network with each method for the same number of iterations (once per "
         "seed), print the mean and range over seeds of the training and test error at fixed iterations and at "
         "fixed time, draw Figure 3's layout (error against iterations, solid; against time, dashed, top axis) "

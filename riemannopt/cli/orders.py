@@ -2,7 +2,14 @@
 
 from riemannopt.cli._args import UsageError, figure_path, name_list, positive_float, step_counts
 
-__all__ = ["register"]
+__all__ = ["HELP", "register"]
+
+
+#: The subcommands this module adds, with their one-line help.
+HELP = {
+    "orders": "convergence orders of Theorem 1 (table and log-log figure)",
+    "invariance": "order of invariance of every method under a reparameterization",
+}
 
 
 def register(sub):
@@ -14,7 +21,7 @@ def register(sub):
 
     o = sub.add_parser(
         "orders",
-        help="convergence orders of Theorem 1 (table and log-log figure)",
+        help=HELP["orders"],
         description="Fit the convergence order of every registered method to the flow it follows (Theorem 1: "
         "ng, mid, re to the exact flow, ng, geo, geof to Riemannian Euler; and geo3, rk4, rmid, rtaylor); "
         "print fitted vs expected orders with a pass mark. "
@@ -24,7 +31,7 @@ def register(sub):
     o.set_defaults(run=run_orders, check=check)
     v = sub.add_parser(
         "invariance",
-        help="order of invariance of every method under a reparameterization",
+        help=HELP["invariance"],
         description="Run each method in the base coordinates and in a reparameterization, map back, and "
         "fit the slope of the gap against the step size. Exit status 1 if any method misses its "
         "expected order.",

@@ -12,7 +12,7 @@ from riemannopt.cli._args import (
     positive_int_list,
 )
 
-__all__ = ["register"]
+__all__ = ["HELP", "register"]
 
 _METHODS = ("ng", "mid", "geo")
 
@@ -26,10 +26,16 @@ def _env_list(text):
     return names
 
 
+#: The subcommands this module adds, with their one-line help.
+HELP = {
+    "rl": "natural policy gradient with midpoint and geodesic correction (Figure 4)",
+}
+
+
 def register(sub):
     p = sub.add_parser(
         "rl",
-        help="natural policy gradient with midpoint and geodesic correction (Figure 4)",
+        help=HELP["rl"],
         description="Train Gaussian (continuous actions) or categorical (discrete actions) MLP policies on "
         "gymnasium environments by natural policy gradient (exact Fisher-vector products with truncated CG, "
         "or ACKTR's Kronecker-factored Fisher; GAE with a value baseline), updated by ng, mid (midpoint) or "
