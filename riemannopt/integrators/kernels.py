@@ -39,7 +39,7 @@ _inline = njit(cache=True, error_model="numpy", inline="always")
 
 # The layout of F these kernels are written for (riemannopt.integrators.binding.LAYOUT); numba's
 # cache sees changes to this file only, so a change of the layout must edit this line.
-LAYOUT = "45762e3cc07e"
+LAYOUT = "1b0ab356ad29"
 
 OK = 0
 OUT_OF_DOMAIN = 1
@@ -121,9 +121,17 @@ def natural(F, x, p, b, out):
     return OK
 
 
-@_jit
+@_inline
 def nat_dir(F, x, p, out):
-    """``out = d(x) = -g(x)^{-1} ∇L(x)`` (paper eq. 5)."""
+    """``out = d(x) = -g(x)^{-1} ∇L(x)`` (paper eq. 5): :func:`nat_dir_at` through its address
+    (binding.KERNEL_SIGNATURES), compiled once rather than into every step rule."""
+    F = bind(F)
+    return F.nat_dir(F.addresses, x, p, out)
+
+
+@_jit
+def nat_dir_at(F, x, p, out):
+    """``out = d(x) = -g(x)^{-1} ∇L(x)``, with the address array ``F``: a status code."""
     F = bind(F)
     g = np.empty(x.size)
     F.grad(x, p, g)
@@ -413,11 +421,20 @@ def dop853(F, y, t0, t1, h, p, rtol, atol, max_steps):
 
 
 @_jit
-def solve(F, y, t1, p, rtol, atol, max_steps):
+def solve_at(F, y, t1, p, rtol, atol, max_steps):
     """Integrate ``y`` from 0 to ``t1`` with the default integrator, DOP853 (the fastest at equal
-    accuracy, see docs/benchmarks.md): ``(status, y, t, why)``."""
+    accuracy, see docs/benchmarks.md): ``(status, y, t, why)``.  Called through ``F.solve``
+    (:func:`solve`), with the address array ``F``."""
+    F = bind(F)
     status, y, _, t, why, _ = dop853(F, y, 0.0, t1, 0.0, p, rtol, atol, max_steps)
     return status, y, t, why
+
+
+@_inline
+def solve(F, y, t1, p, rtol, atol, max_steps):
+    """:func:`solve_at` through its address (binding.KERNEL_SIGNATURES): compiled once, not
+    into every kernel that solves a geodesic."""
+    return F.solve(F.addresses, y, t1, p, rtol, atol, max_steps)
 
 
 @_jit

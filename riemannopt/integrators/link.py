@@ -22,7 +22,13 @@ from functools import partial
 from riemannopt.codegen.cache import heal_numba_cache
 from riemannopt.codegen.compiled import SIGNATURES
 from riemannopt.integrators import binding, kernels
-from riemannopt.integrators.binding import bind_function, empty_functions, step_addresses
+from riemannopt.integrators.binding import (
+    KERNEL_FUNCTIONS,
+    bind_function,
+    bind_kernel,
+    empty_functions,
+    step_addresses,
+)
 
 __all__ = ["kernels_for", "loop_for", "functions_used"]
 
@@ -56,6 +62,9 @@ def _calls():
             if isinstance(sub, ast.Attribute) and isinstance(sub.value, ast.Name) and sub.value.id == "F":
                 if sub.attr in SIGNATURES:
                     uses.add(sub.attr)
+                elif sub.attr in KERNEL_FUNCTIONS:  # a kernel called through its address
+                    uses.add(sub.attr)
+                    callees.add(KERNEL_FUNCTIONS[sub.attr])
             elif isinstance(sub, ast.Call) and isinstance(sub.func, ast.Name) and sub.func.id in defs:
                 callees.add(sub.func.id)
         calls[name] = (uses, callees - {name})
@@ -74,7 +83,8 @@ _CONDITIONAL = {"ode_rhs": frozenset({"gamma_uv"})}
 
 def functions_used(kernel):
     """The problem functions the kernel ``kernel`` (a function name of the kernels module) calls,
-    directly or through other kernels: a frozenset of keys of ``SIGNATURES``."""
+    directly or through other kernels: a frozenset of keys of ``SIGNATURES`` and of
+    ``binding.KERNEL_SIGNATURES`` (the kernels it calls through their addresses)."""
     seen, todo, used = set(), [kernel], set()
     while todo:
         name = todo.pop()
@@ -105,7 +115,10 @@ class _Linked:
     def bind(self, names):
         """Compile the problem functions ``names`` (if not yet) and store their addresses."""
         for name in names - self._bound:
-            bind_function(self.F, self.compiled, name)
+            if name in KERNEL_FUNCTIONS:
+                bind_kernel(self.F, name, getattr(kernels, KERNEL_FUNCTIONS[name]))
+            else:
+                bind_function(self.F, self.compiled, name)
             self._bound.add(name)
 
     def __getattr__(self, name):

@@ -34,7 +34,9 @@ def test_a_run_compiles_only_the_functions_it_calls(tmp_path):
     C = _half_plane(0.25).compile(cache_dir=tmp_path)
     ro.optimize(C, "ng", x0=[0.0, 2.0], lr=0.1, steps=5)
     compiled = {name for name in FUNCTIONS if getattr(C.module, name).signatures}
-    expected = functions_used("run") | functions_used("step_ng") | {"in_domain", "loss", "metric"}
+    used = functions_used("run") | functions_used("step_ng")
+    assert "nat_dir" in used  # the natural direction is called through its address
+    expected = (used - binding.KERNEL_SIGNATURES.keys()) | {"in_domain", "loss", "metric"}
     assert compiled == expected
     assert "gamma_vv" not in compiled and "christoffel" not in compiled
 
@@ -48,11 +50,16 @@ def test_kernels_compile_once_for_every_problem(tmp_path):
         # independent check of the run: re steps are exponential maps of lr·d(x)
         x = traj.x[0]
         np.testing.assert_allclose(ro.exp_map(C, x, 0.1 * C.direction(x)), traj.x[1], rtol=1e-12)
-        counts = {k: len(getattr(kernels, k).signatures) for k in ("run", "step_re", "exp_map", "check_point")}
+        names = ("run", "step_re", "exp_map", "check_point", "solve_at", "nat_dir_at")
+        counts = {k: len(getattr(kernels, k).signatures) for k in names}
         if shift == 0.5:
             first = counts
     assert counts == first
     assert kernels.step_re.signatures == [binding.STEP_SIGNATURE.args]
+    # the solver and the natural direction are compiled once, with their address signature, and
+    # not again inside the step rules that call them
+    assert kernels.solve_at.signatures == [binding.KERNEL_SIGNATURES["solve"].args]
+    assert kernels.nat_dir_at.signatures == [binding.KERNEL_SIGNATURES["nat_dir"].args]
 
 
 # Runs every step rule and the kernels Python calls in plain Python (NUMBA_DISABLE_JIT=1) with
@@ -80,7 +87,20 @@ _RECORD = textwrap.dedent(
             return f(*args)
         return call
 
-    F = Functions(C.n, **{name: recorder(name) for name in FUNCTIONS})
+    def kernel(name, function):
+        # a kernel called through its address: recorded, and given F in place of the addresses
+        def call(addresses, *args):
+            called.add(name)
+            return function(F, *args)
+        return call
+
+    F = Functions(
+        C.n,
+        None,
+        **{name: recorder(name) for name in FUNCTIONS},
+        solve=kernel("solve", kernels.solve_at),
+        nat_dir=kernel("nat_dir", kernels.nat_dir_at),
+    )
     x, v, p = np.array([0.3, 0.4]), np.array([0.2, -0.1]), C.p
     out, bad = np.empty(2), np.empty(4)
     calls = {m.kernel: lambda k=m.kernel: getattr(kernels, k)(F, x, x - 0.01, 0.1, 1, p, 1e-8, 1e-10, 1000, out, bad)
