@@ -6,18 +6,19 @@ numba specialises a jitted function on every jitted function it receives as an a
 not cache such a specialisation), so the kernels receive instead an int64 array holding the
 problem's dimension and the machine addresses of its compiled functions::
 
-    F = [n, c_0, j_0, c_1, j_1, ...]   # one (C wrapper, native entry) pair per FUNCTIONS entry
+    F = [n, c_0, j_0, c_1, j_1, ...]   # one (C wrapper, native entry) pair per FUNCTIONS entry,
+                                       # then one per KERNEL_SIGNATURES entry
 
 and :func:`bind` turns it, inside jitted code, into a named tuple of numba first-class functions
-(``F.metric(x, p)``, ``F.gamma_vv(x, v, p)``, ..., and ``F.n``).  The geodesic solver, which
-and the natural direction, which several kernels call, are reached the same way (``F.solve``,
-``F.nat_dir``, :data:`KERNEL_SIGNATURES`), so that they too are compiled once rather than into
-each of their callers.  Every kernel then has one type
+(``F.metric(x, p, out)``, ``F.gamma_vv(x, v, p, out)``, ..., ``F.n`` and ``F.addresses``, the
+array itself).  The geodesic solver and the natural direction, which several kernels call, are
+reached the same way (``F.solve``, ``F.nat_dir``, :data:`KERNEL_SIGNATURES`), so that they too
+are compiled once rather than into each of their callers.  Every kernel then has one type
 signature whatever the problem, and numba compiles it once per machine and caches it; a new
 problem compiles only its own small functions, each with a fixed signature
-(:data:`riemannopt.codegen.compiled.SIGNATURES`), and only those the kernels it runs call.  A call
-through ``F`` costs about as much as a direct call (the functions are not inlined, but they do
-their own allocation either way).
+(:data:`riemannopt.codegen.compiled.SIGNATURES`), and only those the kernels it runs call.  A
+call through ``F`` is not inlined: it costs about 15 ns, a few per cent of a step of the
+cheapest methods (docs/benchmarks.md).
 
 The step rules are passed to the trajectory loop the same way (:func:`bind_step`), so one loop
 serves every method.

@@ -1,12 +1,15 @@
 """Jitted step rules, the trajectory loop and the exponential map, compiled once for every problem.
 
 Every kernel takes first the problem's functions ``F`` (see :mod:`riemannopt.integrators.binding`):
-from Python, the int64 array of their addresses that :func:`riemannopt.integrators.link.linked`
+from Python, the int64 array of their addresses that :func:`riemannopt.integrators.link.kernels_for`
 keeps for a compiled problem; inside, the named tuple ``bind(F)`` of first-class functions
 ``F.metric(x, p, out)``, ``F.loss(x, p)``, ... (``riemannopt.codegen.emit.FUNCTIONS``) and the
 dimension ``F.n``.  The kernels called from Python bind ``F`` on entry; binding bound functions
 is a no-op.  So nothing here depends on the problem: numba compiles each kernel once per machine
-and caches it, and whole trajectories still run inside one jitted loop.
+and caches it, and whole trajectories still run inside one jitted loop.  The two kernels that
+many others call, the geodesic solver (:func:`solve_at`) and the natural direction
+(:func:`nat_dir_at`), are called through their addresses in ``F`` too (:func:`solve`,
+:func:`nat_dir`): numba would otherwise compile their code again into every caller.
 
 The code is written with explicit loops rather than array expressions: numba compiles slice
 assignments of array expressions several times slower.
