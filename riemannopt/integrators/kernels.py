@@ -36,8 +36,9 @@ _pjit = njit(cache=True, error_model="numpy", parallel=True)
 # error model divisions give inf/NaN, which the status checks below turn into an error that keeps it.
 _jit = njit(cache=True, error_model="numpy")
 
-# The helpers of every Runge-Kutta stage, inlined by numba into their callers: called on their
-# own they cost a third of a geodesic solve (the named tuple F is passed on each call).
+# Inlined by numba into their callers: the helpers of every Runge-Kutta stage (called on their
+# own they cost a third of a geodesic solve, the named tuple F being passed on each call) and the
+# one-line calls of solve_at and nat_dir_at through their addresses.
 _inline = njit(cache=True, error_model="numpy", inline="always")
 
 # The layout of F these kernels are written for (riemannopt.integrators.binding.LAYOUT); numba's
