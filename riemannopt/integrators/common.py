@@ -13,6 +13,8 @@ __all__ = [
     "as_compiled",
     "raise_status",
     "raise_expmap",
+    "raise_flow_stop",
+    "expmap_detail",
     "check_positive",
     "check_start",
     "check_max_steps",
@@ -77,6 +79,31 @@ def domain_text(compiled):
 
 def why_text(why, max_steps):
     return WHY_TEXT[int(why)].format(max_steps=max_steps)
+
+
+def expmap_detail(v, t, y, why, max_steps):
+    """What to say of an exponential map with velocity ``v`` that stopped at ``t`` in ``y``."""
+    return (
+        f" (the geodesic from there with velocity lr·d = {v} stopped at t = {t:.6g} of 1, at "
+        f"{y}, because {why_text(why, max_steps)})"
+    )
+
+
+def raise_flow_stop(compiled, *, step, lr, t, y, why, max_steps, trajectory):
+    """Raise the ExpMapError of ``exact``, whose solve of the flow ``ẋ = d(x)`` from
+    ``x_{step-1}`` stopped at ``t`` of ``η`` in ``y``."""
+    t = (step - 1) * lr + t
+    where = (
+        f"the ODE solver of the flow ẋ = d(x) stopped at t = {t:.6g}, x = {np.asarray(y)}, before "
+        f"t_{step} = {step * lr:.6g}, because {why_text(why, max_steps)}"
+    )
+    if why == WHY_DOMAIN:
+        where += domain_text(compiled)
+    msg = (
+        f"method 'exact' failed at step {step}: {where}; the partial trajectory ({len(trajectory)} "
+        "iterates) is in the exception's .trajectory"
+    )
+    raise errors.ExpMapError(msg, method="exact", step=step, point=np.array(y), trajectory=trajectory, t=float(t))
 
 
 def raise_status(status, compiled, *, method, step, point, trajectory=None, during=None, detail="", where=None):

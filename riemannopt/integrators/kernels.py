@@ -52,10 +52,11 @@ NON_FINITE = 3
 EXPMAP_FAILED = 4
 SINGULAR = 5  # the Hessian of the loss is singular (newton)
 
-# Why a geodesic solve stopped short (reported with EXPMAP_FAILED): every trial step was rejected
+# Why an ODE solve stopped short (reported with EXPMAP_FAILED): every trial step was rejected
 # by the error control until the step size vanished, or the trial points left the domain, or they
-# were not finite; or the step cap was used up.
-WHY_TOLERANCE, WHY_DOMAIN, WHY_NON_FINITE, WHY_STEP_CAP = 0, 1, 2, 3
+# were not finite; or the step cap was used up; or (the flow, whose field needs it) the metric at
+# the trial points was not positive definite.
+WHY_TOLERANCE, WHY_DOMAIN, WHY_NON_FINITE, WHY_STEP_CAP, WHY_NOT_PD = 0, 1, 2, 3, 4
 
 
 @_jit
@@ -181,10 +182,18 @@ def lu_solve(A, b, out):
 
 @_inline
 def ode_rhs(F, y, p, out):
-    """The geodesic equation as a first-order system in ``y = (γ, γ̇)`` and, when ``y`` has a
-    third block ``W``, parallel transport along it: ``Ẇ = −Γ(γ̇, W)``."""
+    """The right-hand side ``out = f(y)`` of the ODEs the solvers integrate, by the size of ``y``:
+
+    * ``y = x`` (``n``): the natural-gradient flow ``ẋ = d(x)`` (paper eq. 5);
+    * ``y = (γ, γ̇)`` (``2n``): the geodesic equation as a first-order system;
+    * ``y = (γ, γ̇, W)`` (``3n``): the geodesic and parallel transport along it, ``Ẇ = −Γ(γ̇, W)``.
+
+    Returns a status code: ``OK``, or (the flow only) the natural direction's failure there.
+    """
     F = bind(F)
     n = F.n
+    if y.size == n:
+        return nat_dir(F, y, p, out)
     x = y[:n]
     v = y[n : 2 * n]
     F.gamma_vv(x, v, p, out[n : 2 * n])
@@ -195,14 +204,25 @@ def ode_rhs(F, y, p, out):
         F.gamma_uv(x, v, y[2 * n :], p, out[2 * n :])
         for i in range(2 * n, 3 * n):
             out[i] = -out[i]
+    return OK
+
+
+@_inline
+def why_failed(status):
+    """The ``WHY_*`` code of a right-hand side that failed with the status ``status``."""
+    if status == NOT_PD:
+        return WHY_NOT_PD
+    if status == OUT_OF_DOMAIN:
+        return WHY_DOMAIN
+    return WHY_NON_FINITE
 
 
 @_inline
 def stages(F, A, y, dt, p, k, ytmp):
     """The stages ``k[1:]`` of an explicit Runge–Kutta step of size ``dt`` from ``y`` with
     coefficients ``A`` (``k[0]``, f at ``y``, is given): ``(ok, why)``, with ``ok`` False and
-    ``why`` a ``WHY_*`` code when a stage point is not finite or outside the domain (the step is
-    then rejected).  ``ytmp`` is scratch space."""
+    ``why`` a ``WHY_*`` code when a stage point is not finite, outside the domain, or where the
+    right-hand side fails (the step is then rejected).  ``ytmp`` is scratch space."""
     n = F.n
     m = y.size
     for s in range(1, k.shape[0]):
@@ -215,7 +235,9 @@ def stages(F, A, y, dt, p, k, ytmp):
             return False, WHY_NON_FINITE
         if not F.in_domain(ytmp[:n], p):
             return False, WHY_DOMAIN
-        ode_rhs(F, ytmp, p, k[s])
+        status = ode_rhs(F, ytmp, p, k[s])
+        if status != OK:
+            return False, why_failed(status)
     return True, WHY_TOLERANCE
 
 
@@ -245,8 +267,8 @@ def dopri(F, y, t0, t1, h, p, rtol, atol, max_steps):
     on success), ``h`` the last accepted step (a good first guess for a following segment),
     ``why`` one of the ``WHY_*`` codes on failure and ``used`` the number of steps taken.  Error
     control as in scipy: RMS of ``err / (atol + rtol·|y|)`` below 1.  Trial points outside the
-    domain or not finite are rejected like steps with too large an error, so an accepted state is
-    always valid.
+    domain, not finite or where the right-hand side fails are rejected like steps with too large
+    an error, so an accepted state is always valid.
     """
     m = y.size
     k = np.zeros((7, m))
@@ -259,7 +281,9 @@ def dopri(F, y, t0, t1, h, p, rtol, atol, max_steps):
     direction_ = 1.0 if span > 0 else -1.0
     h = min(abs(h), abs(span)) if h > 0 else min(0.01, abs(span))
     y = y.copy()
-    ode_rhs(F, y, p, k[0])
+    status = ode_rhs(F, y, p, k[0])
+    if status != OK:
+        return EXPMAP_FAILED, y, h, t, why_failed(status), 0
     why = WHY_TOLERANCE
     for used in range(max_steps):
         remaining = (t1 - t) * direction_
@@ -349,14 +373,15 @@ def dop853(F, y, t0, t1, h, p, rtol, atol, max_steps):
     in DOP853 and scipy: with ``sc = atol + rtol·max(|y|, |ynew|)``, ``e5 = ‖E5·k / sc‖²`` and
     ``e3 = ‖E3·k / sc‖²``, the step is accepted when ``|h|·e5 / sqrt(m·(e5 + 0.01·e3)) ≤ 1``.
     Trial stage points, and the new point itself (where the next first stage is evaluated), that
-    are outside the domain or not finite are rejected like steps with too large an error, so an
-    accepted state is always valid.
+    are outside the domain, not finite or where the right-hand side fails are rejected like steps
+    with too large an error, so an accepted state is always valid.
     """
     m = y.size
     n = F.n
     k = np.zeros((_S8, m))
     ytmp = np.zeros(m)
     ynew = np.zeros(m)
+    knew = np.zeros(m)
     t = t0
     span = t1 - t0
     if span == 0.0:
@@ -364,7 +389,9 @@ def dop853(F, y, t0, t1, h, p, rtol, atol, max_steps):
     direction_ = 1.0 if span > 0 else -1.0
     h = min(abs(h), abs(span)) if h > 0 else min(0.01, abs(span))
     y = y.copy()
-    ode_rhs(F, y, p, k[0])
+    status = ode_rhs(F, y, p, k[0])
+    if status != OK:
+        return EXPMAP_FAILED, y, h, t, why_failed(status), 0
     why = WHY_TOLERANCE
     for used in range(max_steps):
         remaining = (t1 - t) * direction_
@@ -404,12 +431,19 @@ def dop853(F, y, t0, t1, h, p, rtol, atol, max_steps):
                 ok, why = False, WHY_DOMAIN
             elif not math.isfinite(err):
                 ok, why = False, WHY_NON_FINITE
+        if ok and err <= 1.0 and not last:
+            # f at the new point, the next step's first stage, evaluated before the step is
+            # accepted: the flow's field can fail there (a metric that is not positive definite)
+            status = ode_rhs(F, ynew, p, knew)
+            if status != OK:
+                ok, why = False, why_failed(status)
         if ok and err <= 1.0:
             t = t1 if last else t + dt
             for i in range(m):
                 y[i] = ynew[i]
-            if not last:  # f at the new point: the next step's first stage
-                ode_rhs(F, y, p, k[0])
+            if not last:
+                for i in range(m):
+                    k[0, i] = knew[i]
             fac = 10.0 if err == 0.0 else min(10.0, max(0.2, 0.9 * err**-0.125))
             if not last or fac < 1.0:
                 h = hs * fac
@@ -540,24 +574,32 @@ def geodesic_path(F, x, v, ts, p, rtol, atol, max_steps, high_order, out):
 # (riemannopt.integrators.methods), all with the signature (binding.STEP_SIGNATURE, with which
 # they are compiled to be passed to the loop)
 #     step_<name>(F, x, xprev, lr, k, p, rtol, atol, max_steps, out, bad) -> status
-# ``xprev`` is x_{k-1} (x_0 at k = 0), ``out`` receives x_{k+1}.  When an exponential map fails,
-# ``bad`` (length n + 2) receives (γ(t), t, why): where its geodesic stopped, when and why.
+# ``xprev`` is x_{k-1} (x_0 at k = 0), ``out`` receives x_{k+1}.  When an ODE solve fails (an
+# exponential map, or exact's flow), ``bad`` (length n + 2) receives (y(t), t, why): where its
+# solution stopped, when and why.
+
+
+@_inline
+def stopped(y, t, why, bad):
+    """Record in ``bad`` where (the first ``n`` entries of the state ``y``), when and why an ODE
+    solve stopped."""
+    n = bad.size - 2
+    for i in range(n):
+        bad[i] = y[i]
+    bad[n] = t
+    bad[n + 1] = why
 
 
 @_jit
 def expmap_into(F, x, v, p, rtol, atol, max_steps, out, bad):
     """``out = Exp_x(v)``; on failure ``bad`` receives where, when and why the geodesic stopped."""
-    n = x.size
     if not finite(v):
         return NON_FINITE
     status, y, t, why = exp_map(F, x, v, p, rtol, atol, max_steps)
     if status != OK:
-        for i in range(n):
-            bad[i] = y[i]
-        bad[n] = t
-        bad[n + 1] = why
+        stopped(y, t, why, bad)
         return status
-    for i in range(n):
+    for i in range(x.size):
         out[i] = y[i]
     return OK
 
@@ -638,6 +680,19 @@ def step_re(F, x, xprev, lr, k, p, rtol, atol, max_steps, out, bad):
 
 
 @_jit
+def step_exact(F, x, xprev, lr, k, p, rtol, atol, max_steps, out, bad):
+    # The flow ẋ = d(x) (eq. 5) from x_k over [0, η], solved afresh at each step: the iterates are
+    # its samples at t_k = kη, to the solver's tolerance, and every solve is bounded work.
+    status, y, t, why = solve(F, x, lr, p, rtol, atol, max_steps)
+    if status != OK:
+        stopped(y, t, why, bad)
+        return status
+    for i in range(x.size):
+        out[i] = y[i]
+    return OK
+
+
+@_jit
 def step_rk4(F, x, xprev, lr, k, p, rtol, atol, max_steps, out, bad):
     n = x.size
     d = np.empty(n)
@@ -703,10 +758,7 @@ def step_rmid(F, x, xprev, lr, k, p, rtol, atol, max_steps, out, bad):
             z[2 * n + i] = dh[i]
         status, y, t, why = solve(F, z, 1.0, p, rtol, atol, max_steps)
     if status != OK:
-        for i in range(n):
-            bad[i] = y[i]
-        bad[n] = t
-        bad[n + 1] = why
+        stopped(y, t, why, bad)
         return status
     return expmap_into(F, x, combine(np.empty(n), np.zeros(n), lr, y[2 * n :]), p, rtol, atol, max_steps, out, bad)
 

@@ -8,14 +8,12 @@ method's step rule bound as well.
 
 A problem's functions are compiled when a kernel that calls them is first used, so that a run
 compiles only what it calls (a new problem's first ``optimize(..., "ng")`` compiles four small
-functions, not thirteen).  Which functions a kernel calls is read from the kernels' source: the
-``F.<name>`` it uses, and those of the kernels it calls, transitively, less the one call that
-the source shows but a run does not make (:data:`_TRANSPORT_STATE`).
+functions, not thirteen).  Which functions a kernel calls is read from its code: the
+``F.<name>`` it refers to, and those of the kernels it names, transitively, less the calls that
+the code holds but a run of that kernel does not make (:data:`_CONDITIONAL`).
 """
 
-import ast
 import functools
-import inspect
 from collections import namedtuple
 from functools import partial
 
@@ -51,40 +49,35 @@ _ENTRY_POINTS = (
 
 
 def _calls():
-    """For each function of the kernels module: the problem functions (``F.<name>``) and the
-    kernels it calls directly."""
-    tree = ast.parse(inspect.getsource(kernels))
-    defs = {node.name: node for node in tree.body if isinstance(node, ast.FunctionDef)}
+    """For each jitted function of the kernels module: the problem functions (``F.<name>``) and
+    the kernels it names.  Read from the names its code refers to (``co_names``: globals and
+    attributes), a superset of what it calls, at a fraction of the cost of parsing the source."""
+    defs = {name: f.py_func.__code__ for name, f in vars(kernels).items() if hasattr(f, "py_func")}
     calls = {}
-    for name, node in defs.items():
-        uses, callees = set(), set()
-        for sub in ast.walk(node):
-            if isinstance(sub, ast.Attribute) and isinstance(sub.value, ast.Name) and sub.value.id == "F":
-                if sub.attr in SIGNATURES:
-                    uses.add(sub.attr)
-                elif sub.attr in KERNEL_FUNCTIONS:  # a kernel called through its address
-                    uses.add(sub.attr)
-                    callees.add(KERNEL_FUNCTIONS[sub.attr])
-            elif isinstance(sub, ast.Call) and isinstance(sub.func, ast.Name) and sub.func.id in defs:
-                callees.add(sub.func.id)
-        calls[name] = (uses, callees - {name})
+    for name, code in defs.items():
+        names = set(code.co_names)
+        calls[name] = (names & (SIGNATURES.keys() | KERNEL_FUNCTIONS.keys()), names & defs.keys() - {name})
     return calls
 
 
 _CALLS = _calls()
 
-# ode_rhs transports a vector (F.gamma_uv) only for a state of three blocks (γ, γ̇, W), and only
-# these kernels build one: the exponential map and the step rules without transport do not
-# compile Γ(u, v) (four of the Gamma figure's 28 functions).  The recorded run in
+# ode_rhs evaluates the flow's field (through nat_dir) only for a state of one block x, and
+# transports a vector (F.gamma_uv) only for a state of three blocks (γ, γ̇, W); only the kernels
+# named here build such states.  So the exponential map compiles neither Γ(u, v) (four of the
+# Gamma figure's 28 functions) nor the gradient.  The recorded run in
 # tests/integrators/test_binding.py checks this against what each kernel calls.
-_TRANSPORT_STATE = frozenset({"transport", "step_rmid"})
-_CONDITIONAL = {"ode_rhs": frozenset({"gamma_uv"})}
+_CONDITIONAL = {
+    "ode_rhs": {
+        "gamma_uv": frozenset({"transport", "step_rmid"}),
+        "nat_dir": frozenset({"step_exact"}),
+    }
+}
 
 
-def functions_used(kernel):
-    """The problem functions the kernel ``kernel`` (a function name of the kernels module) calls,
-    directly or through other kernels: a frozenset of keys of ``SIGNATURES`` and of
-    ``binding.KERNEL_SIGNATURES`` (the kernels it calls through their addresses)."""
+def _reach(kernel, enabled):
+    """The kernels ``kernel`` reaches and the problem functions they use, with the conditional
+    calls of :data:`_CONDITIONAL` followed only when in ``enabled``."""
     seen, todo, used = set(), [kernel], set()
     while todo:
         name = todo.pop()
@@ -92,11 +85,20 @@ def functions_used(kernel):
             continue
         seen.add(name)
         uses, callees = _CALLS[name]
-        used |= uses - _CONDITIONAL.get(name, frozenset())
-        todo += callees
-    if seen & _TRANSPORT_STATE:
-        used |= {f for name in seen for f in _CONDITIONAL.get(name, ())}
-    return frozenset(used)
+        skipped = _CONDITIONAL.get(name, {}).keys() - enabled
+        uses = uses - skipped
+        used |= uses
+        todo += (callees - skipped) | {KERNEL_FUNCTIONS[f] for f in uses & KERNEL_FUNCTIONS.keys()}
+    return seen, used
+
+
+def functions_used(kernel):
+    """The problem functions the kernel ``kernel`` (a function name of the kernels module) calls,
+    directly or through other kernels: a frozenset of keys of ``SIGNATURES`` and of
+    ``binding.KERNEL_SIGNATURES`` (the kernels it calls through their addresses)."""
+    seen, _ = _reach(kernel, frozenset())
+    enabled = {f for calls in _CONDITIONAL.values() for f, builders in calls.items() if seen & builders}
+    return frozenset(_reach(kernel, enabled)[1])
 
 
 class _Linked:

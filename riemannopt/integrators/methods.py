@@ -16,8 +16,7 @@ How to add a method
    (``riemannopt.codegen.emit.FUNCTIONS``); a new geometric quantity is derived symbolically in
    ``riemannopt/codegen/emit.py`` (with its numba signature in ``binding.py``, a wrapper in
    ``CompiledProblem`` and a test against a closed form or finite differences in
-   ``tests/codegen``).  A method that cannot run in a jitted
-   loop gets a Python ``driver`` instead (see ``drivers.py``).
+   ``tests/codegen``).
 2. Register a :class:`Method` in :data:`METHODS` below: a one-line description with the paper's
    equation, what it converges to and at which order, its order of invariance, and a colour.
 3. Transcribe the update independently (plain numpy, from the formula) in
@@ -29,7 +28,6 @@ How to add a method
 from dataclasses import dataclass
 
 from riemannopt.errors import MethodError
-from riemannopt.integrators.drivers import exact_flow
 
 __all__ = ["Method", "METHODS", "get_method", "theorem1_pairs", "invariance_methods"]
 
@@ -56,10 +54,8 @@ class Method:
     affine_invariant : bool
         Whether the trajectory is exactly invariant, at any ``η``, under affine
         reparameterizations ``x = Aξ + b``.
-    kernel : str or None
-        Name of the jitted step rule in ``kernels.py``; None for a method with a driver.
-    driver : callable or None
-        The Python driver of a method that does not run in a jitted loop.
+    kernel : str
+        Name of the jitted step rule in ``kernels.py``.
     uses_metric : bool
         Whether it needs the metric (its iterates are then checked to have a positive definite one).
     contrast : bool
@@ -73,9 +69,8 @@ class Method:
     description: str
     converges_to: tuple
     invariance: int | None
+    kernel: str
     color: str
-    kernel: str | None = None
-    driver: object = None
     affine_invariant: bool = True
     uses_metric: bool = True
     contrast: bool = False
@@ -156,10 +151,10 @@ METHODS = _entries(
     ),
     Method(
         "exact",
-        "the flow ẋ = d(x) solved by scipy's DOP853, sampled at t_k = kη (eq. 5)",
+        "the flow ẋ = d(x) (eq. 5) solved by DOP853 over each step, sampled at t_k = kη",
         converges_to=(),
         invariance=None,
-        driver=exact_flow,
+        kernel="step_exact",
         color="#000000",
     ),
     Method(

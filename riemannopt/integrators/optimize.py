@@ -6,8 +6,15 @@ import numpy as np
 
 from riemannopt._checks import allocate, as_count, as_float_array, check_finite
 from riemannopt.errors import MethodError, OptimizationError
-from riemannopt.integrators.common import as_compiled, check_max_steps, check_positive, raise_status
-from riemannopt.integrators.drivers import expmap_detail, re_ivp
+from riemannopt.integrators.common import (
+    as_compiled,
+    check_max_steps,
+    check_positive,
+    expmap_detail,
+    raise_flow_stop,
+    raise_status,
+)
+from riemannopt.integrators.drivers import re_ivp
 from riemannopt.integrators.link import kernels_for, loop_for
 from riemannopt.integrators.methods import METHODS, get_method
 from riemannopt.integrators.trajectory import TrajectoryBatch, make_trajectory
@@ -49,8 +56,8 @@ def optimize(
     {methods}
         x0 : array_like, shape (n,) or (B, n)
             Start point, in the problem's coordinates (finite numbers); a 2-D array is a batch of
-            ``B`` start points, run in parallel threads in one jitted call (``exact`` and ``re``
-            with ``expmap="solve_ivp"`` run them one after another).
+            ``B`` start points, run in parallel threads in one jitted call (``re`` with
+            ``expmap="solve_ivp"`` runs them one after another).
         lr : float
             Learning rate ``η = hλ``; iterate ``k`` approximates the flow at ``t_k = kη``.
         steps : int
@@ -60,10 +67,11 @@ def optimize(
         rtol, atol : float
             Tolerances of the ODE solvers (``re``, ``exact``).
         max_steps : int, optional
-            Step cap of each ODE solve: of every exponential map of ``re``, and of the whole flow of
-            ``exact``; a solve that needs more fails with an ExpMapError instead of running on.
-            Default 100 000 for the jitted exponential map, 20 000 for scipy's DOP853 (``exact``, and
-            ``re`` with ``expmap="solve_ivp"``), whose steps cost about a hundred times more.
+            Step cap of each ODE solve: of every exponential map (``re``, ``rmid``, ``rtaylor``)
+            and of each step's solve of the flow (``exact``); a solve that needs more fails with an
+            ExpMapError instead of running on.  Default 100 000 for the jitted solver, 20 000 for
+            scipy's DOP853 (``re`` with ``expmap="solve_ivp"``), whose steps cost about a hundred
+            times more.
         record_every : int
             Keep only every ``record_every``-th iterate, and the last: the trajectory then holds
             iterates ``0, k, 2k, ...`` and ``steps`` (see :attr:`Trajectory.iterations`), and the
@@ -109,7 +117,7 @@ def optimize(
         raise MethodError(f"lr · steps, the run's time span, overflows: lr = {lr}, steps = {steps}")
     rtol = check_positive(rtol, "rtol")
     atol = check_positive(atol, "atol")
-    driver = re_ivp if method == "re" and expmap == "solve_ivp" else entry.driver
+    driver = re_ivp if method == "re" and expmap == "solve_ivp" else None
     max_steps = check_max_steps(max_steps, scipy=driver is not None)
     every = as_count(record_every, "record_every")
     K = kernels_for(C)
@@ -132,6 +140,10 @@ def _outcome(C, K, method, x0, args, status, k, computed, rows, X, L, bad):
         return traj
     point = bad[: C.n] if computed else X[rows - 1]
     detail = ""
+    if status == K.EXPMAP_FAILED and method == "exact":
+        raise_flow_stop(
+            C, step=k, lr=lr, t=bad[C.n], y=bad[: C.n], why=bad[C.n + 1], max_steps=max_steps, trajectory=traj
+        )
     if status == K.EXPMAP_FAILED:
         d = np.empty(C.n)
         C.function("direction")(point, C.p, d)  # the point may be invalid: no checks

@@ -145,3 +145,7 @@ def test_functions_used_contain_every_function_a_kernel_calls(tmp_path):
     for kernel in ("exp_map", "geodesic_path", "step_re", "step_geo"):
         assert "gamma_uv" not in recorded[kernel] + sorted(functions_used(kernel)), kernel
     assert "gamma_uv" in functions_used("transport_batch")
+    # and the flow's field (the natural direction) for exact's solves of the flow, and no other solve
+    assert {"nat_dir", "grad"} <= set(recorded["step_exact"])
+    for kernel in ("exp_map", "transport", "geodesic_path", "exp_map_batch"):
+        assert not {"nat_dir", "grad"} & functions_used(kernel), kernel
