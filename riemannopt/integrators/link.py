@@ -92,6 +92,7 @@ def _reach(kernel, enabled):
     return seen, used
 
 
+@functools.cache
 def functions_used(kernel):
     """The problem functions the kernel ``kernel`` (a function name of the kernels module) calls,
     directly or through other kernels: a frozenset of keys of ``SIGNATURES`` and of
