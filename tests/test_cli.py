@@ -74,6 +74,17 @@ def test_default_reparameterization_of_each_problem_is_valid():
         assert all(r in text for r in entry.reparams)
 
 
+@pytest.mark.parametrize("command", ["orders", "invariance"])
+@pytest.mark.parametrize("problem", ["gaussian", "half-plane"])
+def test_default_studies_of_each_problem_pass(problem, command, tmp_path, capsys):
+    """With no --reparam and --steps, every registered method's fitted order on each catalogue
+    problem is within 0.15 of the order the registry declares (the fits are against the exact flow,
+    Riemannian Euler or the base coordinates' run, computed independently per step count).  The
+    defaults of gamma and polar are the ones tests/integrators/test_registry.py fits."""
+    assert main([command, "--problem", problem, "--out", str(tmp_path / "f.png")]) == 0, capsys.readouterr().out
+    assert "FAIL" not in capsys.readouterr().out
+
+
 def test_orders_exit_status_follows_the_table(tmp_path, capsys):
     """Step counts 1 and 2 are far from the asymptotic regime: rows fail, the table's passed
     field is False, and the command exits 1 after writing its figure (the decision is the

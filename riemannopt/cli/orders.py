@@ -27,7 +27,7 @@ def register(sub):
         "print fitted vs expected orders with a pass mark. "
         "Exit status 1 if any order misses its expectation.",
     )
-    _study_options(o, STUDY_PROBLEMS, [16, 32, 64, 128], "orders.png")
+    _study_options(o, STUDY_PROBLEMS, "orders_steps", "orders.png")
     o.set_defaults(run=run_orders, check=check)
     v = sub.add_parser(
         "invariance",
@@ -36,7 +36,7 @@ def register(sub):
         "fit the slope of the gap against the step size. Exit status 1 if any method misses its "
         "expected order.",
     )
-    _study_options(v, STUDY_PROBLEMS, [32, 64, 128, 256], "invariance.png")
+    _study_options(v, STUDY_PROBLEMS, "invariance_steps", "invariance.png")
     v.add_argument(
         "--methods",
         type=name_list(METHODS, "method"),
@@ -50,26 +50,29 @@ def _study_options(p, problems, steps, out):
     reparams = "; ".join(
         f"{name}: {', '.join(entry.reparams)} (default {entry.default_reparam})" for name, entry in problems.items()
     )
+    defaults = "; ".join(f"{name}: {','.join(map(str, getattr(entry, steps)))}" for name, entry in problems.items())
     p.add_argument("--problem", default="gamma", choices=list(problems), help="catalogue problem (default: gamma)")
     p.add_argument("--reparam", default=None, help=f"parameterization of the problem; {reparams}")
     p.add_argument("--T", type=positive_float, default=2.0, help="time at which the error is taken (default: 2)")
     p.add_argument(
         "--steps",
         type=step_counts,
-        default=steps,
-        help=f"comma-separated step counts (default: {','.join(map(str, steps))})",
+        default=None,
+        help=f"comma-separated step counts (default, by problem: {defaults})",
     )
     p.add_argument("--out", type=figure_path, default=out, help=f"figure file (default: {out})")
 
 
 def check(args):
     from riemannopt.errors import MethodError
-    from riemannopt.experiments import check_study_problem
+    from riemannopt.experiments import STUDY_PROBLEMS, check_study_problem
 
     try:
         _, args.reparam = check_study_problem(args.problem, args.reparam)
     except MethodError as exc:
         raise UsageError(str(exc)) from None
+    if args.steps is None:
+        args.steps = list(getattr(STUDY_PROBLEMS[args.problem], f"{args.command}_steps"))
     if args.command == "invariance" and args.reparam == "identity":
         raise UsageError("--reparam identity compares a method with itself; name a reparameterization")
 
