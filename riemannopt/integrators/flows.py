@@ -1,8 +1,9 @@
-"""ODE solves through scipy: the exact natural-gradient flow and the ``solve_ivp`` exponential map.
+"""ODE solves through scipy: the ``solve_ivp`` exponential map and geodesic, kept for comparison
+with the jitted solver (:mod:`riemannopt.integrators.kernels`) that every method uses.
 
-Both use scipy's DOP853 (the method ``solve_ivp`` would use) with the problem's jitted right-hand
-side, stepped here rather than inside ``solve_ivp`` so that every solve has a bounded amount of
-work and stops at the first invalid state:
+They use scipy's DOP853 (the method ``solve_ivp`` would use) with the problem's jitted
+right-hand side, stepped here rather than inside ``solve_ivp`` so that every solve has a bounded
+amount of work and stops at the first invalid state:
 
 * a right-hand side evaluated at an invalid point (outside the domain, not finite, a metric that
   is not positive definite) returns NaN, which makes the solver reject that trial step and try a
@@ -20,8 +21,7 @@ import numpy as np
 
 __all__ = ["ivp_samples", "IvpResult", "WHY_TOLERANCE", "WHY_DOMAIN", "WHY_NON_FINITE", "WHY_STEP_CAP", "WHY_NOT_PD"]
 
-# Why a solve stopped short: the codes of the jitted Dormand–Prince integrator (kernels.py), and
-# one more for the flow, whose field needs a positive definite metric.
+# Why a solve stopped short: the codes of the jitted Dormand–Prince integrators (kernels.py).
 WHY_TOLERANCE, WHY_DOMAIN, WHY_NON_FINITE, WHY_STEP_CAP, WHY_NOT_PD = 0, 1, 2, 3, 4
 
 # The kernels' status codes (kernels.py) that appear here.
