@@ -590,18 +590,25 @@ def stopped(y, t, why, bad):
     bad[n + 1] = why
 
 
+@_inline
+def end_into(status, y, t, why, out, bad):
+    """The outcome ``(status, y, t, why)`` of an ODE solve: ``out`` receives the first
+    ``out.size`` entries of its final state, or on failure ``bad`` where, when and why it stopped."""
+    if status != OK:
+        stopped(y, t, why, bad)
+        return status
+    for i in range(out.size):
+        out[i] = y[i]
+    return OK
+
+
 @_jit
 def expmap_into(F, x, v, p, rtol, atol, max_steps, out, bad):
     """``out = Exp_x(v)``; on failure ``bad`` receives where, when and why the geodesic stopped."""
     if not finite(v):
         return NON_FINITE
     status, y, t, why = exp_map(F, x, v, p, rtol, atol, max_steps)
-    if status != OK:
-        stopped(y, t, why, bad)
-        return status
-    for i in range(x.size):
-        out[i] = y[i]
-    return OK
+    return end_into(status, y, t, why, out, bad)
 
 
 @_jit
@@ -684,12 +691,7 @@ def step_exact(F, x, xprev, lr, k, p, rtol, atol, max_steps, out, bad):
     # The flow ẋ = d(x) (eq. 5) from x_k over [0, η], solved afresh at each step: the iterates are
     # its samples at t_k = kη, to the solver's tolerance, and every solve is bounded work.
     status, y, t, why = solve(F, x, lr, p, rtol, atol, max_steps)
-    if status != OK:
-        stopped(y, t, why, bad)
-        return status
-    for i in range(x.size):
-        out[i] = y[i]
-    return OK
+    return end_into(status, y, t, why, out, bad)
 
 
 @_jit
@@ -844,18 +846,6 @@ def check_point(F, uses_metric, x, p, L, row):
     if not math.isfinite(L[row]):
         return NON_FINITE
     return OK
-
-
-@_jit
-def check_rows(F, uses_metric, X, count, p, L):
-    """:func:`check_point` on the rows ``0..count-1`` of ``X`` (samples of the exact flow), losses
-    into ``L``: ``(status, index of the first bad row or count)``."""
-    F = bind(F)
-    for r in range(count):
-        status = check_point(F, uses_metric, X[r], p, L, r)
-        if status != OK:
-            return status, r
-    return OK, count
 
 
 @_jit

@@ -35,7 +35,6 @@ _ENTRY_POINTS = (
     "check",
     "check_all",
     "check_point",
-    "check_rows",
     "nat_dir",
     "exp_map",
     "exp_map_dopri",
