@@ -1,6 +1,7 @@
 """Checks of argument values shared across the package: each raises
 :class:`~riemannopt.errors.InputError` naming the argument and the first offending entry."""
 
+import math
 import numbers
 import os
 
@@ -8,7 +9,7 @@ import numpy as np
 
 from riemannopt.errors import InputError
 
-__all__ = ["as_float_array", "check_finite", "as_count", "allocate"]
+__all__ = ["as_float_array", "check_finite", "check_number", "as_count", "allocate"]
 
 
 def as_float_array(x, name, dtype=np.float64):
@@ -31,11 +32,50 @@ def check_finite(a, name):
     return a
 
 
+def check_number(value, name, *, integer=False, low=None, high=None, strict=False, allow_inf=False, cls=InputError):
+    """``value`` as a Python ``int`` (``integer``) or ``float``, after checking it: the one
+    validator of numeric arguments in the package.
+
+    Parameters
+    ----------
+    value : object
+        Accepted: a real number (an integral one when ``integer``; numpy scalars too), never a
+        bool or a string, never NaN, and finite unless ``allow_inf``.
+    name : str
+        How the message names the argument (``"lr"``, ``"RLConfig.gamma"``, ...).
+    low, high : float, optional
+        Bounds: ``value >= low`` (``> low`` when ``strict``) and ``value <= high``.
+    cls : type
+        The exception raised (an :class:`~riemannopt.errors.RiemannoptError` subclass).
+
+    Raises
+    ------
+    cls
+        Naming the argument, what it must be and what it was.
+    """
+    kind = numbers.Integral if integer else numbers.Real
+    ok = isinstance(value, kind) and not isinstance(value, (bool, np.bool_))
+    if ok:
+        v = float(value) if not integer else value
+        ok = not math.isnan(v) and (allow_inf or integer or math.isfinite(v))
+        if ok and low is not None:
+            ok = v > low if strict else v >= low
+        if ok and high is not None:
+            ok = v <= high
+    if not ok:
+        what = "an integer" if integer else "a number" if allow_inf else "a finite number"
+        bounds = []
+        if low is not None:
+            bounds.append(f"{'>' if strict else '>='} {low:g}")
+        if high is not None:
+            bounds.append(f"<= {high:g}")
+        raise cls(f"{name} must be {what}{' ' + ' and '.join(bounds) if bounds else ''}, got {_short(value)}")
+    return int(value) if integer else float(value)
+
+
 def as_count(value, name, cls=InputError):
     """``value`` as an int ≥ 1, or ``cls`` naming the argument."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise cls(f"{name} must be an integer ≥ 1, got {value!r}")
-    return int(value)
+    return check_number(value, name, integer=True, low=1, cls=cls)
 
 
 def allocate(shapes, what):

@@ -445,13 +445,13 @@ OPTIMIZE = [row for m in ro.METHODS for row in _optimize_rows(m)] + [
         "optimize/max_steps not a number",
         lambda: ro.optimize(gamma(), "re", X0, 0.5, 3, max_steps="many"),
         E.InputError,
-        "max_steps must be an integer ≥ 1, got 'many'",
+        "max_steps must be an integer >= 1, got 'many'",
     ),
     Row(
         "optimize/record_every zero",
         lambda: ro.optimize(gamma(), "ng", X0, 0.5, 3, record_every=0),
         E.InputError,
-        "record_every must be an integer ≥ 1, got 0",
+        "record_every must be an integer >= 1, got 0",
     ),
     Row(
         "optimize/time span overflows",
@@ -517,7 +517,7 @@ GEODESICS = [
         "exp_map/max_steps zero",
         lambda: ro.exp_map(gamma(), X0, [0.1, 0.1], max_steps=0),
         E.InputError,
-        "max_steps must be an integer ≥ 1, got 0",
+        "max_steps must be an integer >= 1, got 0",
     ),
     Row(
         "geodesic/non-numeric times",

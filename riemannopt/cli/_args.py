@@ -48,7 +48,7 @@ def positive_float(text):
 
 
 def positive_int(text):
-    """An integer ≥ 1."""
+    """An integer >= 1."""
     try:
         value = int(text)
     except ValueError:

@@ -91,7 +91,7 @@ def optimize(
         MethodError
             Unknown method, ``lr`` not positive, ``steps`` < 1, ``lr · steps`` not finite.
         InputError
-            ``x0`` not numeric or not finite, ``max_steps`` or ``record_every`` not an integer ≥ 1, or
+            ``x0`` not numeric or not finite, ``max_steps`` or ``record_every`` not an integer >= 1, or
             a trajectory too large for the machine's memory (checked before allocating it).
         ShapeError
             ``x0`` of the wrong shape.

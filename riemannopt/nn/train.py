@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from riemannopt._checks import check_number
 from riemannopt.errors import InputError, MethodError, NonFiniteError, TrainingError
 from riemannopt.nn.adam import Adam
 from riemannopt.nn.checkpoint import load_checkpoint, save_checkpoint
@@ -117,21 +118,6 @@ class _History:
 
 
 # -- argument checks ------------------------------------------------------------------------------
-
-
-def _number(name, value, *, low=None, strict=False, integer=False, allow_inf=False):
-    kind = numbers.Integral if integer else numbers.Real
-    ok = isinstance(value, kind) and not isinstance(value, bool)
-    if ok:
-        v = float(value)
-        ok = not math.isnan(v) and (allow_inf or math.isfinite(v))
-        if ok and low is not None:
-            ok = v > low if strict else v >= low
-    if not ok:
-        what = "an integer" if integer else "a finite number" if not allow_inf else "a number"
-        bound = "" if low is None else f" {'>' if strict else '>='} {low:g}"
-        raise InputError(f"{name} must be {what}{bound}, got {value!r}")
-    return int(value) if integer else float(value)
 
 
 def _curvature_arrays(net, data, seed):
@@ -291,15 +277,15 @@ def train(
     dtype = np.dtype(dtype)
     if dtype not in (np.float32, np.float64):
         raise MethodError(f"dtype must be float32 or float64, got {dtype}")
-    iters = _number("iters", iters, low=0, integer=True)
-    seed = _number("seed", seed, low=0, integer=True)
-    damping = _number("damping", damping, low=0, strict=True)
-    threshold = _number("threshold", threshold, low=0, allow_inf=True)
-    max_cg = _number("max_cg", max_cg, low=1, integer=True)
-    weight_decay = _number("weight_decay", weight_decay, low=0)
-    chunks = _number("chunks", chunks, low=1, integer=True)
-    lr = _number("lr", lr, low=0, strict=True)
-    batch_size = _number("batch_size", batch_size, low=1, integer=True)
+    iters = check_number(iters, "iters", low=0, integer=True)
+    seed = check_number(seed, "seed", low=0, integer=True)
+    damping = check_number(damping, "damping", low=0, strict=True)
+    threshold = check_number(threshold, "threshold", low=0, allow_inf=True)
+    max_cg = check_number(max_cg, "max_cg", low=1, integer=True)
+    weight_decay = check_number(weight_decay, "weight_decay", low=0)
+    chunks = check_number(chunks, "chunks", low=1, integer=True)
+    lr = check_number(lr, "lr", low=0, strict=True)
+    batch_size = check_number(batch_size, "batch_size", low=1, integer=True)
     cg_options = dict(cg_options or {})
     unknown = sorted(set(cg_options) - set(_CG_OPTIONS))
     if unknown:
