@@ -9,7 +9,6 @@ scalars cross from the backend to the host per iteration (checkpoints excepted).
 """
 
 import math
-import numbers
 import time
 from dataclasses import dataclass
 from pathlib import Path
