@@ -1,0 +1,110 @@
+"""Writing files so that no reader, crash or Ctrl-C ever sees half of one: the one atomic write
+of the package (checkpoints, histories, figures, caches), and the check of a destination before a
+run starts."""
+
+import contextlib
+import os
+import signal
+import tempfile
+import threading
+from pathlib import Path
+
+from riemannopt.errors import InputError
+
+__all__ = ["atomic_write", "save_figure", "check_destination", "deferred_interrupt"]
+
+
+@contextlib.contextmanager
+def deferred_interrupt():
+    """Hold back SIGINT (Ctrl-C) until the block is done, then deliver it.
+
+    A rename that a KeyboardInterrupt cuts off leaves a temporary file and an old file behind
+    while the caller has already moved on; deferring the signal over the few milliseconds of the
+    write makes "written" and "returned" the same event.  Outside the main thread (where Python
+    cannot install handlers) the block runs as it is.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received = []
+    try:
+        previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(frame))
+    except ValueError:  # not the main interpreter
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if received:
+            if callable(previous):
+                previous(signal.SIGINT, received[0])
+            elif previous == signal.SIG_DFL:
+                signal.raise_signal(signal.SIGINT)
+
+
+def atomic_write(path, write, *, binary=True):
+    """Write ``path`` through ``write(file)`` atomically and safely against Ctrl-C.
+
+    The bytes go to a temporary file in the same directory, are flushed to disk, and the file is
+    renamed over ``path`` (``os.replace`` is atomic on POSIX and Windows); SIGINT is deferred
+    until the rename is done, and the temporary file is removed on any failure.
+
+    Parameters
+    ----------
+    path : str or Path
+    write : callable
+        Called with the open temporary file.
+    binary : bool
+        Open it in binary mode (else text, UTF-8).
+    """
+    path = Path(path)
+    with deferred_interrupt():
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb" if binary else "w", encoding=None if binary else "utf-8") as f:
+                write(f)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+
+
+def save_figure(figure, path, **kwargs):
+    """``figure.savefig`` to ``path`` atomically, in the format its suffix names (PNG if none)."""
+    fmt = Path(path).suffix.lstrip(".").lower() or "png"
+    atomic_write(path, lambda f: figure.savefig(f, format=fmt, **kwargs))
+
+
+def check_destination(path, name):
+    """Check before a run starts that ``path`` can be written as a file: its directory exists and
+    takes new files, and ``path`` itself is not a directory.  Returns ``path`` as a Path.
+
+    Raises
+    ------
+    InputError
+        Naming the argument and the path.
+    """
+    if not isinstance(path, (str, os.PathLike)) or not str(path):
+        raise InputError(f"{name} must be a file path, got {path!r}")
+    path = Path(path)
+    if path.is_dir():
+        raise InputError(f"{name} = {str(path)!r} is a directory; give a file path")
+    if path.exists() and not path.is_file():
+        raise InputError(f"{name} = {str(path)!r} exists and is not a regular file")
+    parent = path.parent
+    if not parent.is_dir():
+        raise InputError(f"{name} = {str(path)!r}: its directory {str(parent)!r} does not exist")
+    # Try it: permission bits say nothing for root or on a read-only file system.
+    try:
+        fd, probe = tempfile.mkstemp(dir=parent, prefix=f".{path.name}.", suffix=".tmp")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise InputError(f"{name} = {str(path)!r} cannot be written: {exc.strerror or exc}") from None
+    if path.exists() and not os.access(path, os.W_OK):
+        raise InputError(f"{name} = {str(path)!r} exists and is read-only")
+    return path
