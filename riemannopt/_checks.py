@@ -7,17 +7,19 @@ import os
 
 import numpy as np
 
-from riemannopt.errors import InputError
+from riemannopt.errors import InputError, ShapeError
 
 __all__ = ["as_float_array", "check_finite", "check_number", "as_count", "allocate"]
 
 
 def as_float_array(x, name, dtype=np.float64):
     """``x`` as an array of ``dtype`` (``None``: keep a numeric array's own type); an InputError
-    if it is not numeric."""
+    if it is not numeric, a ShapeError if it is a ragged nesting of sequences."""
     try:
         a = np.asarray(x, dtype=dtype)
     except (TypeError, ValueError) as exc:
+        if "inhomogeneous" in str(exc):  # a ragged nesting of sequences, not a bad number
+            raise ShapeError(f"{name} is ragged: its rows must have equal lengths, got {_short(x)}") from None
         raise InputError(f"{name} must be numeric, got {_short(x)} ({exc})") from None
     if a.dtype.kind not in "fiub":
         raise InputError(f"{name} must be numeric, got {_short(x)} (an array of dtype {a.dtype})")

@@ -103,7 +103,14 @@ def _plain(a, n):
 
 def _is_batch(*arrays):
     # np.ndim costs a quarter of a microsecond, a tenth of a short geodesic solve
-    return any((a.ndim if type(a) is np.ndarray else np.ndim(a)) == 2 for a in arrays)
+    return any((a.ndim if type(a) is np.ndarray else _ndim(a)) == 2 for a in arrays)
+
+
+def _ndim(a):
+    try:
+        return np.ndim(a)
+    except ValueError:  # ragged: _batch_arrays names it
+        return 2
 
 
 def _batch_arrays(C, K, names, arrays):

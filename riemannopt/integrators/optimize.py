@@ -5,7 +5,7 @@ import re
 import numpy as np
 
 from riemannopt._checks import allocate, as_count, as_float_array, check_finite
-from riemannopt.errors import MethodError, OptimizationError
+from riemannopt.errors import MethodError, OptimizationError, ShapeError
 from riemannopt.integrators.common import (
     as_compiled,
     check_max_steps,
@@ -110,7 +110,9 @@ def optimize(
     C = as_compiled(problem)
     x0 = check_finite(as_float_array(x0, "x0"), "x0")
     batch = x0.ndim == 2
-    x0 = np.ascontiguousarray(x0) if batch and x0.shape[1] == C.n else C.vector(x0, "x0")
+    if x0.ndim > 2 or (batch and x0.shape[1] != C.n):
+        raise ShapeError(f"x0 must have shape (B, {C.n}) (a batch) or ({C.n},) for this problem, got {x0.shape}")
+    x0 = np.ascontiguousarray(x0) if batch else C.vector(x0, "x0")
     lr = check_positive(lr, "lr")
     steps = as_count(steps, "steps", MethodError)
     if not np.isfinite(lr * steps):
