@@ -98,11 +98,13 @@ def check_destination(path, name):
     parent = path.parent
     if not parent.is_dir():
         raise InputError(f"{name} = {str(path)!r}: its directory {str(parent)!r} does not exist")
-    # Try it: permission bits say nothing for root or on a read-only file system.
+    # Try it: permission bits say nothing for root or on a read-only file system.  Ctrl-C is held
+    # back so that it cannot leave the probe behind.
     try:
-        fd, probe = tempfile.mkstemp(dir=parent, prefix=f".{path.name}.", suffix=".tmp")
-        os.close(fd)
-        os.unlink(probe)
+        with deferred_interrupt():
+            fd, probe = tempfile.mkstemp(dir=parent, prefix=f".{path.name}.", suffix=".tmp")
+            os.close(fd)
+            os.unlink(probe)
     except OSError as exc:
         raise InputError(f"{name} = {str(path)!r} cannot be written: {exc.strerror or exc}") from None
     if path.exists() and not os.access(path, os.W_OK):

@@ -9,6 +9,9 @@ uninterrupted run would have.
 
 import numpy as np
 
+from riemannopt._checks import check_number
+from riemannopt.errors import InputError
+
 __all__ = ["Adam"]
 
 
@@ -28,6 +31,12 @@ class Adam:
         Examples per minibatch.
     seed : int
         Seed of the minibatch order.
+
+    Raises
+    ------
+    InputError
+        ``lr`` or ``eps`` not a finite number > 0, ``beta1`` or ``beta2`` outside ``[0, 1)``,
+        ``batch_size`` not an integer >= 1, ``seed`` not an integer >= 0.
     """
 
     name = "adam"
@@ -36,11 +45,17 @@ class Adam:
         self.objective = objective
         self.ops = ops = objective.ops
         self.theta = ops.copy(theta)
-        self.lr, self.beta1, self.beta2, self.eps = float(lr), float(beta1), float(beta2), float(eps)
-        self.seed = int(seed)
+        self.lr = check_number(lr, "lr", low=0, strict=True)
+        self.beta1 = check_number(beta1, "beta1", low=0)
+        self.beta2 = check_number(beta2, "beta2", low=0)
+        for name, beta in (("beta1", self.beta1), ("beta2", self.beta2)):
+            if beta >= 1:  # the bias corrections divide by 1 - beta^t
+                raise InputError(f"{name} must be a number in [0, 1), got {beta!r}")
+        self.eps = check_number(eps, "eps", low=0, strict=True)
+        self.seed = check_number(seed, "seed", integer=True, low=0)
+        batch_size = check_number(batch_size, "batch_size", integer=True, low=1)
         n = objective.n
-        starts = list(range(0, n, int(batch_size)))
-        self.batches = [(a, min(a + int(batch_size), n)) for a in starts]
+        self.batches = [(a, min(a + batch_size, n)) for a in range(0, n, batch_size)]
         self.m = ops.zeros(theta.shape[0])
         self.s = ops.zeros(theta.shape[0])
         self.t = 0

@@ -13,15 +13,41 @@ built on one curvature minibatch; :func:`riemannopt.nn.search.backtrack` picks a
 """
 
 import math
-import numbers
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from riemannopt._checks import check_finite
+from riemannopt._checks import check_finite, check_number
 from riemannopt.errors import InputError, NonFiniteError, ShapeError
 
-__all__ = ["CGResult", "solve_damped", "save_schedule"]
+__all__ = ["CGResult", "solve_damped", "save_schedule", "check_cg_options"]
+
+
+def check_cg_options(eps=5e-4, tol=None, min_gap=10, gap_ratio=0.1, *, name="{}"):
+    """The stopping options of :func:`solve_damped`, checked: ``eps`` and ``gap_ratio`` finite
+    numbers ≥ 0, ``tol`` one or ``None``, ``min_gap`` an integer ≥ 1.
+
+    Parameters
+    ----------
+    name : str
+        How a message names an option: ``name.format(option)`` (e.g. ``"cg_options[{!r}]"``).
+
+    Returns
+    -------
+    dict
+        The four options as Python numbers (``tol`` possibly ``None``).
+
+    Raises
+    ------
+    InputError
+        Naming the first bad option and its value.
+    """
+    return dict(
+        eps=check_number(eps, name.format("eps"), low=0),
+        tol=None if tol is None else check_number(tol, name.format("tol"), low=0),
+        min_gap=check_number(min_gap, name.format("min_gap"), integer=True, low=1),
+        gap_ratio=check_number(gap_ratio, name.format("gap_ratio"), low=0),
+    )
 
 
 def save_schedule(max_iter, first=5, ratio=1.3):
@@ -143,9 +169,9 @@ def solve_damped(
         match it.
     InputError
         For a non-numeric argument; a NaN or infinite entry in ``b``, ``diag``, ``x0`` or
-        ``precond``; a ``damping``, ``eps`` or ``tol`` that is not a finite number ≥ 0; a
-        negative or non-integer ``max_iter``; a negative ``diag`` or a non-positive
-        preconditioner.
+        ``precond``; a ``damping``, ``eps``, ``tol`` or ``gap_ratio`` that is not a finite
+        number ≥ 0; a negative or non-integer ``max_iter``; a ``min_gap`` that is not an integer
+        ≥ 1; a negative ``diag`` or a non-positive preconditioner.
     NonFiniteError
         If ``matvec`` returns a NaN or an infinity mid-run; ``.point`` holds the last iterate
         (as a numpy array).
@@ -172,13 +198,9 @@ def solve_damped(
         return finite(x, name)
 
     b = finite(b, "b")
-    for name, value in (("damping", damping), ("eps", eps), ("tol", tol)):
-        if value is None and name == "tol":
-            continue
-        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (math.isfinite(value) and value >= 0):
-            raise InputError(f"{name} must be a finite number >= 0, got {value!r}")
-    if isinstance(max_iter, bool) or not isinstance(max_iter, numbers.Integral) or max_iter < 0:
-        raise InputError(f"max_iter must be an integer >= 0, got {max_iter!r}")
+    damping = check_number(damping, "damping", low=0)
+    max_iter = check_number(max_iter, "max_iter", integer=True, low=0)
+    eps, tol, min_gap, gap_ratio = check_cg_options(eps, tol, min_gap, gap_ratio).values()
     if diag is not None:
         diag = vector(diag, "diag")
         if n and ops.min_max(diag)[0] < 0:

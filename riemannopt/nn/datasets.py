@@ -12,13 +12,14 @@ Every generator is deterministic given its seed, and its training and test sets 
 separate random streams (the test set does not change with ``n_train``).
 """
 
+import os
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from riemannopt._checks import as_float_array, check_finite
+from riemannopt._checks import allocate, as_float_array, check_finite, check_number
 from riemannopt.errors import InputError, ShapeError
 
 __all__ = ["Dataset", "curves", "spirals", "load_npz"]
@@ -61,9 +62,14 @@ class Dataset:
 
 
 def _count(name, value, low=0):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise InputError(f"{name} must be an integer >= {low}, got {value!r}")
-    return int(value)
+    return check_number(value, name, integer=True, low=low)
+
+
+#: Bytes of the temporaries of one block of :func:`_draw` at most (a block of images is drawn at
+#: once; huge images are drawn a few at a time).
+_DRAW_BYTES = 256 * 2**20
+#: Points of each drawn polyline.
+_SAMPLES = 24
 
 
 # -- CURVES ---------------------------------------------------------------------------------------
@@ -105,8 +111,17 @@ def _draw(lines, size, width):
     return np.clip(0.5 * width + 0.5 - dist, 0.0, 1.0)
 
 
-def _curve_images(rng, n, size, width, samples=24, block=128):
-    out = np.empty((n, size * size))
+def _draw_temporaries(size, samples=_SAMPLES):
+    """The shape of the temporaries of one block of :func:`_draw` (it holds about four such
+    float64 arrays): ``(4 · block, size², samples − 1, 2)``, with ``block`` (≤ 128) images drawn at
+    once so that they stay under :data:`_DRAW_BYTES` when they can."""
+    block = int(min(128, max(1, _DRAW_BYTES // (4 * 8 * 2 * (samples - 1) * size * size))))
+    return (4 * block, size * size, samples - 1, 2)
+
+
+def _curve_images(rng, out, size, width, samples=_SAMPLES):
+    n = len(out)
+    block = _draw_temporaries(size, samples)[0] // 4
     for start in range(0, n, block):
         stop = min(start + block, n)
         out[start:stop] = _draw(_curve_points(rng, stop - start, size, samples), size, width)
@@ -134,28 +149,41 @@ def curves(n_train, n_test, size=28, seed=0, *, width=None):
     -------
     Dataset
         ``task = "autoencoder"``, ``X_train`` of shape ``(n_train, size²)``, float64.
+
+    Raises
+    ------
+    InputError
+        A count or ``seed`` that is not an integer in range, a ``width`` that is not a finite
+        number > 0, or images (with the drawing's temporaries) that need more memory than the
+        machine has — before anything is drawn.
     """
     n_train, n_test = _count("n_train", n_train, 1), _count("n_test", n_test)
     size = _count("size", size, 4)
     seed = _count("seed", seed)
-    width = max(1.2, 1.2 * size / 28) if width is None else float(width)
-    if not (np.isfinite(width) and width > 0):
-        raise InputError(f"width must be a positive number, got {width!r}")
-    X_train = _curve_images(np.random.default_rng([seed, 0]), n_train, size, width)
-    X_test = _curve_images(np.random.default_rng([seed, 1]), n_test, size, width)
+    width = max(1.2, 1.2 * size / 28) if width is None else check_number(width, "width", low=0, strict=True)
+    # The drawing's temporaries are checked with the images (and left to the allocator: np.empty
+    # only reserves address space).
+    X_train, X_test, _ = allocate(
+        [(n_train, size * size), (n_test, size * size), _draw_temporaries(size)],
+        f"curves(n_train={n_train}, n_test={n_test}, size={size}): {n_train + n_test} images of {size * size} "
+        "pixels and their drawing",
+    )
+    _curve_images(np.random.default_rng([seed, 0]), X_train, size, width)
+    _curve_images(np.random.default_rng([seed, 1]), X_test, size, width)
     return Dataset(f"curves{size}", X_train, X_train, X_test, X_test, "autoencoder")
 
 
 # -- spirals --------------------------------------------------------------------------------------
 
 
-def _spiral_points(rng, n, classes, turns, noise, embed):
+def _spiral_points(rng, X, classes, turns, noise, embed):
+    n = len(X)
     labels = rng.integers(0, classes, n)
     t = np.sqrt(rng.uniform(0.0, 1.0, n))  # uniform density along the arm's area
     angle = 2 * np.pi * (turns * t + labels / classes)
     xy = t[:, None] * np.column_stack([np.cos(angle), np.sin(angle)])
     xy += noise * rng.standard_normal(xy.shape)
-    X = xy @ embed
+    np.matmul(xy, embed, out=X)
     return X, labels
 
 
@@ -185,12 +213,21 @@ def spirals(n_train, n_test, classes=5, dim=20, seed=0, *, turns=1.0, noise=0.02
     -------
     Dataset
         ``task = "classifier"``; ``T_train``, ``T_test`` integer labels in ``[0, classes)``.
+
+    Raises
+    ------
+    InputError
+        A count or ``seed`` that is not an integer in range, ``turns`` or ``noise`` not a
+        finite number >= 0, or inputs that need more memory than the machine has — before
+        anything is drawn.
     """
     n_train, n_test = _count("n_train", n_train, 1), _count("n_test", n_test)
     classes, dim, seed = _count("classes", classes, 2), _count("dim", dim, 2), _count("seed", seed)
-    for name, value in (("turns", turns), ("noise", noise)):
-        if isinstance(value, bool) or not (np.isfinite(value) and value >= 0):
-            raise InputError(f"{name} must be a finite number >= 0, got {value!r}")
+    turns, noise = check_number(turns, "turns", low=0), check_number(noise, "noise", low=0)
+    X_train, X_test = allocate(
+        [(n_train, dim), (n_test, dim)],
+        f"spirals(n_train={n_train}, n_test={n_test}, dim={dim}): {n_train + n_test} points of {dim} inputs",
+    )
     # Column j of the embedding is 2·(cos α_j, sin α_j) with the α_j evenly spread over a half
     # circle (offset and order random; Σ cos 2α_j = Σ sin 2α_j = 0 for dim ≥ 2): its two rows are
     # orthogonal with equal norms (a scaled isometry of the plane), and since each planar
@@ -198,8 +235,8 @@ def spirals(n_train, n_test, classes=5, dim=20, seed=0, *, turns=1.0, noise=0.02
     rng = np.random.default_rng([seed, 2])
     alpha = rng.permutation(np.pi * np.arange(dim) / dim + rng.uniform(0, 2 * np.pi))
     embed = 2.0 * np.vstack([np.cos(alpha), np.sin(alpha)])
-    X_train, T_train = _spiral_points(np.random.default_rng([seed, 0]), n_train, classes, turns, noise, embed)
-    X_test, T_test = _spiral_points(np.random.default_rng([seed, 1]), n_test, classes, turns, noise, embed)
+    X_train, T_train = _spiral_points(np.random.default_rng([seed, 0]), X_train, classes, turns, noise, embed)
+    X_test, T_test = _spiral_points(np.random.default_rng([seed, 1]), X_test, classes, turns, noise, embed)
     return Dataset(f"spirals{classes}", X_train, T_train, X_test, T_test, "classifier")
 
 
@@ -235,18 +272,31 @@ def load_npz(path, *, name=None):
     Raises
     ------
     InputError
-        A missing or unreadable file, missing arrays, non-numeric or non-finite values,
-        negative or non-integer labels.
+        A missing or unreadable file, a directory, a ``.npy`` file (one array), missing arrays,
+        non-numeric or non-finite values, negative or non-integer labels.
     ShapeError
         Arrays of the wrong dimensions or with mismatched rows or columns.
     """
+    if not isinstance(path, (str, os.PathLike)):
+        raise InputError(f"path must be a file path, got {path!r}")
     path = Path(path)
+    if path.is_dir():
+        raise InputError(f"data file {str(path)!r} is a directory; give a .npz file")
     if not path.is_file():
         raise InputError(f"data file {str(path)!r} does not exist")
     try:
-        with np.load(path, allow_pickle=False) as f:
+        loaded = np.load(path, allow_pickle=False)
+    except (OSError, EOFError, ValueError, zipfile.BadZipFile) as exc:
+        raise InputError(f"cannot read {str(path)!r} as a .npz file of arrays ({exc})") from None
+    if not isinstance(loaded, np.lib.npyio.NpzFile):
+        raise InputError(
+            f"data file {str(path)!r} holds a single array (a .npy file), not a .npz archive of X_train, "
+            "X_test (and T_train, T_test): save it with numpy.savez"
+        )
+    try:
+        with loaded as f:
             data = {k: f[k] for k in f.files}
-    except (OSError, ValueError, zipfile.BadZipFile) as exc:
+    except (OSError, EOFError, ValueError, zipfile.BadZipFile) as exc:
         raise InputError(f"cannot read {str(path)!r} as a .npz file of arrays ({exc})") from None
     where = path.name
     missing = [k for k in ("X_train", "X_test") if k not in data]

@@ -102,6 +102,16 @@ class HessianFree:
             raise NonFiniteError(
                 f"{self.name}: the gradient at {where} of iteration {k} is not finite", method=self.name, step=k
             )
+        if not self.ops.all_finite(diag):
+            # Finite gradients with squares beyond the type's range: say so, rather than let the
+            # preconditioner built from them fail as a NaN inside CG.
+            raise NonFiniteError(
+                f"{self.name}: the gradient's second moments (the preconditioner's diagonal) at {where} of "
+                f"iteration {k} overflowed {self.ops.dtype.name}: the data or the parameters are too large for "
+                f"{self.ops.dtype.name}",
+                method=self.name,
+                step=k,
+            )
         return g, diag
 
     def context(self, k, ev):

@@ -5,6 +5,9 @@ the only place that knows it: :class:`~riemannopt.nn.MLP` and every backend take
 views from :meth:`Layout.views`.
 """
 
+from riemannopt._checks import check_number
+from riemannopt.errors import ShapeError
+
 __all__ = ["Layout"]
 
 
@@ -14,7 +17,8 @@ class Layout:
     Parameters
     ----------
     sizes : sequence of int
-        Layer widths ``[n_0, n_1, ..., n_l]``.
+        Layer widths ``[n_0, n_1, ..., n_l]`` (a ShapeError names the first that is not an
+        integer >= 1).
 
     Attributes
     ----------
@@ -27,7 +31,9 @@ class Layout:
     """
 
     def __init__(self, sizes):
-        self.sizes = tuple(int(n) for n in sizes)
+        self.sizes = tuple(
+            check_number(n, f"sizes[{i}]", integer=True, low=1, cls=ShapeError) for i, n in enumerate(sizes)
+        )
         self.shapes = [((n_out, n_in), (n_out,)) for n_in, n_out in zip(self.sizes[:-1], self.sizes[1:])]
         self.offsets = []
         k = 0

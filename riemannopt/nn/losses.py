@@ -22,6 +22,7 @@ The signals are per example; the callers divide by the number of examples.
 
 import numpy as np
 
+from riemannopt._checks import check_number
 from riemannopt.errors import MethodError
 
 __all__ = ["Loss", "Squared", "BCE", "SoftmaxCE", "make_loss", "LOSSES"]
@@ -88,9 +89,7 @@ class Squared(Loss):
 
     def __init__(self, act, sigma=1.0):
         super().__init__(act)
-        self.sigma = float(sigma)
-        if not (np.isfinite(self.sigma) and self.sigma > 0):
-            raise MethodError(f"loss 'squared' needs sigma > 0, got {sigma!r}")
+        self.sigma = check_number(sigma, "sigma of loss 'squared'", low=0, strict=True, cls=MethodError)
         self.prec = 1.0 / self.sigma**2
 
     def value(self, s, y, T):

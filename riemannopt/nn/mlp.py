@@ -1,17 +1,35 @@
 """Fully connected networks: the object that validates inputs and dispatches to a backend."""
 
-import numbers
-
 import numpy as np
 
-from riemannopt._checks import check_finite
+from riemannopt._checks import check_finite, check_number
 from riemannopt.errors import InputError, MethodError, ShapeError
 from riemannopt.nn.activations import get_activation
 from riemannopt.nn.backends import get_backend
 from riemannopt.nn.layout import Layout
 from riemannopt.nn.losses import make_loss
 
-__all__ = ["MLP", "Linearization"]
+__all__ = ["MLP", "Linearization", "float_dtype", "check_seed"]
+
+
+def float_dtype(dtype, name="dtype"):
+    """``dtype`` as ``numpy.dtype`` float32 or float64, else a MethodError naming ``name`` (also
+    for what numpy cannot read as a type, e.g. ``"float99"``)."""
+    try:
+        dt = np.dtype(dtype)
+    except (TypeError, ValueError):
+        dt = None
+    if dtype is None or dt not in (np.float32, np.float64):
+        raise MethodError(f"{name} must be float32 or float64, got {dtype if dt is None else dt!r}")
+    return dt
+
+
+def check_seed(seed, name="seed"):
+    """A seed of :func:`numpy.random.default_rng`: an integer >= 0 (returned as an int) or a
+    ``numpy.random.Generator`` (returned as it is); else an InputError naming ``name``."""
+    if isinstance(seed, np.random.Generator):
+        return seed
+    return check_number(seed, name, integer=True, low=0)
 
 
 class MLP:
@@ -70,12 +88,15 @@ class MLP:
     """
 
     def __init__(self, sizes, activations, loss, *, sigma=1.0, backend="numpy", dtype=np.float64, backend_options=None):
-        sizes = tuple(sizes)
-        if len(sizes) < 2 or not all(
-            isinstance(n, numbers.Integral) and not isinstance(n, bool) and n >= 1 for n in sizes
-        ):
+        try:
+            sizes = tuple(sizes)
+        except TypeError:
+            raise ShapeError(f"sizes must be at least two positive integers, got {sizes!r}") from None
+        if len(sizes) < 2:
             raise ShapeError(f"sizes must be at least two positive integers, got {sizes!r}")
-        if isinstance(activations, str) or len(activations) != len(sizes) - 1:
+        for i, n in enumerate(sizes):
+            check_number(n, f"sizes[{i}]", integer=True, low=1, cls=ShapeError)
+        if isinstance(activations, str) or not hasattr(activations, "__len__") or len(activations) != len(sizes) - 1:
             raise ShapeError(
                 f"need one activation name per layer ({len(sizes) - 1} for sizes {sizes}), got {activations!r}"
             )
@@ -83,10 +104,9 @@ class MLP:
         for i, act in enumerate(acts[:-1]):
             if not act.elementwise:
                 raise MethodError(f"{act.name} is allowed on the output layer only (layer {i + 1})")
-        dtype = np.dtype(dtype)
-        if dtype not in (np.float32, np.float64):
-            raise MethodError(f"dtype must be float32 or float64, got {dtype}")
-        make_loss(loss, acts[-1], sigma)  # validates the loss, its output activation and sigma
+        dtype = float_dtype(dtype)
+        sigma = check_number(sigma, "sigma", low=0, strict=True, cls=MethodError)
+        make_loss(loss, acts[-1], sigma)  # validates the loss and its output activation
         self.sizes = tuple(int(n) for n in sizes)
         self.activations = tuple(act.name for act in acts)
         self.loss_name = loss
@@ -95,6 +115,8 @@ class MLP:
         self.layout = Layout(self.sizes)
         self.shapes = self.layout.shapes
         self.n_params = self.layout.n_params
+        if backend_options is not None and not isinstance(backend_options, dict):
+            raise MethodError(f"backend_options must be a dict of the backend's options, got {backend_options!r}")
         self.backend_options = dict(backend_options or {})
         self.backend = get_backend(backend)(
             self.layout, self.activations, loss, self.sigma, dtype, **self.backend_options
@@ -157,6 +179,7 @@ class MLP:
         Parameters
         ----------
         seed : int or numpy.random.Generator
+            An integer >= 0, or a generator to draw from.
         scheme : {"sparse", "gaussian"}
             ``"sparse"`` (Martens 2010): each unit gets ``min(n_nonzero, n_in)`` non-zero
             incoming weights at random positions, drawn from ``N(0, scale²)`` (``scale``
@@ -169,8 +192,21 @@ class MLP:
         -------
         ndarray
             θ, of length :attr:`n_params` and type :attr:`dtype`.
+
+        Raises
+        ------
+        InputError
+            A seed that is not an integer >= 0 or a generator, ``n_nonzero`` not an integer >= 1,
+            ``scale`` not a finite number >= 0.
+        MethodError
+            An unknown scheme.
         """
-        rng = np.random.default_rng(seed)
+        rng = np.random.default_rng(check_seed(seed))
+        n_nonzero = check_number(n_nonzero, "n_nonzero", integer=True, low=1)
+        if scale is not None:
+            scale = check_number(scale, "scale", low=0)
+        if scheme not in ("sparse", "gaussian"):
+            raise MethodError(f"unknown init scheme {scheme!r}; expected 'sparse' or 'gaussian'")
         theta = np.zeros(self.n_params, dtype=self.dtype)
         for W, _ in self.layout.views(theta):
             n_out, n_in = W.shape

@@ -11,16 +11,19 @@ scalars cross from the backend to the host per iteration (checkpoints excepted).
 import math
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
-from riemannopt._checks import check_number
+from riemannopt._checks import _short, check_number
+from riemannopt._io import check_destination, deferred_interrupt
+from riemannopt._threads import blas_threads
 from riemannopt.errors import InputError, MethodError, NonFiniteError, TrainingError
 from riemannopt.nn.adam import Adam
-from riemannopt.nn.checkpoint import load_checkpoint, save_checkpoint
+from riemannopt.nn.cg import check_cg_options
+from riemannopt.nn.checkpoint import check_checkpoint, load_checkpoint, save_checkpoint
 from riemannopt.nn.curvature import CURVATURES, Curvature
 from riemannopt.nn.hf import HessianFree
+from riemannopt.nn.mlp import MLP, float_dtype
 from riemannopt.nn.objective import Objective, error_kind
 from riemannopt.nn.rules import RULES, get_rule
 from riemannopt.progress import progress as progress_bar
@@ -64,8 +67,9 @@ class TrainResult:
         ``train_error`` (the paper's error: squared reconstruction error for ``squared`` and
         ``bce`` networks, classification error for ``softmax_ce``); ``test_loss`` and
         ``test_error`` (with test data); ``seconds`` (cumulative wall time of the optimization,
-        excluding test evaluations, checkpoints and callbacks, and for Adam the full-data loss
-        computed only for this history); ``cpu_seconds`` (the same in processor time of this
+        excluding test evaluations, checkpoints and callbacks, for Adam the full-data loss
+        computed only for this history, and the kernels' compilation, done before the clock
+        starts); ``cpu_seconds`` (the same in processor time of this
         process, all threads: steadier than wall time on a shared machine); ``damping`` (the λ
         used at that iteration; NaN for Adam); ``cg_iterations`` (CG steps of all solves);
         ``evaluations`` (forward passes on the whole training set: CG-iterate backtracking, the
@@ -103,9 +107,7 @@ class _History:
             self.rows[k].append(record[k])
 
     def load(self, arrays):
-        missing = [k for k in self.keys if k not in arrays]
-        if missing:
-            raise InputError(f"cannot resume: the checkpoint's history lacks {missing}")
+        """Take over a checkpoint's history (validated by :func:`check_checkpoint`)."""
         self.rows = {k: list(arrays[k]) for k in self.keys}
 
     def arrays(self):
@@ -153,6 +155,7 @@ def _config(net, method, n, settings):
 # -- the loop ------------------------------------------------------------------------------------
 
 
+@blas_threads()
 def train(
     net,
     X,
@@ -189,6 +192,10 @@ def train(
     decay, curvature minibatches cycled per iteration, sparse initialization — and differ only in
     their direction rule (:mod:`riemannopt.nn.rules`; one iteration is described in
     :mod:`riemannopt.nn.hf`).
+
+    The BLAS library runs on one thread during training, faster for these products than
+    several on a shared machine, unless ``OPENBLAS_NUM_THREADS`` (or the like) is set or the call
+    is inside ``riemannopt._threads.blas_threads(n)`` (:mod:`riemannopt._threads`).
 
     Parameters
     ----------
@@ -247,35 +254,46 @@ def train(
         value of ``True`` stops training.
     checkpoint : str or Path, optional
         Write θ, the optimizer's state, the history and the settings to this ``.npz`` after
-        every iteration (atomically).
+        every iteration, atomically and safely against Ctrl-C (the file on disk is always the
+        whole of one iteration, the last one the returned result holds).  Checked before any
+        work: it must be a writable file path.
     resume : str or Path, optional
         Continue from a checkpoint written with the same network, data size, method and
-        settings; ``iters`` counts the iterations already done.
+        settings; ``iters`` counts the iterations already done.  The checkpoint is validated
+        whole first (its settings against this run's; θ and the optimizer's state against the
+        network's length and dtype; the history's entries, their lengths and iteration
+        numbers).  ``iters`` equal to the iterations it holds returns its result unchanged;
+        fewer is refused (an InputError: θ after fewer iterations was not kept).
 
     Returns
     -------
     TrainResult
         ``.theta``, ``.history`` (see :class:`TrainResult`).  Ctrl-C ends the run early with the
-        result so far (``.interrupted`` set).
+        result so far (``.interrupted`` set): from the end of the first evaluation on (before
+        it there is no result, and KeyboardInterrupt propagates); a Ctrl-C while an iteration
+        is being recorded and checkpointed takes effect once it is.
 
     Raises
     ------
     MethodError
         Unknown method, curvature, or dtype.
     ShapeError, InputError
-        Bad data, bad option values, a checkpoint that does not match the run (all before any
-        work).
+        A ``net`` that is not an :class:`MLP`, bad data (also data whose squares overflow
+        ``dtype``), bad option values (``cg_options`` included), a checkpoint path that cannot
+        be written, a checkpoint to resume that is unreadable, incomplete or does not match the
+        run (all before any work).
     TrainingError
-        A non-finite gradient, curvature product or loss mid-run; ``.result`` holds the
-        :class:`TrainResult` so far and ``.iteration`` the failing iteration.
+        A non-finite gradient, curvature product or loss mid-run, or a checkpoint that could not
+        be written; ``.result`` holds the :class:`TrainResult` so far and ``.iteration`` the
+        failing iteration.
     """
-    if method not in METHODS:
+    if not isinstance(net, MLP):
+        raise InputError(f"net must be a riemannopt.nn.MLP (the architecture to train), got {_short(net)}")
+    if not isinstance(method, str) or method not in METHODS:
         raise MethodError(f"unknown training method {method!r}; expected one of {list(METHODS)}")
-    if curvature not in CURVATURES:
+    if not isinstance(curvature, str) or curvature not in CURVATURES:
         raise MethodError(f"unknown curvature {curvature!r}; expected one of {list(CURVATURES)}")
-    dtype = np.dtype(dtype)
-    if dtype not in (np.float32, np.float64):
-        raise MethodError(f"dtype must be float32 or float64, got {dtype}")
+    dtype = float_dtype(dtype, "dtype")
     iters = check_number(iters, "iters", low=0, integer=True)
     seed = check_number(seed, "seed", low=0, integer=True)
     damping = check_number(damping, "damping", low=0, strict=True)
@@ -285,23 +303,28 @@ def train(
     chunks = check_number(chunks, "chunks", low=1, integer=True)
     lr = check_number(lr, "lr", low=0, strict=True)
     batch_size = check_number(batch_size, "batch_size", low=1, integer=True)
+    if cg_options is not None and not isinstance(cg_options, dict):
+        raise InputError(f"cg_options must be a dict of options of solve_damped, got {_short(cg_options)}")
     cg_options = dict(cg_options or {})
-    unknown = sorted(set(cg_options) - set(_CG_OPTIONS))
+    unknown = sorted(set(cg_options) - set(_CG_OPTIONS), key=str)
     if unknown:
         raise InputError(f"cg_options may set {list(_CG_OPTIONS)}, not {unknown}")
+    checked = check_cg_options(**cg_options, name="cg_options[{!r}]")
+    cg_options = {k: checked[k] for k in cg_options}
     if callback is not None and not callable(callback):
         raise InputError(f"callback must be callable, got {callback!r}")
     if (X_test is None) != (T_test is None):
         raise InputError("give both X_test and T_test, or neither")
     if checkpoint is not None:
-        parent = Path(checkpoint).parent
-        if not parent.is_dir():
-            raise InputError(f"checkpoint directory {str(parent)!r} does not exist")
+        checkpoint = check_destination(checkpoint, "checkpoint")
 
     if net.dtype != dtype:
         net = net.replace(dtype=dtype)
     ops = net.backend
     objective = Objective(net, X, T, weight_decay, seed)
+    _check_scale(ops, objective.X, "X", dtype)
+    if net.loss_name == "squared":
+        _check_scale(ops, objective.T, "T", dtype)
     kind = error_kind(net.loss_name)
     test = None
     if X_test is not None:
@@ -310,6 +333,7 @@ def train(
     curv_X = curv_T = None
     if curvature_data is not None:
         curv_X, curv_T = _curvature_arrays(net, curvature_data, seed)
+        _check_scale(ops, curv_X, "curvature_data", dtype)
     n_curv = objective.n if curv_X is None else int(curv_X.shape[0])
     if chunks > n_curv:
         raise InputError(f"chunks must be at most the {n_curv} curvature examples, got {chunks}")
@@ -345,15 +369,27 @@ def train(
     keys = tuple(k for k in HISTORY_KEYS if test is not None or not k.startswith("test_"))
     history = _History(keys)
     if resume is not None:
-        theta_host, state, arrays, saved = load_checkpoint(resume)
-        saved.pop("format", None)
-        for key, value in config.items():
-            if saved.get(key) != value:
-                raise InputError(
-                    f"cannot resume from {str(resume)!r}: it was written with {key}={saved.get(key)!r}, "
-                    f"this run has {key}={value!r}"
-                )
-        theta = ops.copy(net.vector(theta_host, "checkpoint theta"))
+        theta_host, state, arrays = check_checkpoint(
+            resume,
+            load_checkpoint(resume),
+            config=config,
+            n_params=net.n_params,
+            dtype=dtype,
+            state_spec=_ADAM_STATE if method == "adam" else _HF_STATE,
+            history_keys=keys,
+        )
+        done = len(arrays["iteration"]) - 1
+        if iters < done:
+            raise InputError(
+                f"cannot resume from {str(resume)!r} with iters={iters}: it already holds {done} iterations "
+                f"(only the parameters after the last one are kept); pass iters >= {done}"
+            )
+        if method == "adam" and state["t"] != done * len(opt.batches):
+            raise InputError(
+                f"cannot resume from {str(resume)!r}: state/t = {state['t']} Adam steps, but {done} iterations "
+                f"of {len(opt.batches)} minibatches make {done * len(opt.batches)}"
+            )
+        theta = ops.copy(ops.asarray(theta_host, "theta"))
         if method == "adam":
             opt.load(state, theta)
         else:
@@ -399,8 +435,13 @@ def train(
     # numpy's warnings about it would only be noise.
     quiet = np.errstate(over="ignore", invalid="ignore", divide="ignore")
     bar = progress_bar(range(start + 1, iters + 1), desc=method, enable=progress, total=max(iters - start, 0))
-    with quiet, bar:
-        try:
+    try:
+        with quiet, bar:
+            if start < iters:
+                # Ctrl-C is held back over the compilation: numba left mid-compilation would
+                # break the kernels for the rest of the process.
+                with deferred_interrupt():
+                    _warm_up(objective, method, curvature, ev.theta, kind)
             for k in bar:
                 t0, c0 = time.perf_counter(), time.process_time()
                 evaluations = objective.evaluations
@@ -420,25 +461,88 @@ def train(
                     raise TrainingError(
                         f"{method}: the objective became {new.value} at iteration {k}", iteration=k, result=result()
                     )
-                ev = new
-                seconds += elapsed
-                cpu_seconds += cpu
-                record = measure(ev, dict(record, iteration=k, seconds=seconds, cpu_seconds=cpu_seconds))
-                history.append(record)
+                record = measure(
+                    new, dict(record, iteration=k, seconds=seconds + elapsed, cpu_seconds=cpu_seconds + cpu)
+                )
+                # The iteration is committed as one event: a Ctrl-C before it leaves the result
+                # and the checkpoint at iteration k - 1, one during it is delivered after it.
+                with deferred_interrupt():
+                    ev = new
+                    seconds, cpu_seconds = record["seconds"], record["cpu_seconds"]
+                    history.append(record)
+                    if checkpoint is not None:
+                        try:
+                            save_checkpoint(
+                                checkpoint,
+                                theta=ops.to_numpy(ev.theta),
+                                state=opt.state(),
+                                history=history.arrays(),
+                                config=config,
+                            )
+                        except OSError as exc:  # e.g. a full disk, or the directory removed
+                            raise TrainingError(
+                                f"{method}: writing the checkpoint {str(checkpoint)!r} after iteration {k} "
+                                f"failed ({exc.strerror or exc}): the file was not updated with iteration {k}, "
+                                "which the result holds",
+                                iteration=k,
+                                result=result(),
+                            ) from exc
                 bar.set_postfix_str(
                     f"loss={record['train_loss']:.4g} λ={record['damping']:.3g} cg={record['cg_iterations']}",
                     refresh=False,
                 )
-                if checkpoint is not None:
-                    save_checkpoint(
-                        checkpoint,
-                        theta=ops.to_numpy(ev.theta),
-                        state=opt.state(),
-                        history=history.arrays(),
-                        config=config,
-                    )
                 if callback is not None and callback(k, record, ev.theta) is True:
                     break
-        except KeyboardInterrupt:
-            interrupted = True
-    return result(interrupted)
+    except KeyboardInterrupt:
+        interrupted = True
+    try:
+        return result(interrupted)
+    except KeyboardInterrupt:  # a second Ctrl-C while the result was copied
+        return result(True)
+
+
+#: The optimizers' checkpoint state: ``{entry: (kind, required)}`` (see :func:`check_checkpoint`).
+_HF_STATE = {"damping": ("positive", True), "warm": ("vector", False), "previous": ("vector", False)}
+_ADAM_STATE = {"m": ("vector", True), "s": ("vector", True), "t": ("count", True)}
+
+
+def _check_scale(ops, A, name, dtype):
+    """An InputError if the squares of ``A``'s entries overflow ``dtype``: the gradient's
+    statistics (the empirical Fisher's diagonal of the preconditioner, Adam's second moment) hold
+    such squares, and would be infinite from the first iteration on."""
+    host = ops.to_numpy(A)
+    largest = float(np.abs(host).max()) if host.size else 0.0
+    limit = float(np.sqrt(np.finfo(dtype).max))
+    if largest > limit:
+        i = np.unravel_index(int(np.argmax(np.abs(host))), host.shape)
+        raise InputError(
+            f"the data overflowed {dtype.name}: {name}[{', '.join(map(str, i))}] = {host[i]:.3g}, and squares of "
+            f"entries above {limit:.3g} overflow {dtype.name} (the gradient's second moments need them); "
+            f"rescale {name} or train with dtype=float64"
+        )
+
+
+def _warm_up(objective, method, curvature, theta, kind):
+    """Run every backend product that ``method``'s iterations use once, on two examples, so that
+    compiling their kernels (numba's, or the GPU's) is not counted in the history's times.
+
+    Only the backend is called: the objective's evaluation count, the optimizer and the data are
+    untouched, so the run is the same bit for bit."""
+    ops = objective.ops
+    X, T = objective.batch(0, min(2, objective.n))
+    fwd = ops.forward(theta, X)
+    ops.loss(fwd, T)
+    ops.error(fwd, T, kind)
+    if method == "adam":
+        ops.gradient(fwd, T)
+        return
+    ops.gradient_and_diag(fwd, T)
+    v = ops.copy(theta)
+    if curvature == "empirical":
+        ops.empirical_fisher_vp(fwd, T, v)
+    else:
+        ops.fisher_vp(fwd, v)
+    if method in ("geo", "geof"):
+        ops.connection_vp(fwd, v)
+    elif method == "perturb":
+        ops.perturb_vp(fwd, T, v)

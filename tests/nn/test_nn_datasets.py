@@ -71,7 +71,7 @@ def test_spirals_are_not_linearly_separable():
     [
         (lambda: curves(0, 1), "n_train must be an integer >= 1"),
         (lambda: curves(2, 1, size=2), "size must be an integer >= 4"),
-        (lambda: curves(2, 1, width=-1.0), "width must be a positive number"),
+        (lambda: curves(2, 1, width=-1.0), "width must be a finite number > 0"),
         (lambda: spirals(5, 5, classes=1), "classes must be an integer >= 2"),
         (lambda: spirals(5, 5, noise=float("nan")), "noise must be a finite number"),
     ],

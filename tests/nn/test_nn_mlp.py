@@ -68,7 +68,7 @@ def test_init_is_reproducible_and_gaussian_scale():
     "args, error, match",
     [
         (([3], ["tanh"], "bce"), ShapeError, "at least two"),
-        (([3, 0, 2], ["tanh", "sigmoid"], "bce"), ShapeError, "positive integers"),
+        (([3, 0, 2], ["tanh", "sigmoid"], "bce"), ShapeError, r"sizes\[1\] must be an integer >= 1, got 0"),
         (([3, 4, 2], ["tanh"], "bce"), ShapeError, "one activation name per layer"),
         (([3, 4, 2], "sigmoid", "bce"), ShapeError, "one activation name per layer"),
         (([3, 4, 2], ["relu", "sigmoid"], "bce"), MethodError, "unknown activation 'relu'"),

@@ -217,7 +217,7 @@ def test_curvature_on_other_data(data):
         (dict(method="perturb", curvature_data=np.zeros((5, 36))), InputError, "method 'perturb' needs targets"),
         (dict(curvature_data=np.zeros((5, 7))), ShapeError, "X must have shape"),
         (dict(theta0=np.zeros(3)), ShapeError, "theta0 must have shape"),
-        (dict(checkpoint="/nonexistent/dir/c.npz"), InputError, "checkpoint directory"),
+        (dict(checkpoint="/nonexistent/dir/c.npz"), InputError, "checkpoint = .*its directory .* does not exist"),
     ],
 )
 def test_bad_arguments_are_refused_before_any_work(kwargs, error, match, data, monkeypatch):
@@ -228,3 +228,95 @@ def test_bad_arguments_are_refused_before_any_work(kwargs, error, match, data, m
     method, iters = args.pop("method"), args.pop("iters")
     with pytest.raises(error, match=match):
         train(autoencoder(), X, X, method, iters, **args)
+
+
+@pytest.mark.parametrize("method", ["geo", "perturb", "adam"])
+def test_warm_up_leaves_the_run_unchanged(method, data, monkeypatch):
+    """The untimed warm-up before iteration 1 changes nothing but the clock: θ and the history
+    (times aside) equal those of the same run without it, bit for bit."""
+    import importlib
+
+    train_module = importlib.import_module("riemannopt.nn.train")  # riemannopt.nn.train is also the function
+    X, Xt = data
+    opts = dict(X_test=Xt, T_test=Xt, threshold=np.inf, chunks=3, batch_size=20)
+    warm = train(autoencoder(), X, X, method, 4, **opts)
+    monkeypatch.setattr(train_module, "_warm_up", lambda *args: None)
+    cold = train(autoencoder(), X, X, method, 4, **opts)
+    same_history(warm.history, cold.history)
+    np.testing.assert_array_equal(warm.theta, cold.theta)
+
+
+_NO_COMPILATION_IN_THE_LOOP = """
+import json
+import numpy as np
+from numba.core.dispatcher import Dispatcher
+from riemannopt.nn import MLP, train
+from riemannopt.nn.adam import Adam
+from riemannopt.nn.backends import _numpy_kernels as kern
+from riemannopt.nn.datasets import curves
+from riemannopt.nn.hf import HessianFree
+
+def signatures():
+    return {n: len(d.signatures) for n, d in vars(kern).items() if isinstance(d, Dispatcher)}
+
+first = {}
+for cls in (HessianFree, Adam):
+    def step(self, k, *args, _step=cls.step):
+        if k == 1:
+            first.update(signatures())
+        return _step(self, k, *args)
+    cls.step = step
+
+X = curves(30, 1, size=6, seed=3).X_train
+out = []
+for method, dtype, curvature in (("geo", np.float32, "fisher"), ("perturb", np.float64, "fisher"),
+                                 ("ng", np.float64, "empirical"), ("adam", np.float32, "fisher")):
+    first.clear()
+    net = MLP([36, 8, 3, 8, 36], ["sigmoid", "linear", "sigmoid", "sigmoid"], "bce", dtype=dtype)
+    train(net, X, X, method, 6, dtype=dtype, curvature=curvature, threshold=np.inf, chunks=2, batch_size=10)
+    out.append([method, dict(first), signatures()])
+print(json.dumps(out))
+"""
+
+
+def test_no_kernel_is_compiled_inside_the_timed_iterations():
+    """In a fresh process, the kernels' compiled signatures (numba compiles, or loads from its
+    cache, one per new type signature) are the same when iteration 1 starts as after the run:
+    nothing is compiled while the history's clock runs (geo, perturb, ng with the empirical
+    Fisher, Adam; float32 and float64)."""
+    import json
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-c", _NO_COMPILATION_IN_THE_LOOP], capture_output=True, text=True, timeout=600
+    )
+    assert proc.returncode == 0, proc.stderr
+    runs = json.loads(proc.stdout)
+    assert [r[0] for r in runs] == ["geo", "perturb", "ng", "adam"]
+    for method, at_first_step, after in runs:
+        assert at_first_step and at_first_step == after, method
+    assert runs[0][1]["backward_epilogue_"] >= 1  # the backward pass had been compiled before iteration 1
+
+
+def test_ctrl_c_during_the_warm_up_ends_the_run_at_iteration_0(data, monkeypatch):
+    """A SIGINT while the kernels compile is held back until the warm-up is done (numba must not
+    be stopped mid-compilation), then ends the run with the result so far: iteration 0 alone, at
+    θ = net.init(seed) (computed independently here)."""
+    import importlib
+    import signal
+
+    train_module = importlib.import_module("riemannopt.nn.train")
+    real, finished = train_module._warm_up, []
+
+    def interrupted(*args):
+        signal.raise_signal(signal.SIGINT)
+        real(*args)
+        finished.append(True)
+
+    monkeypatch.setattr(train_module, "_warm_up", interrupted)
+    X, _ = data
+    res = train(autoencoder(), X, X, "ng", 3, seed=4)
+    assert finished == [True] and res.interrupted
+    np.testing.assert_array_equal(res.history["iteration"], [0])
+    np.testing.assert_array_equal(res.theta, autoencoder().init(4))

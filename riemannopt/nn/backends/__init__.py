@@ -34,7 +34,7 @@ def get_backend(name):
     BackendUnavailableError
         When the backend cannot run on this machine (its message names what is missing).
     """
-    if name not in BACKENDS:
+    if not isinstance(name, str) or name not in BACKENDS:
         raise MethodError(f"unknown nn backend {name!r}; expected one of {list(BACKENDS)}")
     module, cls = BACKENDS[name].split(":")
     try:
