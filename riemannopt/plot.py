@@ -103,9 +103,7 @@ def gamma_panels(result):
         ax.set_xlabel("iteration")
     for ax in axes[::cols]:
         ax.set_ylabel("negative log-likelihood")
-    finals = [result.final(r, m) for r in result.reparams for m in result.methods]
-    lo, hi = min(finals), max(max(v[1] for v in result.nll.values() if len(v) > 1), min(finals) + 1e-3)
-    axes[0].set_ylim(lo - 0.05 * (hi - lo), hi + 0.05 * (hi - lo))
+    # The shared y-axis is autoscaled to every finite value of every curve, iteration 0 included.
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncols=len(labels), fontsize="small", frameon=False)
     fig.suptitle(f"Fitting Gamma(α, β) by natural gradient in {k} parameterizations (lr = {result.lr})")
@@ -246,11 +244,13 @@ def training_figure(study, clock="cpu", title=None):
     fig = Figure(figsize=(7.2, 4.8), layout="constrained")
     ax = fig.subplots()
     top = ax.twiny()
+    drawn = False
     positive = True
     for i, m in enumerate(study.methods):
         hs = study.histories(m)
         if not hs:
             continue
+        drawn = True
         color = method_color(m) or f"C{i}"
         n = min(len(h["train_error"]) for h in hs)
         errs = np.array([h["train_error"][:n] for h in hs])
@@ -263,7 +263,7 @@ def training_figure(study, clock="cpu", title=None):
         t = np.linspace(0.0, t_end, 200)
         mean = np.mean([[_value_at(h, "train_error", key, x) for x in t] for h in hs], axis=0)
         top.plot(t, mean, color=color, lw=1.4, ls="--", alpha=0.85)
-    if positive:
+    if drawn and positive:
         ax.set_yscale("log")
         plain = FuncFormatter(lambda v, _: f"{v:g}")
         ax.yaxis.set_major_formatter(plain)
@@ -274,8 +274,12 @@ def training_figure(study, clock="cpu", title=None):
     ax.set_ylabel(_ERROR_LABELS.get(getattr(study, "error", None), "training error"))
     ax.grid(alpha=0.3, which="both")
     seeds = f"{len(study.seeds)} seeds, mean and range" if len(study.seeds) > 1 else f"seed {study.seeds[0]}"
-    ax.legend(title=seeds, fontsize="small", title_fontsize="small", loc="upper right")
-    fig.suptitle(title or f"Training the {study.preset} network", fontsize="medium")
+    if drawn:
+        ax.legend(title=seeds, fontsize="small", title_fontsize="small", loc="upper right")
+    title = title or f"Training the {study.preset} network"
+    if getattr(study, "interrupted", False):
+        title += f"\n{study.interruption()}"
+    fig.suptitle(title, fontsize="medium")
     return fig
 
 
@@ -297,37 +301,56 @@ def rl_figure(study, n_points=100):
     environment, one line per method (the mean over seeds) with a band of ± one standard
     deviation over seeds.
 
+    A method whose runs did not all finish says so in its panel's legend (e.g. "ng — 1/2
+    complete, 1 interrupted"); a partial run's curve stops where the run stopped, and the title
+    says when Ctrl-C stopped the study.
+
     Parameters
     ----------
     study : riemannopt.rl.study.Study
     n_points : int
         Points of each curve.
     """
+    from riemannopt._checks import check_number
+
+    n_points = check_number(n_points, "n_points", integer=True, low=2)
     k = len(study.env_ids)
     cols = 2 if k == 4 else min(k, 3)
     rows = -(-k // cols)
-    fig = Figure(figsize=(4.6 * cols, 3.6 * rows), layout="constrained")
+    # At least 6.4 inches wide: one panel of 4.6 cut off the two-line title on both sides.
+    fig = Figure(figsize=(max(4.6 * cols, 6.4), 3.6 * rows + 0.6), layout="constrained")
     axes = fig.subplots(rows, cols, squeeze=False).ravel()
     steps = study.grid(n_points)
-    for ax, env_id in zip(axes, study.env_ids):
+    for i, (ax, env_id) in enumerate(zip(axes, study.env_ids)):
+        marked = False
         for m in study.methods:
+            label = RL_LABELS.get(m, m)
+            complete, *others = study.status(env_id, m).split(", ")
+            if others or complete != f"{len(study.seeds)}/{len(study.seeds)}":
+                label += " — " + ", ".join([f"{complete} complete", *others])
+                marked = True
             mean, sd = study.summary(env_id, m, steps)
-            (line,) = ax.plot(steps, mean, lw=1.8, color=method_color(m), label=RL_LABELS.get(m, m))
+            # Runs stopped after their first batch leave a one-point curve: a marker shows it.
+            marker = "o" if np.isfinite(mean).sum() == 1 else None
+            (line,) = ax.plot(steps, mean, lw=1.8, color=method_color(m), label=label, marker=marker, ms=4)
             ax.fill_between(steps, mean - sd, mean + sd, color=line.get_color(), alpha=0.18, lw=0)
         ax.set_title(env_id)
         ax.set_xlabel("environment steps")
         ax.xaxis.set_major_formatter(FuncFormatter(_steps_label))
         ax.grid(alpha=0.3)
+        if i == 0 or marked:  # a panel whose runs did not all finish says so in its own legend
+            ax.legend(loc="best", fontsize="small")
     for ax in axes[k:]:
         ax.set_visible(False)
     for ax in axes[::cols]:
         ax.set_ylabel("average episode return")
-    axes[0].legend(loc="lower right", fontsize="small")
     n = len(study.seeds)
     fisher = {"exact": "exact Fisher", "kfac": "Kronecker-factored Fisher"}.get(study.config.curvature, "")
-    fig.suptitle(
-        f"Natural policy gradient ({fisher}): mean ± std over {n} seed{'s' if n > 1 else ''} "
-        f"(last {study.window} episodes per point)",
-        fontsize="medium",
+    title = (
+        f"Natural policy gradient ({fisher})\nmean ± std over {n} seed{'s' if n > 1 else ''} "
+        f"(last {study.window} episodes per point)"
     )
+    if getattr(study, "interrupted", False):
+        title += "\ninterrupted by Ctrl-C: the runs finished before it"
+    fig.suptitle(title, fontsize="medium")
     return fig

@@ -104,7 +104,7 @@ BAD_USAGE = [
     (["nn", "--out", "{tmp}/missing/nn.png"], "does not exist"),
     (["nn", "--history", "{tmp}/missing/nn.json"], "does not exist"),
     (["nn", "--out", "nn.nosuchformat"], "cannot write a figure as '.nosuchformat'"),
-    (["nn", "--table-iters", "10,0"], "--table-iters: expected positive integers, got '10,0'"),
+    (["nn", "--table-iters", "10,0"], "--table-iters: expected comma-separated positive integers, got '10,0'"),
     (["nn", "--table-iters", "10,50", "--iters", "40"], "--table-iters: iteration 50 is beyond --iters 40"),
 ]
 

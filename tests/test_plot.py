@@ -85,3 +85,18 @@ def test_gamma_figure_is_a_grid():
     pos = sorted((round(ax.get_position().x0, 2), round(ax.get_position().y0, 2)) for ax in axes)
     assert len({x for x, _ in pos}) == 2 and len({y for _, y in pos}) == 2  # two columns, two rows
     assert len(fig.legends) == 1  # one legend for all panels
+
+
+def test_gamma_figure_shows_every_iteration_of_every_curve():
+    """The shared y-axis spans every finite value, iteration 0 included (it used to stop at the
+    largest iteration-1 value, 0.9 in the paper's run, hiding the start); a failed run's NaN is
+    left out.  Checked against the data's own extremes."""
+    nll = {
+        ("identity", "ng"): np.array([1.0056, 0.81, 0.63, -0.096]),
+        ("squares", "ng"): np.array([1.0056, 0.79, -0.10, np.nan]),
+    }
+    result = GammaResult(nll=nll, x={}, reparams=("identity", "squares"), methods=("ng",), lr=0.5, steps=3)
+    for ax in gamma_panels(result).get_axes():
+        lo, hi = ax.get_ylim()
+        assert lo < -0.10 and hi > 1.0056
+        assert hi - lo < 2 * (1.0056 + 0.10)  # scaled to the data, not to a default range

@@ -10,6 +10,7 @@ expectation); 2 bad usage (one line on stderr); 130 interrupted.
 
 import sys
 
+from riemannopt import __version__
 from riemannopt.cli import gamma, nn, orders, rl
 from riemannopt.cli._args import Parser, UsageError
 
@@ -29,6 +30,7 @@ def build_parser(command=None):
         description="Natural-gradient optimizers, their invariance and their convergence order "
         "(Song, Song & Ermon, ICML 2018).",
     )
+    parser.add_argument("--version", action="version", version=f"riemannopt {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="command")
     for module in COMMANDS:
         if command is None or command in module.HELP:
@@ -48,15 +50,16 @@ def _command(argv):
 def main(argv=None):
     """Entry point of the ``riemannopt`` console script; returns the exit status."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    args = build_parser(_command(argv)).parse_args(argv)
-    prog = f"riemannopt {args.command}"
+    prog = "riemannopt"
     try:
-        if hasattr(args, "check"):
-            args.check(args)
-    except UsageError as exc:
-        print(f"{prog}: error: {exc}", file=sys.stderr)
-        return 2
-    try:
+        args = build_parser(_command(argv)).parse_args(argv)
+        prog = f"riemannopt {args.command}"
+        try:
+            if hasattr(args, "check"):
+                args.check(args)
+        except UsageError as exc:
+            print(f"{prog}: error: {exc}", file=sys.stderr)
+            return 2
         return args.run(args)
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)

@@ -6,8 +6,6 @@ need several arguments at once raise :class:`UsageError` from a command's ``chec
 """
 
 import argparse
-import math
-import os
 from pathlib import Path
 
 __all__ = [
@@ -36,57 +34,46 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
+def _number(text, expected, *, integer=False, **bounds):
+    """``text`` as a number checked by :func:`riemannopt._checks.check_number` (the package's one
+    validator of numbers); an ArgumentTypeError saying what was ``expected`` otherwise."""
+    from riemannopt._checks import check_number
+
+    try:
+        value = int(text) if integer else float(text)
+        return check_number(value, "value", integer=integer, **bounds)
+    except ValueError:  # int() or float() of bad text, or check_number's InputError (a ValueError)
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+
+
 def positive_float(text):
     """A finite number > 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not (value > 0 and math.isfinite(value)):
-        raise argparse.ArgumentTypeError(f"expected a positive finite number, got {text!r}")
-    return value
+    return _number(text, "a positive finite number", low=0, strict=True)
 
 
 def positive_int(text):
     """An integer >= 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
+    return _number(text, "a positive integer", integer=True, low=1)
 
 
 def non_negative_float(text):
     """A finite number ≥ 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}") from None
-    if not (value >= 0 and math.isfinite(value)):
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
-    return value
+    return _number(text, "a number >= 0", low=0)
 
 
 def non_negative_int(text):
     """An integer ≥ 0."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
-    return value
+    return _number(text, "an integer >= 0", integer=True, low=0)
 
 
 def _int_list(text):
+    expected = "comma-separated positive integers"
     try:
-        values = [int(s) for s in text.split(",") if s.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
-    if not values or min(values) < 1:
-        raise argparse.ArgumentTypeError(f"expected positive integers, got {text!r}")
+        values = [_number(s, expected, integer=True, low=1) for s in text.split(",") if s.strip()]
+    except argparse.ArgumentTypeError:
+        values = []
+    if not values:
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
     return values
 
 
@@ -125,15 +112,15 @@ def name_list(allowed, what="name"):
 
 
 def output_path(text):
-    """A file to write: its directory must exist and be writable (checked before any run)."""
-    path = Path(text)
-    parent = path.parent if str(path.parent) else Path(".")
-    if not parent.is_dir():
-        raise argparse.ArgumentTypeError(f"directory {str(parent)!r} of {text!r} does not exist")
-    if not os.access(parent, os.W_OK):
-        raise argparse.ArgumentTypeError(f"directory {str(parent)!r} of {text!r} is not writable")
-    if path.is_dir():
-        raise argparse.ArgumentTypeError(f"{text!r} is a directory, not a file name")
+    """A file to write: :func:`riemannopt._io.check_destination` (its directory exists and takes
+    new files, and it is not a directory), before any run."""
+    from riemannopt._io import check_destination
+    from riemannopt.errors import InputError
+
+    try:
+        check_destination(text, "file")
+    except InputError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
     return text
 
 

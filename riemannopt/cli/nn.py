@@ -1,6 +1,7 @@
 """``riemannopt nn``: train a preset network with each method (paper §7.2, Figure 3; App. F)."""
 
 import json
+import sys
 
 from riemannopt.cli._args import (
     UsageError,
@@ -37,7 +38,9 @@ def register(sub):
         description="Train one preset network with each method for the same number of iterations (once per "
         "seed), print the mean and range over seeds of the training and test error at fixed iterations and at "
         "fixed time, draw Figure 3's layout (error against iterations, solid; against time, dashed, top axis) "
-        "and write the histories as JSON. Exit status 1 if a run failed (its partial history is kept).",
+        "and write the histories as JSON. Exit status 1 if a run failed (its partial history is kept); 130 "
+        "if Ctrl-C stopped the study (the runs finished before it, and the stopped run's partial history, "
+        "are written and marked).",
     )
     p.add_argument(
         "--dataset",
@@ -122,11 +125,11 @@ def check(args):
 
     if args.from_history is not None:
         args.study = _load_study(args.from_history)
-        if (
-            args.table_iters is not None
-            and args.table_iters[-1] > len(args.study.histories(args.study.methods[0])[0]["iteration"]) - 1
-        ):
-            raise UsageError(f"--table-iters: iteration {args.table_iters[-1]} is beyond the saved study")
+        if args.table_iters is not None and args.table_iters[-1] > args.study.iters:
+            raise UsageError(
+                f"--table-iters: iteration {args.table_iters[-1]} is beyond the {args.study.iters} iterations "
+                f"of the study in {args.from_history}"
+            )
         return
 
     try:
@@ -164,15 +167,20 @@ def check(args):
 
 
 def _load_study(path):
+    from riemannopt.errors import InputError
     from riemannopt.experiments import NNStudy
 
     try:
         with open(path, encoding="utf-8") as f:
-            return NNStudy.from_json(json.load(f))
+            data = json.load(f)
     except OSError as exc:
         raise UsageError(f"--from-history: cannot read {path}: {exc.strerror}") from None
-    except (ValueError, KeyError, TypeError) as exc:
-        raise UsageError(f"--from-history: {path} is not a study written by --history ({exc})") from None
+    except ValueError as exc:  # not JSON, or not UTF-8
+        raise UsageError(f"--from-history: {path} is not a JSON file written by --history ({exc})") from None
+    try:
+        return NNStudy.from_json(data)
+    except InputError as exc:
+        raise UsageError(f"--from-history: {path}: {exc}") from None
 
 
 def run(args):
@@ -205,15 +213,22 @@ def run(args):
 
 
 def _report(study, args):
-    print(study.table(iterations=args.table_iters, clock=args.clock))
-    other = "wall" if args.clock == "cpu" else "cpu"
-    print(study.table(clock=other, with_iterations=False))
-    study.figure(clock=args.clock, title=args.title).savefig(args.out, dpi=120)
-    print(f"figure written to {args.out}")
-    if args.history is not None:
-        with open(args.history, "w", encoding="utf-8") as f:
-            json.dump(study.to_json(), f)
-        print(f"histories written to {args.history}")
-    if study.interrupted:
+    """Write the history, print the tables and write the figure; a Ctrl-C meanwhile is held back
+    until all of it is done (then the command exits 130), so a second Ctrl-C after the one that
+    stopped the study cannot lose what it kept."""
+    from riemannopt._io import atomic_write, deferred_interrupt, save_figure
+
+    with deferred_interrupt():
+        if args.history is not None:
+            atomic_write(args.history, lambda f: json.dump(study.to_json(), f), binary=False)
+        print(study.table(iterations=args.table_iters, clock=args.clock))
+        other = "wall" if args.clock == "cpu" else "cpu"
+        print(study.table(clock=other, with_iterations=False))
+        save_figure(study.figure(clock=args.clock, title=args.title), args.out, dpi=120)
+        print(f"figure written to {args.out}")
+        if args.history is not None:
+            print(f"histories written to {args.history}")
+    if study.interrupted and args.from_history is None:
+        print(f"riemannopt nn: {study.interruption()}", file=sys.stderr)
         return 130
     return 1 if study.failures else 0

@@ -78,6 +78,7 @@ def check(args):
 
 
 def run_orders(args):
+    from riemannopt._io import save_figure
     from riemannopt.experiments import study_problem, theorem1_table
     from riemannopt.plot import convergence_figure
 
@@ -88,12 +89,13 @@ def run_orders(args):
     fig = convergence_figure(
         table.studies, expected=table.expected, title=f"Theorem 1: {args.problem} / {args.reparam}"
     )
-    fig.savefig(args.out, dpi=120)
+    save_figure(fig, args.out, dpi=120)
     print(f"figure written to {args.out}")
     return 0 if table.passed else 1
 
 
 def run_invariance(args):
+    from riemannopt._io import save_figure
     from riemannopt.experiments import STUDY_PROBLEMS, invariance_table, study_problem
     from riemannopt.plot import invariance_figure
 
@@ -106,6 +108,6 @@ def run_invariance(args):
     table = invariance_table(problem, reparam, x0, T=args.T, steps_list=args.steps, methods=args.methods)
     print(table.text)
     title = f"Order of invariance: {args.problem}, identity vs {args.reparam}"
-    invariance_figure(table.studies, title=title).savefig(args.out, dpi=120)
+    save_figure(invariance_figure(table.studies, title=title), args.out, dpi=120)
     print(f"figure written to {args.out}")
     return 0 if table.passed else 1

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from riemannopt.errors import TrainingError
+from riemannopt._checks import check_number
+from riemannopt.errors import InputError, MethodError, TrainingError
 
 __all__ = ["nn_study", "NNStudy", "STUDY_CLOCKS"]
 
@@ -50,6 +51,10 @@ class NNStudy:
         True when Ctrl-C stopped the study (the runs done so far are kept).
     error : str
         What ``train_error`` measures: ``"squared"`` or ``"classification"``.
+    stopped : tuple or None
+        ``(method, seed)`` of the run Ctrl-C stopped: its partial history is in :attr:`runs` if
+        it had measured its start, and ``method`` is None if Ctrl-C came while seed ``seed``'s
+        data was being generated.  None when the study finished or stopped between runs.
     """
 
     preset: str
@@ -61,6 +66,7 @@ class NNStudy:
     failures: dict = field(default_factory=dict)
     interrupted: bool = False
     error: str = "squared"
+    stopped: tuple = None
 
     # -- measurements ---------------------------------------------------------------------------
 
@@ -81,12 +87,20 @@ class NNStudy:
         c = STUDY_CLOCKS[clock]
         return np.array([h[c][-1] / max(len(h[c]) - 1, 1) for h in self.histories(method)])
 
+    def complete(self, history):
+        """Whether ``history`` reached :attr:`iters` (else it failed or was interrupted)."""
+        return int(history["iteration"][-1]) >= self.iters
+
     def common_time(self, clock="cpu"):
-        """The latest time every run except Adam's reached (Adam is much cheaper per iteration
-        and would otherwise set a very early time)."""
+        """The latest time every complete run except Adam's reached (Adam is much cheaper per
+        iteration and would otherwise set a very early time, and so would a run that stopped
+        early); with no such run, the same over every run."""
         c = STUDY_CLOCKS[clock]
-        ends = [h[c][-1] for (m, _), h in self.runs.items() if m != "adam"] or [h[c][-1] for h in self.runs.values()]
-        return float(min(ends)) if ends else 0.0
+        for keep in (lambda m, h: m != "adam" and self.complete(h), lambda m, h: m != "adam", lambda m, h: True):
+            ends = [h[c][-1] for (m, _), h in self.runs.items() if keep(m, h)]
+            if ends:
+                return float(min(ends))
+        return 0.0
 
     # -- reports --------------------------------------------------------------------------------
 
@@ -124,7 +138,8 @@ class NNStudy:
             "| method | " + " | ".join(c[0] for c in cols) + f" | {clock} s / iteration |",
             "|---" * (len(cols) + 2) + "|",
         ]
-        footnote = False
+        marks = set()
+        c = STUDY_CLOCKS[clock]
         for m in self.methods:
             if not self.histories(m):
                 lines.append(f"| {m} | " + " | ".join("—" for _ in cols) + " | — |")
@@ -132,21 +147,48 @@ class NNStudy:
             cells = []
             for _, key, kind, at in cols:
                 scale = 100.0 if percent else 1.0
+                hs = self.histories(m)
                 if kind == "it":
-                    cells.append(_cell(scale * self.at_iteration(m, key, at)))
-                    continue
-                ended = any(h[STUDY_CLOCKS[clock]][-1] < at for h in self.histories(m))
-                cells.append(_cell(scale * self.at_time(m, key, at, clock)) + ("†" if ended else ""))
-                footnote |= ended
+                    values = self.at_iteration(m, key, at)
+                    # A run that stopped before iteration `at` contributes its last value.
+                    ended = [h["iteration"][-1] < at for h in hs]
+                else:
+                    values = self.at_time(m, key, at, clock)
+                    ended = [h[c][-1] < at for h in hs]
+                done = [self.complete(h) for h in hs]
+                mark = ("†" if any(e and d for e, d in zip(ended, done)) else "") + (
+                    "‡" if any(e and not d for e, d in zip(ended, done)) else ""
+                )
+                marks.update(mark)
+                cells.append(_cell(scale * values) + mark)
             spi = self.seconds_per_iteration(m, clock)
             lines.append(f"| {m} | " + " | ".join(cells) + f" | {spi.mean():.3g} |")
-        if footnote:
+        if "†" in marks:
             lines.append("† a run had finished all its iterations before that time: its last value")
+        if "‡" in marks:
+            lines.append("‡ a run had stopped (failed or interrupted) before that point: its last value")
         for (m, s), msg in self.failures.items():
             lines.append(f"! {m} (seed {s}) failed: {msg}")
         if self.interrupted:
-            lines.append("! interrupted: the table holds the runs finished before Ctrl-C")
+            lines.append(f"! {self.interruption()}; the runs finished before it are kept")
         return "\n".join(lines)
+
+    def interruption(self):
+        """What Ctrl-C stopped, in words ("" if the study was not interrupted)."""
+        if not self.interrupted:
+            return ""
+        if self.stopped is None:
+            where = "between runs" if self.runs or self.failures else "before the first run"
+        else:
+            m, s = self.stopped
+            h = self.runs.get(self.stopped)
+            if m is None:
+                where = f"while generating the data of seed {s}"
+            elif h is None:
+                where = f"in {m} (seed {s}) before its first iteration"
+            else:
+                where = f"in {m} (seed {s}) after iteration {int(h['iteration'][-1])} of {self.iters}"
+        return f"interrupted by Ctrl-C {where}"
 
     def figure(self, clock="cpu", title=None):
         """Figure 3's layout (:func:`riemannopt.plot.training_figure`)."""
@@ -177,31 +219,56 @@ class NNStudy:
             runs=runs,
             failures={f"{m}/{s}": msg for (m, s), msg in self.failures.items()},
             interrupted=self.interrupted,
+            stopped=None if self.stopped is None else dict(method=self.stopped[0], seed=self.stopped[1]),
             error=self.error,
         )
 
     @classmethod
     def from_json(cls, data):
-        """The inverse of :meth:`to_json`."""
-        runs = {}
-        for m, per_seed in data["runs"].items():
-            for s, h in per_seed.items():
-                runs[m, int(s)] = {k: _array(k, v) for k, v in h.items()}
-        failures = {}
-        for key, msg in data.get("failures", {}).items():
-            m, s = key.rsplit("/", 1)
-            failures[m, int(s)] = msg
-        return cls(
-            data["preset"],
-            tuple(data["methods"]),
-            tuple(data["seeds"]),
-            int(data["iters"]),
-            runs,
-            dict(data.get("settings", {})),
-            failures,
-            bool(data.get("interrupted", False)),
-            data.get("error", "squared"),
-        )
+        """The inverse of :meth:`to_json`.
+
+        Raises
+        ------
+        InputError
+            If ``data`` is not a study written by :meth:`to_json`: saying what it is instead when
+            it is a ``riemannopt rl`` history, else naming the entries that are missing or what
+            is malformed.
+        """
+        if not isinstance(data, dict):
+            raise InputError(f"a training study is a JSON object (NNStudy.to_json), not a JSON {type(data).__name__}")
+        if "env_ids" in data and "preset" not in data:
+            raise InputError(
+                "this is the history of a reinforcement-learning study (riemannopt rl), not of riemannopt nn"
+            )
+        missing = [k for k in ("preset", "methods", "seeds", "iters", "runs") if k not in data]
+        if missing:
+            raise InputError(f"not a training study (NNStudy.to_json): it has no {', '.join(map(repr, missing))}")
+        try:
+            runs = {}
+            for m, per_seed in data["runs"].items():
+                for s, h in per_seed.items():
+                    runs[m, int(s)] = {k: _array(k, v) for k, v in h.items()}
+                    if "iteration" not in runs[m, int(s)]:
+                        raise ValueError(f"run {m}/{s} has no 'iteration'")
+            failures = {}
+            for key, msg in data.get("failures", {}).items():
+                m, s = key.rsplit("/", 1)
+                failures[m, int(s)] = msg
+            stopped = data.get("stopped")
+            return cls(
+                str(data["preset"]),
+                tuple(data["methods"]),
+                tuple(int(s) for s in data["seeds"]),
+                int(data["iters"]),
+                runs,
+                dict(data.get("settings", {})),
+                failures,
+                bool(data.get("interrupted", False)),
+                data.get("error", "squared"),
+                None if stopped is None else (stopped["method"], int(stopped["seed"])),
+            )
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
+            raise InputError(f"a malformed training study ({type(exc).__name__}: {exc})") from None
 
 
 def _array(key, values):
@@ -264,15 +331,24 @@ def nn_study(preset, methods, iters, seeds=(0,), *, data=None, backend="numpy", 
     -------
     NNStudy
         A run that raises a ``TrainingError`` is recorded in ``failures`` with its partial
-        history; Ctrl-C ends the study with the runs done so far (``interrupted``).
+        history.  Ctrl-C at any moment (data generation, set-up, an iteration, between runs)
+        ends the study with the runs finished so far and the stopped run's partial history:
+        ``interrupted`` is set and ``stopped`` names that run.
     """
-    from riemannopt.nn import train
+    from riemannopt.nn import METHODS, train
     from riemannopt.nn.objective import error_kind
     from riemannopt.nn.presets import get_preset
 
+    # Checked here, not by the first train call, so that no argument can end the study after
+    # runs have finished.
+    iters = check_number(iters, "iters", integer=True, low=0)
+    seeds = tuple(check_number(s, f"seeds[{i}]", integer=True, low=0) for i, s in enumerate(seeds))
+    methods = tuple(methods)
+    for m in methods:
+        if m not in METHODS:
+            raise MethodError(f"unknown training method {m!r} in methods; expected one of {list(METHODS)}")
     p = get_preset(preset) if isinstance(preset, str) else preset
     options.setdefault("threshold", p.threshold)
-    net = p.network(backend=backend)
     study = NNStudy(
         p.name if data is None else f"{p.name} on {data.name}",
         tuple(methods),
@@ -282,29 +358,36 @@ def nn_study(preset, methods, iters, seeds=(0,), *, data=None, backend="numpy", 
         settings=dict(options, backend=backend),
         error=error_kind(p.loss),
     )
-    for s in seeds:
-        d = data if data is not None else p.dataset(s)
-        for m in methods:
-            try:
-                res = train(
-                    net,
-                    d.X_train,
-                    d.T_train,
-                    m,
-                    iters,
-                    seed=s,
-                    X_test=d.X_test,
-                    T_test=d.T_test,
-                    progress=progress,
-                    **options,
-                )
-            except TrainingError as exc:
-                study.failures[m, s] = str(exc)
-                if exc.result is not None:
-                    study.runs[m, s] = exc.result.history
-                continue
-            study.runs[m, s] = res.history
-            if res.interrupted:
-                study.interrupted = True
-                return study
+    try:
+        net = p.network(backend=backend)
+        for s in seeds:
+            study.stopped = (None, s)
+            d = data if data is not None else p.dataset(s)
+            for m in methods:
+                study.stopped = (m, s)
+                try:
+                    res = train(
+                        net,
+                        d.X_train,
+                        d.T_train,
+                        m,
+                        iters,
+                        seed=s,
+                        X_test=d.X_test,
+                        T_test=d.T_test,
+                        progress=progress,
+                        **options,
+                    )
+                except TrainingError as exc:
+                    study.failures[m, s] = str(exc)
+                    if exc.result is not None:
+                        study.runs[m, s] = exc.result.history
+                else:
+                    study.runs[m, s] = res.history
+                    if res.interrupted:
+                        study.interrupted = True
+                        return study
+                study.stopped = None
+    except KeyboardInterrupt:
+        study.interrupted = True
     return study
