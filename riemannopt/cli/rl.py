@@ -2,6 +2,7 @@
 
 import argparse
 
+from riemannopt._io import deferred_interrupt
 from riemannopt.cli._args import (
     UsageError,
     figure_path,
@@ -41,6 +42,9 @@ def register(sub):
         "or ACKTR's Kronecker-factored Fisher; GAE with a value baseline), updated by ng, mid (midpoint) or "
         "geo (geodesic correction); plot average episode return against environment steps, mean and spread "
         "over seeds, and print the returns at fixed step counts. "
+        "A run that fails is kept with what it computed and the study goes on; Ctrl-C ends the study and "
+        "writes the runs finished so far. Exit status 130 if interrupted, 1 if a run failed (both marked in "
+        "the table, the figure and the history), 0 otherwise. "
         'Needs the rl extra: pip install "riemannopt[rl]".',
     )
     p.add_argument(
@@ -56,7 +60,11 @@ def register(sub):
         help="comma-separated methods among ng, mid, geo (default: all three)",
     )
     p.add_argument(
-        "--timesteps", type=positive_int, default=200_000, help="environment steps per run (default: 200000)"
+        "--timesteps",
+        type=positive_int,
+        default=200_000,
+        help="environment steps per run, at least one batch (--envs × --steps-per-env), rounded up to whole "
+        "batches (default: 200000)",
     )
     p.add_argument("--seeds", type=positive_int, default=3, help="number of seeds, 0 .. N-1 (default: 3)")
     p.add_argument(
@@ -129,8 +137,10 @@ def _history_file(text):
 
 def check(args):
     """Every environment exists, runs here and has spaces the policies support; every step
-    count of ``--at`` is within the run; a ``--from-history`` file is a saved study."""
-    from riemannopt.errors import BackendUnavailableError, MethodError
+    count of ``--at`` is within the run; ``--timesteps`` holds at least one batch; a
+    ``--from-history`` file is a saved study (``--out`` and ``--history`` are checked by their
+    argument types, :func:`~riemannopt.cli._args.output_path`)."""
+    from riemannopt.errors import BackendUnavailableError, InputError, MethodError
     from riemannopt.rl.envs import env_info
 
     if args.from_history:
@@ -138,6 +148,8 @@ def check(args):
 
         try:
             args.study = Study.load(args.from_history)
+        except InputError as exc:  # says what the file is instead
+            raise UsageError(f"--from-history: {exc}") from None
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise UsageError(f"--from-history: {args.from_history!r} is not a saved study ({exc!r})") from None
         args.timesteps = args.study.timesteps
@@ -146,6 +158,12 @@ def check(args):
         return
     if args.at is not None and max(args.at) > args.timesteps:
         raise UsageError(f"--at: {max(args.at)} is beyond --timesteps {args.timesteps}")
+    batch = args.envs * args.steps_per_env
+    if args.timesteps < batch:
+        raise UsageError(
+            f"--timesteps {args.timesteps} is less than one batch of {batch} steps (--envs {args.envs} × "
+            f"--steps-per-env {args.steps_per_env}): raise --timesteps or lower --envs or --steps-per-env"
+        )
     args.infos = {}
     for env_id in args.env:
         try:
@@ -155,8 +173,12 @@ def check(args):
 
 
 def run(args):
+    """Train the study (or load it with ``--from-history``), then report it.  Ctrl-C ends the
+    training and keeps what finished; the exit status is 130 if Ctrl-C stopped the study, else 1
+    if a run failed, else 0."""
+    import riemannopt.plot  # noqa: F401 - imported now, not in the report, where Ctrl-C would lose the study
     from riemannopt.progress import progress
-    from riemannopt.rl.study import run_study
+    from riemannopt.rl.study import Study, run_study
     from riemannopt.rl.training import RLConfig
 
     if args.from_history:
@@ -173,22 +195,38 @@ def run(args):
     seeds = list(range(args.seeds))
     per_run = -(-args.timesteps // config.batch) * config.batch
     total = per_run * len(args.env) * len(args.methods) * len(seeds)
+    study = Study(list(args.env), list(args.methods), seeds, args.timesteps, config, interrupted=True)
     print(
         f"natural policy gradient ({args.fisher} Fisher) on {', '.join(args.env)}: methods "
-        f"{', '.join(args.methods)}, {len(seeds)} seed(s), {args.timesteps} steps each, batch {config.batch}"
+        f"{', '.join(args.methods)}, {len(seeds)} seed(s), {args.timesteps} steps each, batch {config.batch}",
+        flush=True,
     )
-    with progress(range(total), desc="rl", enable=False if args.no_progress else None, total=total) as bar:
-        study = run_study(args.env, args.methods, args.timesteps, seeds, config=config, progress=bar.update)
+    try:
+        with progress(range(total), desc="rl", enable=False if args.no_progress else None, total=total) as bar:
+            study = run_study(args.env, args.methods, args.timesteps, seeds, config=config, progress=bar.update)
+    except KeyboardInterrupt:  # outside the runs (the progress bar): the study keeps what it had
+        study.interrupted = True
     return _report(args, study)
 
 
 def _report(args, study):
-    from riemannopt.plot import rl_figure
+    """Write the history and the figure (whole, Ctrl-C held back until both are written), print
+    the table; the exit status."""
+    late = False
+    try:
+        with deferred_interrupt():
+            from riemannopt._io import save_figure
+            from riemannopt.plot import rl_figure
 
+            if args.history:
+                study.save(args.history)
+            save_figure(rl_figure(study), args.out, dpi=110)
+    except KeyboardInterrupt:  # arrived while writing; both files are complete
+        late = True
     print(study.table(args.at))
-    rl_figure(study).savefig(args.out, dpi=110)
-    print(f"figure written to {args.out}")
     if args.history:
-        study.save(args.history)
         print(f"history written to {args.history}")
-    return 0
+    print(f"figure written to {args.out}")
+    if study.interrupted or late:
+        return 130
+    return 1 if study.failures else 0

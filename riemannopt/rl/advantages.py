@@ -16,6 +16,8 @@ new episode.
 
 import numpy as np
 
+from riemannopt._checks import check_number
+
 __all__ = ["gae", "standardize"]
 
 
@@ -51,6 +53,8 @@ def gae(rewards, values, next_values, terminated, ends, gamma, lam):
     ndarray, shape (T, ...)
         ``Â_t``; the value targets are ``Â_t + V(s_t)`` (the λ-returns).
     """
+    gamma = check_number(gamma, "gamma", low=0, high=1)
+    lam = check_number(lam, "lam", low=0, high=1)
     rewards = np.asarray(rewards, dtype=np.float64)
     values = np.asarray(values, dtype=np.float64)
     next_values = np.asarray(next_values, dtype=np.float64)
@@ -68,5 +72,6 @@ def gae(rewards, values, next_values, terminated, ends, gamma, lam):
 def standardize(x, eps=1e-8):
     """``(x − mean) / (std + eps)``: advantages on a fixed scale, so that a fixed learning rate
     means the same in every task and at every stage of training (as ACKTR does)."""
+    eps = check_number(eps, "eps", low=0)
     x = np.asarray(x, dtype=np.float64)
     return (x - x.mean()) / (x.std() + eps)

@@ -8,9 +8,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from riemannopt.errors import BackendUnavailableError, MethodError
+from riemannopt._checks import check_number
+from riemannopt.errors import BackendUnavailableError, InputError, MethodError
 
-__all__ = ["EnvInfo", "require_gymnasium", "env_info", "make_vec_env"]
+__all__ = ["EnvInfo", "require_gymnasium", "env_info", "make_vec_env", "check_env_id"]
+
+
+def check_env_id(env_id, name="env_id"):
+    """``env_id`` if it is a gymnasium environment id (a non-empty string), else an
+    :class:`~riemannopt.errors.InputError` naming ``name``."""
+    if not isinstance(env_id, str) or not env_id.strip():
+        raise InputError(f"{name} must be a gymnasium environment id such as 'Pendulum-v1', got {env_id!r}")
+    return env_id
 
 
 def require_gymnasium():
@@ -62,7 +71,10 @@ def env_info(env_id):
     MethodError
         An unknown environment id, or observation / action spaces other than a flat Box and a
         Box or Discrete action space.
+    InputError
+        ``env_id`` is not a string.
     """
+    check_env_id(env_id)
     gym = require_gymnasium()
     try:
         gym.spec(env_id)
@@ -103,6 +115,8 @@ def make_vec_env(env_id, n_envs):
     autoreset), which returns the true final observation in ``info["final_obs"]``: GAE needs it
     to bootstrap through a time limit (:func:`riemannopt.rl.gae`).
     """
+    check_env_id(env_id)
+    n_envs = check_number(n_envs, "n_envs", integer=True, low=1)
     gym = require_gymnasium()
     from gymnasium.vector import AutoresetMode
 

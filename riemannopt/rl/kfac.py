@@ -30,7 +30,10 @@ import math
 
 import numpy as np
 
+from riemannopt._checks import check_number
+from riemannopt.errors import NotPositiveDefiniteError
 from riemannopt.nn.activations import get_activation
+from riemannopt.rl.policy import gaussian_precision
 
 __all__ = ["KFAC"]
 
@@ -56,6 +59,7 @@ class KFAC:
         self.policy = policy
         self.gaussian = not policy.discrete
         net = policy.net
+        params = policy._check_params(params)
         theta = params[:-1] if self.gaussian else params
         layers = net.unflatten(theta)
         acts = [get_activation(name) for name in net.activations]
@@ -68,7 +72,7 @@ class KFAC:
         self.A = [np.hstack([a, np.ones((n, 1))]) for a in inputs]
         self.A = [a.T @ a / n for a in self.A]
         if self.gaussian:
-            prec = math.exp(-2.0 * float(params[-1]))
+            prec = gaussian_precision(params)
             k = x.shape[1]
             signals = [np.broadcast_to(math.sqrt(prec) * np.eye(k)[j], (n, k)) for j in range(k)]
             self.log_std_fisher = 2.0 * k
@@ -106,14 +110,28 @@ class KFAC:
         return self._flat(blocks, self.log_std_fisher * v[-1] if self.gaussian else None)
 
     def solve(self, v, damping):
-        """``(F̂ + λ)⁻¹ v`` with factored Tikhonov damping (exact for the log σ block)."""
+        """``(F̂ + λ)⁻¹ v`` with factored Tikhonov damping (exact for the log σ block).
+
+        ``damping`` must be > 0: the factors ``A`` and ``G`` are singular whenever an input or an
+        output of a layer is constant over the batch, and only the damping makes them
+        invertible.  A damped factor that is still numerically singular raises
+        :class:`~riemannopt.errors.NotPositiveDefiniteError` naming the layer.
+        """
+        damping = check_number(damping, "damping", low=0, strict=True)
         v = np.asarray(v, dtype=np.float64)
         root = math.sqrt(damping)
         blocks = []
-        for M, A, G in zip(self._blocks(v), self.A, self.G):
+        for layer, (M, A, G) in enumerate(zip(self._blocks(v), self.A, self.G)):
             ta, tg = np.trace(A) / len(A), np.trace(G) / len(G)
             pi = math.sqrt(ta / tg) if ta > 0 and tg > 0 else 1.0
             Ad = A + (root * pi) * np.eye(len(A))
             Gd = G + (root / pi) * np.eye(len(G))
-            blocks.append(np.linalg.solve(Gd, np.linalg.solve(Ad, M.T).T))
+            try:
+                blocks.append(np.linalg.solve(Gd, np.linalg.solve(Ad, M.T).T))
+            except np.linalg.LinAlgError:
+                raise NotPositiveDefiniteError(
+                    f"kfac: the damped Kronecker factors of layer {layer} are singular at damping {damping:g}; "
+                    "raise the damping",
+                    method="kfac",
+                ) from None
         return self._flat(blocks, v[-1] / (self.log_std_fisher + damping) if self.gaussian else None)

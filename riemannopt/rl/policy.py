@@ -50,12 +50,18 @@ import math
 
 import numpy as np
 
-from riemannopt.errors import InputError, MethodError, ShapeError
+from riemannopt._checks import check_finite, check_number
+from riemannopt.errors import InputError, MethodError, NonFiniteError, ShapeError
 from riemannopt.nn import MLP
 
-__all__ = ["Policy", "GaussianPolicy", "CategoricalPolicy", "PolicyState", "make_policy"]
+__all__ = ["Policy", "GaussianPolicy", "CategoricalPolicy", "PolicyState", "make_policy", "LOG_STD_LIMIT"]
 
 _LOG_2PI = math.log(2 * math.pi)
+
+#: The largest ``|ς|`` (log σ) a Gaussian policy's products are computed at: beyond it ``σ²``,
+#: ``1/σ²`` and the KL divergence's ratio ``σ²/σ′²`` of two such policies leave float64's range.
+#: An update that takes ς further has diverged.
+LOG_STD_LIMIT = 100.0
 
 
 class Policy:
@@ -87,10 +93,12 @@ class Policy:
     discrete = False
 
     def __init__(self, obs_dim, hidden, activation, n_out, output, loss):
-        if isinstance(obs_dim, bool) or not isinstance(obs_dim, (int, np.integer)) or obs_dim < 1:
-            raise ShapeError(f"obs_dim must be a positive integer, got {obs_dim!r}")
-        self.obs_dim = int(obs_dim)
-        self.hidden = tuple(hidden)
+        self.obs_dim = check_number(obs_dim, "obs_dim", integer=True, low=1, cls=ShapeError)
+        if isinstance(hidden, (str, bytes)) or not isinstance(hidden, (tuple, list)):
+            raise ShapeError(f"hidden must be layer widths such as (64, 64) (or () for none), got {hidden!r}")
+        self.hidden = tuple(
+            check_number(h, f"hidden[{i}]", integer=True, low=1, cls=ShapeError) for i, h in enumerate(hidden)
+        )
         self.activation = activation
         self.net = MLP([self.obs_dim, *self.hidden, n_out], [activation] * len(self.hidden) + [output], loss)
         self.ops = self.net.backend
@@ -108,9 +116,7 @@ class Policy:
         params = np.asarray(params, dtype=np.float64)
         if params.shape != (self.n_params,):
             raise ShapeError(f"policy parameters must have shape ({self.n_params},), got {params.shape}")
-        if not np.isfinite(params).all():
-            raise InputError("policy parameters must be finite")
-        return params
+        return check_finite(params, "policy parameters")
 
     def sample(self, params, obs, rng):
         """One action per row of ``obs`` drawn from ``π(· | s)``, with ``rng`` a
@@ -122,9 +128,7 @@ def _weights(weights, n):
     w = np.asarray(weights, dtype=np.float64)
     if w.shape != (n,):
         raise ShapeError(f"weights must have shape ({n},), one per state, got {w.shape}")
-    if not np.isfinite(w).all():
-        raise InputError(f"weights must be finite, but weights[{int(np.argmax(~np.isfinite(w)))}] is not")
-    return w
+    return check_finite(w, "weights")
 
 
 class PolicyState:
@@ -180,11 +184,11 @@ class GaussianPolicy(Policy):
     """
 
     def __init__(self, obs_dim, act_dim, hidden=(64, 64), activation="tanh", log_std=0.0):
-        if isinstance(act_dim, bool) or not isinstance(act_dim, (int, np.integer)) or act_dim < 1:
-            raise ShapeError(f"act_dim must be a positive integer, got {act_dim!r}")
-        super().__init__(obs_dim, hidden, activation, int(act_dim), "linear", "squared")
-        self.act_dim = int(act_dim)
-        self.log_std0 = float(log_std)
+        act_dim = check_number(act_dim, "act_dim", integer=True, low=1, cls=ShapeError)
+        log_std = check_number(log_std, "log_std", low=-LOG_STD_LIMIT, high=LOG_STD_LIMIT)
+        super().__init__(obs_dim, hidden, activation, act_dim, "linear", "squared")
+        self.act_dim = act_dim
+        self.log_std0 = log_std
         self.n_params = self.net.n_params + 1
 
     def __repr__(self):
@@ -199,6 +203,18 @@ class GaussianPolicy(Policy):
         return GaussianState(self, params, self.net.linearize(params[:-1], obs))
 
 
+def gaussian_precision(params):
+    """``1/σ² = e^{−2ς}`` of a Gaussian policy's parameters (ς their last entry), or a
+    :class:`~riemannopt.errors.NonFiniteError` if ``|ς|`` exceeds :data:`LOG_STD_LIMIT`."""
+    log_std = float(params[-1])
+    if not abs(log_std) <= LOG_STD_LIMIT:
+        raise NonFiniteError(
+            f"the policy's log σ reached {log_std:.6g}, beyond ±{LOG_STD_LIMIT:g}: σ² leaves float64's range",
+            point=params,
+        )
+    return math.exp(-2.0 * log_std)
+
+
 class GaussianState(PolicyState):
     """:class:`PolicyState` of a :class:`GaussianPolicy`; ``.mean`` (n, k) and ``.log_std``."""
 
@@ -208,7 +224,7 @@ class GaussianState(PolicyState):
         self.lin = lin
         self.mean = lin.y
         self.log_std = float(params[-1])
-        self.prec = math.exp(-2.0 * self.log_std)  # 1/σ²
+        self.prec = gaussian_precision(params)
 
     def _actions(self, actions):
         a = np.asarray(actions, dtype=np.float64)
@@ -267,10 +283,9 @@ class CategoricalPolicy(Policy):
     discrete = True
 
     def __init__(self, obs_dim, n_actions, hidden=(64, 64), activation="tanh"):
-        if isinstance(n_actions, bool) or not isinstance(n_actions, (int, np.integer)) or n_actions < 2:
-            raise ShapeError(f"n_actions must be an integer >= 2, got {n_actions!r}")
-        super().__init__(obs_dim, hidden, activation, int(n_actions), "softmax", "softmax_ce")
-        self.n_actions = int(n_actions)
+        n_actions = check_number(n_actions, "n_actions", integer=True, low=2, cls=ShapeError)
+        super().__init__(obs_dim, hidden, activation, n_actions, "softmax", "softmax_ce")
+        self.n_actions = n_actions
         self.n_params = self.net.n_params
 
     def __repr__(self):

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from riemannopt._checks import check_number
+from riemannopt.errors import NonFiniteError
 from riemannopt.rl.advantages import gae
 
 __all__ = ["RunningNorm", "Batch", "Collector"]
@@ -31,10 +33,11 @@ class RunningNorm:
     """
 
     def __init__(self, dim, clip=10.0):
+        dim = check_number(dim, "dim", integer=True, low=1)
         self.mean = np.zeros(dim)
         self.var = np.ones(dim)
         self.count = 0
-        self.clip = float(clip)
+        self.clip = check_number(clip, "clip", low=0, strict=True)
 
     def __call__(self, obs):
         """``clip((obs − mean) / √(var + 1e-8))``; the identity until the first :meth:`update`."""
@@ -103,19 +106,40 @@ class Collector:
         Seeds the environments (``seed, seed + 1, ...``) and the action noise.
     normalize : bool
         Normalize observations by running statistics.
+
+    Raises
+    ------
+    NonFiniteError
+        The environment returned a NaN or infinite observation or reward (here or in
+        :meth:`collect`), naming the environment, the step and the entry.
     """
 
     def __init__(self, env, info, seed, *, normalize=True):
+        seed = check_number(seed, "seed", integer=True, low=0)
         self.env = env
         self.info = info
         self.n_envs = env.num_envs
         self.rng = np.random.default_rng(seed)
         self.norm = RunningNorm(info.obs_dim) if normalize else None
-        obs, _ = env.reset(seed=int(seed))
-        self.obs = np.asarray(obs, dtype=np.float64)
+        self.steps = 0
+        obs, _ = env.reset(seed=seed)
+        self.obs = self._finite(obs, "observation")
         self.ep_return = np.zeros(self.n_envs)
         self.ep_length = np.zeros(self.n_envs, dtype=int)
-        self.steps = 0
+
+    def _finite(self, values, what):
+        """``values`` (one row per environment) as float64, or a NonFiniteError naming the first
+        non-finite entry (NaN observations would otherwise surface as a network input error)."""
+        values = np.asarray(values, dtype=np.float64)
+        if not np.isfinite(values).all():
+            bad = tuple(int(i) for i in np.argwhere(~np.isfinite(values))[0])
+            entry = f"[{bad[1]}]" if len(bad) > 1 else ""
+            when = f"after environment step {self.steps}" if self.steps else "at reset"
+            raise NonFiniteError(
+                f"{self.info.env_id} returned a non-finite {what} {when}: environment {bad[0]}'s {what}{entry} = "
+                f"{values[bad]}"
+            )
+        return values
 
     def _normalized(self, obs):
         return self.norm(obs) if self.norm is not None else np.asarray(obs, dtype=np.float64)
@@ -129,6 +153,9 @@ class Collector:
             ``n_steps · n_envs`` rows, advantages by GAE with ``value`` as the baseline (it
             bootstraps through time limits from the true final observation).
         """
+        n_steps = check_number(n_steps, "n_steps", integer=True, low=1)
+        gamma = check_number(gamma, "gamma", low=0, high=1)
+        lam = check_number(lam, "lam", low=0, high=1)
         n, T = self.n_envs, n_steps
         obs_dim = self.info.obs_dim
         raw_obs = np.empty((T, n, obs_dim))
@@ -144,14 +171,19 @@ class Collector:
             actions.append(a)
             env_a = np.clip(a, self.info.low, self.info.high) if self.info.kind == "gaussian" else a
             obs, r, term, trunc, info = self.env.step(env_a)
-            obs = np.asarray(obs, dtype=np.float64)
+            self.steps += n
+            obs = self._finite(obs, "observation")
+            r = self._finite(r, "reward")
             rewards[t], terminated[t], ends[t] = r, term, term | trunc
             next_raw[t] = obs
-            self.steps += n
             self.ep_return += r
             self.ep_length += 1
-            for i in np.flatnonzero(ends[t]):
+            ended = np.flatnonzero(ends[t])
+            for i in ended:
                 next_raw[t, i] = info["final_obs"][i]
+            if ended.size:  # the other rows were checked as observations
+                self._finite(next_raw[t], "final observation")
+            for i in ended:
                 episodes.append((self.steps, float(self.ep_return[i]), int(self.ep_length[i])))
                 self.ep_return[i] = 0.0
                 self.ep_length[i] = 0

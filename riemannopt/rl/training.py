@@ -6,21 +6,23 @@ learning rates.  A run is reproducible: one seed fixes the initial networks, the
 resets and the action noise.
 """
 
-import math
 import time
 from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
-from riemannopt.errors import InputError, MethodError, NonFiniteError, TrainingError
+from riemannopt._checks import as_float_array, check_number
+from riemannopt._io import deferred_interrupt
+from riemannopt._threads import blas_threads
+from riemannopt.errors import InputError, MethodError, NonFiniteError, OptimizationError, TrainingError
 from riemannopt.rl.advantages import standardize
-from riemannopt.rl.envs import env_info, make_vec_env
+from riemannopt.rl.envs import check_env_id, env_info, make_vec_env
 from riemannopt.rl.policy import make_policy
 from riemannopt.rl.rollout import Collector
 from riemannopt.rl.updates import CURVATURES, METHODS, policy_update
 from riemannopt.rl.value import ValueFunction
 
-__all__ = ["RLConfig", "RLResult", "PAPER_LR", "TUNED_LR", "default_lr", "train"]
+__all__ = ["RLConfig", "RLResult", "PAPER_LR", "TUNED_LR", "MAX_LOG_STD", "default_lr", "train"]
 
 #: The paper's learning rates (App. E.2), chosen there so that ACKTR (K-FAC steps with its own
 #: damping and momentum 0) reaches the highest return at 1M steps.  Keys are environment names
@@ -63,13 +65,20 @@ _UPDATE_RECORDS = (
 def default_lr(env_id):
     """η for ``env_id`` (by name without the ``-vN`` suffix): :data:`TUNED_LR` if the
     environment was tuned here, else :data:`PAPER_LR` if the paper gives a value, else 0.3."""
-    name = env_id.split("/")[-1].split("-v")[0]
+    name = check_env_id(env_id).split("/")[-1].split("-v")[0]
     return TUNED_LR.get(name, PAPER_LR.get(name, 0.3))
+
+
+#: The largest ``|RLConfig.log_std|``: an initial σ between e⁻²⁰ and e²⁰.
+MAX_LOG_STD = 20.0
 
 
 @dataclass(frozen=True)
 class RLConfig:
     """Settings of a run.
+
+    Every setting is checked when the config is made (an :class:`~riemannopt.errors.InputError`
+    naming it); numbers are stored as Python ``int`` / ``float`` and ``hidden`` as a tuple.
 
     Attributes
     ----------
@@ -78,7 +87,8 @@ class RLConfig:
     max_kl : float or None
         δ of the trust region ``r = min(η, √(2δ/dᵀFd))`` (None: fixed steps).
     damping : float
-        λ of the damped Fisher ``F + λI``.
+        λ of the damped Fisher ``F + λI`` (> 0 with ``curvature="kfac"``, whose Kronecker
+        factors are singular without it).
     curvature : {"exact", "kfac"}
         The Fisher of the updates: exact products with CG, or ACKTR's Kronecker factors
         (:func:`~riemannopt.rl.policy_update`).
@@ -88,11 +98,11 @@ class RLConfig:
         Environments stepped in parallel and steps of each per batch (a batch is their product,
         2048 by default, near ACKTR's 2500 for continuous control).
     gamma, lam : float
-        Discount and GAE parameter (ACKTR: 0.99 and 0.97).
+        Discount and GAE parameter (ACKTR: 0.99 and 0.97), in [0, 1].
     hidden : tuple of int
         Hidden widths of the policy and the value network (App. E.2: two of 64).
     log_std : float
-        Initial log σ of a Gaussian policy.
+        Initial log σ of a Gaussian policy, within ±:data:`MAX_LOG_STD`.
     vf_lr, vf_epochs, vf_minibatch :
         Adam settings of the value function.
     normalize_obs : bool
@@ -116,25 +126,32 @@ class RLConfig:
     normalize_obs: bool = True
 
     def __post_init__(self):
-        checks = {
-            "lr": (self.lr, self.lr is None or self.lr > 0),
-            "max_kl": (self.max_kl, self.max_kl is None or self.max_kl > 0),
-            "damping": (self.damping, self.damping >= 0),
-            "gamma": (self.gamma, 0 <= self.gamma <= 1),
-            "lam": (self.lam, 0 <= self.lam <= 1),
-            "vf_lr": (self.vf_lr, self.vf_lr > 0),
-        }
-        for name, (value, ok) in checks.items():
-            if value is not None and not (isinstance(value, (int, float)) and math.isfinite(value)) or not ok:
-                raise InputError(f"RLConfig.{name} = {value!r} is out of range")
-        for name in ("cg_iters", "n_envs", "n_steps", "vf_epochs", "vf_minibatch"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise InputError(f"RLConfig.{name} must be a positive integer, got {value!r}")
+        def put(name, value):  # a frozen dataclass: store the checked, normalized value
+            object.__setattr__(self, name, value)
+
         if self.curvature not in CURVATURES:
             raise InputError(f"RLConfig.curvature must be one of {', '.join(CURVATURES)}, got {self.curvature!r}")
-        if not self.hidden or not all(isinstance(h, int) and h >= 1 for h in self.hidden):
-            raise InputError(f"RLConfig.hidden must be positive layer widths, got {self.hidden!r}")
+        for name in ("lr", "max_kl"):
+            value = getattr(self, name)
+            if value is not None:
+                put(name, check_number(value, f"RLConfig.{name}", low=0, strict=True))
+        kfac = self.curvature == "kfac"
+        put("damping", check_number(self.damping, "RLConfig.damping", low=0, strict=kfac))
+        for name in ("gamma", "lam"):
+            put(name, check_number(getattr(self, name), f"RLConfig.{name}", low=0, high=1))
+        put("log_std", check_number(self.log_std, "RLConfig.log_std", low=-MAX_LOG_STD, high=MAX_LOG_STD))
+        put("vf_lr", check_number(self.vf_lr, "RLConfig.vf_lr", low=0, strict=True))
+        for name in ("cg_iters", "n_envs", "n_steps", "vf_epochs", "vf_minibatch"):
+            put(name, check_number(getattr(self, name), f"RLConfig.{name}", integer=True, low=1))
+        hidden = self.hidden
+        if isinstance(hidden, (str, bytes)) or not isinstance(hidden, (tuple, list)) or not hidden:
+            raise InputError(f"RLConfig.hidden must be positive layer widths such as (64, 64), got {hidden!r}")
+        put(
+            "hidden", tuple(check_number(h, f"RLConfig.hidden[{i}]", integer=True, low=1) for i, h in enumerate(hidden))
+        )
+        if not isinstance(self.normalize_obs, (bool, np.bool_)):
+            raise InputError(f"RLConfig.normalize_obs must be True or False, got {self.normalize_obs!r}")
+        put("normalize_obs", bool(self.normalize_obs))
 
     @property
     def batch(self):
@@ -166,7 +183,15 @@ class RLResult:
         ``update_time`` (seconds spent in the policy update alone), ``entropy`` (of the policy
         that collected the batch, mean over its states).
     params : ndarray
-        The final policy parameters.
+        The final policy parameters (those of the last finished update).
+    steps : int or None
+        Environment steps of the batches collected in full (None: unknown, a record from before
+        this was kept).
+    interrupted : bool
+        Ctrl-C stopped the run: the record holds what was finished before.
+    failure : str or None
+        Why the run stopped early (the message of the :class:`~riemannopt.errors.TrainingError`
+        it raised), or None.
     """
 
     env_id: str
@@ -177,11 +202,20 @@ class RLResult:
     episode_returns: np.ndarray
     updates: dict = field(default_factory=dict)
     params: np.ndarray = None
+    steps: int = None
+    interrupted: bool = False
+    failure: str = None
+
+    @property
+    def complete(self):
+        """The run neither failed nor was interrupted."""
+        return not self.interrupted and self.failure is None
 
     def returns_at(self, steps, window=10):
         """The average return of the last ``window`` episodes finished by each of ``steps``
         environment steps (NaN before the first episode ends): the learning curve of Figure 4."""
-        steps = np.atleast_1d(np.asarray(steps))
+        window = check_number(window, "window", integer=True, low=1)
+        steps = np.atleast_1d(as_float_array(steps, "steps"))
         out = np.full(len(steps), np.nan)
         ends = np.searchsorted(self.episode_steps, steps, side="right")
         csum = np.concatenate([[0.0], np.cumsum(self.episode_returns)])
@@ -201,6 +235,9 @@ class RLResult:
             "episode_steps": self.episode_steps.tolist(),
             "episode_returns": self.episode_returns.tolist(),
             "updates": {k: np.asarray(v).tolist() for k, v in self.updates.items()},
+            "steps": self.steps,
+            "interrupted": self.interrupted,
+            "failure": self.failure,
         }
 
     @classmethod
@@ -208,6 +245,7 @@ class RLResult:
         """The inverse of :meth:`to_dict` (``params`` is None)."""
         config = dict(data["config"])
         config["hidden"] = tuple(config["hidden"])
+        steps = data.get("steps")
         return cls(
             data["env_id"],
             data["method"],
@@ -216,7 +254,45 @@ class RLResult:
             np.asarray(data["episode_steps"], dtype=int),
             np.asarray(data["episode_returns"], dtype=float),
             {k: np.asarray(v) for k, v in data["updates"].items()},
+            steps=None if steps is None else int(steps),
+            interrupted=bool(data.get("interrupted", False)),
+            failure=data.get("failure"),
         )
+
+
+def check_seed(seed, name="seed"):
+    """``seed`` as an int ≥ 0 (what numpy's and gymnasium's seeding accept), else an
+    :class:`~riemannopt.errors.InputError` naming ``name``."""
+    return check_number(seed, name, integer=True, low=0)
+
+
+def check_config(config, name="config"):
+    """``config`` if it is an :class:`RLConfig`, ``RLConfig()`` if None, else an InputError."""
+    if config is None:
+        return RLConfig()
+    if not isinstance(config, RLConfig):
+        raise InputError(
+            f"{name} must be an RLConfig (e.g. RLConfig(lr=0.3)), got {type(config).__name__} {_short(config)}"
+        )
+    return config
+
+
+def check_timesteps(timesteps, config, name="timesteps"):
+    """``timesteps`` as an int of at least one batch of ``config``; the message says how to lower
+    the batch."""
+    timesteps = check_number(timesteps, name, integer=True, low=1)
+    if timesteps < config.batch:
+        raise InputError(
+            f"{name} = {timesteps} is less than one batch of {config.batch} environment steps "
+            f"(n_envs {config.n_envs} × n_steps {config.n_steps}): raise {name} or lower RLConfig.n_envs "
+            "or RLConfig.n_steps"
+        )
+    return timesteps
+
+
+def _short(x, limit=60):
+    text = repr(x)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def train(env_id, method, timesteps, *, seed=0, config=None, info=None, on_batch=None):
@@ -225,7 +301,12 @@ def train(env_id, method, timesteps, *, seed=0, config=None, info=None, on_batch
     Each iteration collects ``config.batch`` environment steps with the current policy,
     estimates advantages by GAE with the value function as the baseline, updates the policy by
     :func:`~riemannopt.rl.policy_update` (standardized advantages), then fits the value
-    function to the batch's λ-returns.
+    function to the batch's λ-returns.  The BLAS library runs on one thread, unless
+    ``OPENBLAS_NUM_THREADS`` (or the like) is set or the call is inside
+    ``riemannopt._threads.blas_threads(n)`` (:mod:`riemannopt._threads`).
+
+    Ctrl-C (``KeyboardInterrupt``) ends the run and returns what was finished, marked
+    ``interrupted``: the episodes of every batch collected in full and the updates made.
 
     Parameters
     ----------
@@ -234,8 +315,10 @@ def train(env_id, method, timesteps, *, seed=0, config=None, info=None, on_batch
         or Discrete (categorical policy) action space.
     method : {"ng", "mid", "geo"}
     timesteps : int
-        Environment steps to take (rounded up to whole batches).
+        Environment steps to take, at least one batch (``config.batch``), rounded up to whole
+        batches.
     seed : int
+        ≥ 0.
     config : RLConfig, optional
     info : EnvInfo, optional
         The environment's description, if already checked (:func:`~riemannopt.rl.env_info`).
@@ -251,59 +334,66 @@ def train(env_id, method, timesteps, *, seed=0, config=None, info=None, on_batch
     MethodError
         An unknown method or environment.
     InputError
-        ``timesteps`` is not a positive integer.
+        A bad argument (named), before any work.
     BackendUnavailableError
         gymnasium (or the environment's own dependency) is missing.
     TrainingError
-        The run diverged; ``.result`` holds the run up to the failing update and ``.iteration``
-        its index.
+        The run diverged or the environment returned a non-finite observation or reward;
+        ``.result`` holds the run up to the failing update (marked with ``failure``) and
+        ``.iteration`` that update's index.
     """
+    return _train(env_id, method, timesteps, seed=seed, config=config, info=info, on_batch=on_batch)
+
+
+@blas_threads()
+def _train(env_id, method, timesteps, *, seed=0, config=None, info=None, on_batch=None, keep=None):
+    """:func:`train`; ``keep(result)``, if given, receives the result with Ctrl-C held back, so
+    that a study never loses a run that had finished."""
+    from riemannopt.rl.envs import EnvInfo
+
+    check_env_id(env_id)
     if method not in METHODS:
         raise MethodError(f"unknown policy update {method!r}; expected one of {', '.join(METHODS)}")
-    if isinstance(timesteps, bool) or not isinstance(timesteps, (int, np.integer)) or timesteps < 1:
-        raise InputError(f"timesteps must be a positive integer, got {timesteps!r}")
-    config = (config or RLConfig()).resolved(env_id)
+    config = check_config(config)
+    timesteps = check_timesteps(timesteps, config)
+    seed = check_seed(seed)
+    if info is not None and (not isinstance(info, EnvInfo) or info.env_id != env_id):
+        raise InputError(f"info must be env_info({env_id!r}), got {_short(info)}")
+    if on_batch is not None and not callable(on_batch):
+        raise InputError(f"on_batch must be callable or None, got {_short(on_batch)}")
+    config = config.resolved(env_id)
     info = info or env_info(env_id)
     policy = make_policy(info.kind, info.obs_dim, info.n, config.hidden, log_std=config.log_std)
-    params = policy.init(seed)
-    value = ValueFunction(
-        info.obs_dim,
-        config.hidden,
-        seed=seed + 1_000_003,
-        lr=config.vf_lr,
-        epochs=config.vf_epochs,
-        minibatch=config.vf_minibatch,
-    )
-    env = make_vec_env(env_id, config.n_envs)
-    collector = Collector(env, info, seed, normalize=config.normalize_obs)
-    vf_rng = np.random.default_rng([seed, 1])
-    episodes = []
-    log = {k: [] for k in _UPDATE_RECORDS}
-
-    def result():
-        ep = np.array(episodes, dtype=float).reshape(-1, 3)
-        return RLResult(
-            env_id,
-            method,
-            seed,
-            config,
-            ep[:, 0].astype(int),
-            ep[:, 1],
-            {k: np.asarray(v) for k, v in log.items()},
-            params,
-        )
-
+    run = _Run(env_id, method, seed, config, policy.init(seed))
+    env = None
+    interrupted = False
     try:
+        value = ValueFunction(
+            info.obs_dim,
+            config.hidden,
+            seed=seed + 1_000_003,
+            lr=config.vf_lr,
+            epochs=config.vf_epochs,
+            minibatch=config.vf_minibatch,
+        )
+        env = make_vec_env(env_id, config.n_envs)
+        collector = Collector(env, info, seed, normalize=config.normalize_obs)
+        vf_rng = np.random.default_rng([seed, 1])
         iteration = 0
         while collector.steps < timesteps:
             before = collector.steps
-            batch = collector.collect(policy, params, value, config.n_steps, config.gamma, config.lam)
-            episodes.extend(batch.episodes)
+            try:
+                batch = collector.collect(policy, run.params, value, config.n_steps, config.gamma, config.lam)
+            except NonFiniteError as exc:
+                raise run.failed(
+                    f"{method} on {env_id} (seed {seed}) failed in batch {iteration}: {exc}", iteration
+                ) from exc
+            run.commit_batch(batch.episodes, collector.steps)
             t0 = time.perf_counter()
             try:
                 up = policy_update(
                     policy,
-                    params,
+                    run.params,
                     batch,
                     method,
                     lr=config.lr,
@@ -313,21 +403,73 @@ def train(env_id, method, timesteps, *, seed=0, config=None, info=None, on_batch
                     max_iter=config.cg_iters,
                     advantages=standardize(batch.advantages),
                 )
-            except NonFiniteError as exc:
-                raise TrainingError(
-                    f"{method} on {env_id} (seed {seed}) diverged at update {iteration}: {exc}",
-                    iteration=iteration,
-                    result=result(),
+            except OptimizationError as exc:
+                raise run.failed(
+                    f"{method} on {env_id} (seed {seed}) diverged at update {iteration}: {exc}", iteration
                 ) from exc
             elapsed = time.perf_counter() - t0
-            record = dict(steps=before, update_time=elapsed, entropy=policy.linearize(params, batch.obs).entropy())
-            for k in _UPDATE_RECORDS:
-                log[k].append(record[k] if k in record else getattr(up, k))
-            params = up.params
+            record = dict(steps=before, update_time=elapsed, entropy=policy.linearize(run.params, batch.obs).entropy())
+            run.commit_update({k: record[k] if k in record else getattr(up, k) for k in _UPDATE_RECORDS}, up.params)
             value.fit(batch.obs, batch.returns, vf_rng)
             iteration += 1
             if on_batch is not None:
                 on_batch(collector.steps - before)
+    except KeyboardInterrupt:
+        interrupted = True
+    except TrainingError as exc:
+        if keep is not None:
+            with deferred_interrupt():
+                keep(exc.result)
+        raise
     finally:
-        env.close()
-    return result()
+        if env is not None:
+            with deferred_interrupt():
+                env.close()
+    with deferred_interrupt():
+        result = run.result(interrupted=interrupted)
+        if keep is not None:
+            keep(result)
+    return result
+
+
+class _Run:
+    """What a run has finished so far; every commit is made whole or not at all (Ctrl-C is held
+    back over it), so that an interrupted run's record is a prefix of the uninterrupted one."""
+
+    def __init__(self, env_id, method, seed, config, params):
+        self.env_id, self.method, self.seed, self.config = env_id, method, seed, config
+        self.params = params
+        self.episodes = []
+        self.steps = 0
+        self.log = {k: [] for k in _UPDATE_RECORDS}
+
+    def commit_batch(self, episodes, steps):
+        with deferred_interrupt():
+            self.episodes.extend(episodes)
+            self.steps = steps
+
+    def commit_update(self, record, params):
+        with deferred_interrupt():
+            for k in _UPDATE_RECORDS:
+                self.log[k].append(record[k])
+            self.params = params
+
+    def result(self, *, interrupted=False, failure=None):
+        ep = np.array(self.episodes, dtype=float).reshape(-1, 3)
+        return RLResult(
+            self.env_id,
+            self.method,
+            self.seed,
+            self.config,
+            ep[:, 0].astype(int),
+            ep[:, 1],
+            {k: np.asarray(v) for k, v in self.log.items()},
+            self.params,
+            steps=self.steps,
+            interrupted=interrupted,
+            failure=failure,
+        )
+
+    def failed(self, message, iteration):
+        """The TrainingError that ends the run, carrying the record so far."""
+        return TrainingError(message, iteration=iteration, result=self.result(failure=message))

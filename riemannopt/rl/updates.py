@@ -38,7 +38,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from riemannopt.errors import MethodError, NonFiniteError
+from riemannopt._checks import as_float_array, check_number
+from riemannopt.errors import MethodError, NonFiniteError, ShapeError
 from riemannopt.nn.directions import geodesic_correction, geodesic_update, natural_direction
 from riemannopt.rl.kfac import KFAC
 
@@ -96,8 +97,11 @@ def step_rate(lr, dFd, max_kl=None):
     max_kl : float or None
         δ, the largest second-order KL estimate ``½ r² dᵀFd`` allowed.
     """
+    lr = check_number(lr, "lr", low=0, strict=True)
+    if max_kl is not None:
+        max_kl = check_number(max_kl, "max_kl", low=0, strict=True)
     if max_kl is None or not dFd > 0:
-        return float(lr)
+        return lr
     return float(min(lr, math.sqrt(2.0 * max_kl / dFd)))
 
 
@@ -119,7 +123,7 @@ def policy_update(
     max_kl : float or None
         δ of the trust region (None: a fixed step ``η``).
     damping : float
-        λ of ``A = F + λI``.
+        λ of ``A = F + λI`` (≥ 0; > 0 with ``curvature="kfac"``).
     curvature : {"exact", "kfac"}
         ``"exact"``: Fisher-vector products and truncated CG; ``"kfac"``: the Kronecker-factored
         Fisher of :class:`~riemannopt.rl.kfac.KFAC` (ACKTR's), inverted in closed form, with
@@ -138,6 +142,11 @@ def policy_update(
     ------
     MethodError
         An unknown method or curvature.
+    InputError, ShapeError
+        ``lr``, ``max_kl``, ``damping`` or ``advantages`` out of range or of the wrong shape
+        (named), before any work.
+    NotPositiveDefiniteError
+        A damped Kronecker factor is numerically singular (``curvature="kfac"``).
     NonFiniteError
         A direction or the new parameters are not finite (a diverging run).
     """
@@ -145,9 +154,15 @@ def policy_update(
         raise MethodError(f"unknown policy update {method!r}; expected one of {', '.join(METHODS)}")
     if curvature not in CURVATURES:
         raise MethodError(f"unknown curvature {curvature!r}; expected one of {', '.join(CURVATURES)}")
+    lr = check_number(lr, "lr", low=0, strict=True)
+    if max_kl is not None:
+        max_kl = check_number(max_kl, "max_kl", low=0, strict=True)
+    damping = check_number(damping, "damping", low=0, strict=curvature == "kfac")
     from riemannopt.rl.advantages import standardize
 
-    adv = standardize(batch.advantages) if advantages is None else np.asarray(advantages, dtype=np.float64)
+    adv = standardize(batch.advantages) if advantages is None else as_float_array(advantages, "advantages")
+    if adv.shape != (len(batch.obs),):
+        raise ShapeError(f"advantages must have shape ({len(batch.obs)},), one per state, got {adv.shape}")
     _finite(adv, method, "advantages", params)
     ops = policy.ops
     cg = {"max_iter": 10, **cg, "ops": ops}

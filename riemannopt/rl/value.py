@@ -13,6 +13,7 @@ meaning never changes during a run.
 
 import numpy as np
 
+from riemannopt._checks import check_number
 from riemannopt.nn import MLP
 
 __all__ = ["ValueFunction"]
@@ -45,10 +46,10 @@ class ValueFunction:
 
     def __init__(self, obs_dim, hidden=(64, 64), *, seed=0, lr=1e-3, epochs=10, minibatch=64, activation="tanh"):
         self.net = MLP([obs_dim, *hidden, 1], [activation] * len(hidden) + ["linear"], "squared")
-        self.theta = self.net.init(seed, scheme="gaussian")
-        self.lr = float(lr)
-        self.epochs = int(epochs)
-        self.minibatch = int(minibatch)
+        self.theta = self.net.init(check_number(seed, "seed", integer=True, low=0), scheme="gaussian")
+        self.lr = check_number(lr, "lr", low=0, strict=True)
+        self.epochs = check_number(epochs, "epochs", integer=True, low=1)
+        self.minibatch = check_number(minibatch, "minibatch", integer=True, low=1)
         self.shift = None
         self.scale = None
         ops = self.net.backend

@@ -240,5 +240,5 @@ def test_bad_inputs_name_the_problem(gauss, cat):
     cpol, cparams, cX, _ = cat
     with pytest.raises(InputError, match=r"actions must lie in \[0, 3\)"):
         cpol.linearize(cparams, cX).log_prob(np.array([0, 1, 2, 3]))
-    with pytest.raises(ShapeError, match="act_dim must be a positive integer"):
+    with pytest.raises(ShapeError, match="act_dim must be an integer >= 1"):
         GaussianPolicy(2, 0)

@@ -64,3 +64,56 @@ def test_figure_has_a_panel_per_environment_and_the_method_colours(study):
     assert lines["ng"].get_color() == method_color("ng")
     assert lines["geo (geodesic correction)"].get_color() == method_color("geo")
     np.testing.assert_allclose(lines["ng"].get_ydata(), study.summary("Toy-v0", "ng", study.grid(5))[0])
+
+
+def test_one_environment_figure_shows_its_whole_title(study):
+    """The README's one-environment figure cut its title off on both sides: every text of the
+    drawn figure (title lines, panel title, legend) lies inside the canvas, measured by the
+    renderer at the command's 110 dpi."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig = rl_figure(study)
+    fig.set_dpi(110)
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    width, height = canvas.get_width_height()
+    texts = [fig._suptitle, fig.axes[0].title, *fig.axes[0].get_legend().get_texts()]
+    for text in texts:
+        box = text.get_window_extent(renderer)
+        assert 0 <= box.x0 and box.x1 <= width and 0 <= box.y0 and box.y1 <= height, (text.get_text(), box)
+    assert "\n" in fig._suptitle.get_text()
+
+
+def test_partial_runs_are_marked_in_table_figure_and_history(study, tmp_path):
+    """A run stopped by Ctrl-C after 40 steps and a failed run: the runs column and the notes name
+    them, a partial run's curve is NaN beyond the steps it reached (its own episodes before),
+    "—" replaces "nan ± nan" where no run has finished an episode, the legend marks the method,
+    and a save and load keeps every mark."""
+    ng1 = study.results["Toy-v0", "ng"][1]
+    ng1.interrupted, ng1.steps = True, 40
+    geo1 = study.results["Toy-v0", "geo"][1]
+    geo1.failure, geo1.steps = "geo on Toy-v0 (seed 1) diverged at update 3: boom", 60
+    study.interrupted = True
+    assert study.status("Toy-v0", "ng") == "1/2, 1 interrupted" and study.status("Toy-v0", "geo") == "1/2, 1 failed"
+    c = study.curves("Toy-v0", "ng", [5, 40, 60])
+    np.testing.assert_array_equal(c[1], [np.nan, 1.0, np.nan])  # seed 1's episodes all return 1
+    text = study.table([5, 100])
+    head, ng_row, geo_row, *notes = text.split("\n")
+    assert "1/2, 1 interrupted" in ng_row and "—" in ng_row and "nan" not in text
+    assert ng_row.split()[ng_row.split().index("interrupted") + 1] == "—"  # @5: no episode has ended
+    assert "4.5 ± 0.0" in ng_row  # @100: only seed 0 reached it, (4 + 5) / 2
+    assert notes == [
+        "! ng on Toy-v0 (seed 1) interrupted after 40 environment steps",
+        "! geo on Toy-v0 (seed 1) failed: geo on Toy-v0 (seed 1) diverged at update 3: boom",
+        "! interrupted: the table holds the runs finished before Ctrl-C",
+    ]
+    labels = [t.get_text() for t in rl_figure(study, n_points=5).axes[0].get_legend().get_texts()]
+    assert labels == ["ng — 1/2 complete, 1 interrupted", "geo (geodesic correction) — 1/2 complete, 1 failed"]
+    study.save(tmp_path / "s.json")
+    again = Study.load(tmp_path / "s.json")
+    assert again.interrupted and again.table([5, 100]) == text
+    assert [(r.interrupted, r.failure, r.steps) for r in again.runs("Toy-v0", "geo")] == [
+        (False, None, None),
+        (False, geo1.failure, 60),
+    ]
