@@ -62,6 +62,7 @@ def atomic_write(path, write, *, binary=True):
     with deferred_interrupt():
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         try:
+            os.chmod(tmp, _mode(path))  # mkstemp's 0600 would make every file private
             with os.fdopen(fd, "wb" if binary else "w", encoding=None if binary else "utf-8") as f:
                 write(f)
                 f.flush()
@@ -71,6 +72,16 @@ def atomic_write(path, write, *, binary=True):
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
             raise
+
+
+def _mode(path):
+    """The permissions ``path`` keeps if it exists, else those ``open`` would give a new file."""
+    try:
+        return os.stat(path).st_mode & 0o7777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 def save_figure(figure, path, **kwargs):

@@ -30,6 +30,18 @@ def test_atomic_write_replaces_the_file_whole(tmp_path):
     assert (tmp_path / "t.txt").read_text(encoding="utf-8") == "λ = 45\n"
 
 
+def test_permissions_are_those_of_open_or_of_the_file_replaced(tmp_path):
+    """A new file gets what ``open`` gives under the umask (not mkstemp's private 0600); a
+    replaced file keeps its own mode.  Reference: a file created with ``open`` in the same place."""
+    (tmp_path / "plain").write_bytes(b"")
+    atomic_write(tmp_path / "new", lambda f: f.write(b"x"))
+    assert (tmp_path / "new").stat().st_mode == (tmp_path / "plain").stat().st_mode
+    (tmp_path / "kept").write_bytes(b"old")
+    os.chmod(tmp_path / "kept", 0o640)
+    atomic_write(tmp_path / "kept", lambda f: f.write(b"new"))
+    assert (tmp_path / "kept").stat().st_mode & 0o7777 == 0o640
+
+
 def test_an_exception_inside_write_keeps_the_old_file_and_no_temporary(tmp_path):
     path = tmp_path / "f.bin"
     path.write_bytes(b"old")

@@ -115,16 +115,25 @@ def register(sub):
         metavar="FILE.json",
         help="redraw the tables and the figure of a study saved with --history, without training",
     )
+    p.add_argument(
+        "--resume",
+        default=None,
+        metavar="FILE.json",
+        help="go on with a study saved with --history (stopped by Ctrl-C, say): its finished runs are kept and "
+        "only the others are trained, with the same settings; the history is written back to FILE.json "
+        "unless --history names another file",
+    )
     p.set_defaults(run=run, check=check)
 
 
 def check(args):
+    from riemannopt._io import check_destination
     from riemannopt.errors import BackendUnavailableError, InputError, ShapeError
     from riemannopt.nn import get_backend, get_preset
     from riemannopt.nn.datasets import load_npz
 
     if args.from_history is not None:
-        args.study = _load_study(args.from_history)
+        args.study = _load_study(args.from_history, "--from-history")
         if args.table_iters is not None and args.table_iters[-1] > args.study.iters:
             raise UsageError(
                 f"--table-iters: iteration {args.table_iters[-1]} is beyond the {args.study.iters} iterations "
@@ -132,6 +141,14 @@ def check(args):
             )
         return
 
+    args.resume_study = None
+    if args.resume is not None:
+        args.resume_study = _load_study(args.resume, "--resume")
+        if args.history is None:
+            try:
+                args.history = str(check_destination(args.resume, "--resume"))
+            except InputError as exc:
+                raise UsageError(str(exc)) from None
     try:
         get_backend(args.backend)
     except BackendUnavailableError as exc:
@@ -166,7 +183,7 @@ def check(args):
         raise UsageError(f"--chunks {args.chunks} exceeds the {n} training examples of {args.data or args.dataset}")
 
 
-def _load_study(path):
+def _load_study(path, option):
     from riemannopt.errors import InputError
     from riemannopt.experiments import NNStudy
 
@@ -174,18 +191,19 @@ def _load_study(path):
         with open(path, encoding="utf-8") as f:
             data = json.load(f)
     except OSError as exc:
-        raise UsageError(f"--from-history: cannot read {path}: {exc.strerror}") from None
+        raise UsageError(f"{option}: cannot read {path}: {exc.strerror}") from None
     except ValueError as exc:  # not JSON, or not UTF-8
-        raise UsageError(f"--from-history: {path} is not a JSON file written by --history ({exc})") from None
+        raise UsageError(f"{option}: {path} is not a JSON file written by --history ({exc})") from None
     try:
         return NNStudy.from_json(data)
     except InputError as exc:
-        raise UsageError(f"--from-history: {path}: {exc}") from None
+        raise UsageError(f"{option}: {path}: {exc}") from None
 
 
 def run(args):
     import numpy as np
 
+    from riemannopt.errors import InputError
     from riemannopt.experiments import nn_study
 
     if args.from_history is not None:
@@ -206,9 +224,20 @@ def run(args):
         f"riemannopt nn: {args.dataset}, methods {', '.join(args.methods)}, {args.iters} iterations, "
         f"seed(s) {', '.join(map(str, seeds))}, {args.backend} backend, {args.dtype}"
     )
-    study = nn_study(
-        args.dataset, args.methods, args.iters, seeds, data=args.dataset_obj, backend=args.backend, **options
-    )
+    try:
+        study = nn_study(
+            args.dataset,
+            args.methods,
+            args.iters,
+            seeds,
+            data=args.dataset_obj,
+            backend=args.backend,
+            resume=args.resume_study,
+            **options,
+        )
+    except InputError as exc:  # a saved study that is not this one: found before any training
+        print(f"riemannopt nn: error: --resume {args.resume}: {exc}", file=sys.stderr)
+        return 2
     return _report(study, args)
 
 

@@ -305,7 +305,7 @@ def _cell(v):
     return f"{v.mean():.4g} [{v.min():.4g}, {v.max():.4g}]"
 
 
-def nn_study(preset, methods, iters, seeds=(0,), *, data=None, backend="numpy", progress=None, **options):
+def nn_study(preset, methods, iters, seeds=(0,), *, data=None, backend="numpy", progress=None, resume=None, **options):
     """Train ``preset``'s network with each method for ``iters`` iterations, once per seed.
 
     Parameters
@@ -324,6 +324,11 @@ def nn_study(preset, methods, iters, seeds=(0,), *, data=None, backend="numpy", 
     backend : str
     progress : bool, optional
         Progress bars (default: when stderr is a terminal).
+    resume : NNStudy, optional
+        A study stopped earlier (for instance read back with :meth:`NNStudy.from_json` from the
+        file ``riemannopt nn --history`` wrote): its runs that reached ``iters`` or failed are
+        kept as they are, and only the others are trained (a failed run would fail again: the
+        runs are deterministic).  Its preset, ``iters`` and settings must be this call's.
     **options
         Further options of :func:`riemannopt.nn.train` (``threshold`` defaults to the preset's).
 
@@ -358,12 +363,17 @@ def nn_study(preset, methods, iters, seeds=(0,), *, data=None, backend="numpy", 
         settings=dict(options, backend=backend),
         error=error_kind(p.loss),
     )
+    kept = _resumable(study, resume)
     try:
         net = p.network(backend=backend)
         for s in seeds:
+            if all((m, s) in kept for m in methods):
+                continue
             study.stopped = (None, s)
             d = data if data is not None else p.dataset(s)
             for m in methods:
+                if (m, s) in kept:
+                    continue
                 study.stopped = (m, s)
                 try:
                     res = train(
@@ -391,3 +401,37 @@ def nn_study(preset, methods, iters, seeds=(0,), *, data=None, backend="numpy", 
     except KeyboardInterrupt:
         study.interrupted = True
     return study
+
+
+def _resumable(study, resume):
+    """Copy into ``study`` the runs of ``resume`` that need not run again (complete or failed),
+    after checking that ``resume`` is the same study; returns their keys."""
+    if resume is None:
+        return set()
+    if not isinstance(resume, NNStudy):
+        raise InputError(f"resume must be an NNStudy (NNStudy.from_json of a saved study), got {type(resume).__name__}")
+    for what, old, new in (
+        ("preset", resume.preset, study.preset),
+        ("iters", resume.iters, study.iters),
+        ("error", resume.error, study.error),
+    ):
+        if old != new:
+            raise InputError(f"cannot resume: the saved study has {what} {old!r}, this one {new!r}")
+    old, new = _jsonable(resume.settings), _jsonable(study.settings)
+    if old != new:
+        differ = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+        raise InputError(
+            "cannot resume: the saved study's settings differ in "
+            + ", ".join(f"{k} (saved {old.get(k)!r}, now {new.get(k)!r})" for k in differ)
+        )
+    wanted = {(m, s) for m in study.methods for s in study.seeds}
+    kept = set()
+    for key, h in resume.runs.items():
+        if key in wanted and (key in resume.failures or resume.complete(h)):
+            study.runs[key] = h
+            kept.add(key)
+    for key, msg in resume.failures.items():
+        if key in wanted:
+            study.failures[key] = msg
+            kept.add(key)
+    return kept

@@ -6,6 +6,7 @@ import json
 import numpy as np
 import pytest
 
+from riemannopt.errors import InputError
 from riemannopt.experiments import NNStudy, nn_study
 from riemannopt.nn.datasets import curves
 from riemannopt.nn.presets import Preset
@@ -93,3 +94,54 @@ def test_tiny_study_runs_every_method():
     assert all(len(h["iteration"]) == 4 for h in st.runs.values()) and not st.failures
     assert st.settings["threshold"] == 5.0 and st.error == "squared"
     assert "| geof |" in st.table()
+
+
+def _tiny():
+    return Preset(
+        "tiny",
+        "tiny auto-encoder",
+        (16, 4, 16),
+        ("sigmoid", "sigmoid"),
+        "bce",
+        5.0,
+        lambda seed: curves(30, 10, size=4, seed=seed),
+        30,
+    )
+
+
+def test_resume_trains_only_what_is_missing_and_equals_one_study():
+    """A study stopped after some runs (emulated by dropping a run and truncating another from a
+    finished study, as Ctrl-C leaves it) and resumed through its JSON equals the uninterrupted
+    study: the kept runs are the saved ones, object for object, and the retrained ones equal the
+    reference bit for bit except for the clocks (the reference is the uninterrupted study)."""
+    full = nn_study(_tiny(), ("ng", "adam"), 3, seeds=(0, 1), chunks=2)
+    saved = NNStudy.from_json(json.loads(json.dumps(full.to_json())))
+    del saved.runs["adam", 1]
+    saved.runs["ng", 1] = {k: v[:2] for k, v in saved.runs["ng", 1].items()}
+    saved.interrupted, saved.stopped = True, ("ng", 1)
+    kept = saved.runs["ng", 0]
+    resumed = nn_study(_tiny(), ("ng", "adam"), 3, seeds=(0, 1), chunks=2, resume=saved)
+    assert not resumed.interrupted and set(resumed.runs) == set(full.runs)
+    assert resumed.runs["ng", 0] is kept
+    for key in (("ng", 1), ("adam", 1)):
+        for k, v in full.runs[key].items():
+            if "seconds" not in k:
+                np.testing.assert_array_equal(resumed.runs[key][k], v, err_msg=f"{key} {k}")
+
+
+@pytest.mark.parametrize(
+    "change, match",
+    [
+        (dict(iters=4), "the saved study has iters 3, this one 4"),
+        (dict(chunks=3), r"settings differ in chunks \(saved 2, now 3\)"),
+    ],
+)
+def test_resume_refuses_another_study(change, match):
+    """A saved study with other iterations or settings is refused before any training (a
+    different number of chunks would make the kept runs incomparable with the new ones)."""
+    saved = NNStudy(
+        "tiny", ("ng",), (0,), 3, {}, settings=dict(chunks=2, threshold=5.0, backend="numpy"), error="squared"
+    )
+    args = dict(iters=3, chunks=2) | change
+    with pytest.raises(InputError, match=match):
+        nn_study(_tiny(), ("ng",), args.pop("iters"), seeds=(0,), resume=saved, **args)
