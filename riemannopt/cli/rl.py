@@ -1,6 +1,7 @@
 """``riemannopt rl``: natural policy gradient with ``ng``, ``mid`` and ``geo`` (paper §7.3, Figure 4)."""
 
 import argparse
+import sys
 
 from riemannopt._io import deferred_interrupt
 from riemannopt.cli._args import (
@@ -117,6 +118,15 @@ def register(sub):
         help="train nothing: print the table and draw the figure of a study saved by --history "
         "(--env, --methods, --timesteps, --seeds and the training settings are then ignored)",
     )
+    p.add_argument(
+        "--resume",
+        type=_history_file,
+        default=None,
+        metavar="FILE",
+        help="go on with a study saved by --history (stopped by Ctrl-C, say): its finished runs are kept and only "
+        "the others are trained, with the same settings; the history is written back to FILE unless --history "
+        "names another file",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(run=run, check=check)
 
@@ -140,18 +150,19 @@ def check(args):
     count of ``--at`` is within the run; ``--timesteps`` holds at least one batch; a
     ``--from-history`` file is a saved study (``--out`` and ``--history`` are checked by their
     argument types, :func:`~riemannopt.cli._args.output_path`)."""
-    from riemannopt.errors import BackendUnavailableError, InputError, MethodError
+    from riemannopt.errors import BackendUnavailableError, MethodError
     from riemannopt.rl.envs import env_info
 
+    args.resume_study = None
+    if args.resume:
+        args.resume_study = _load(args.resume, "--resume")
+        if not args.history:
+            try:
+                args.history = output_path(args.resume)
+            except argparse.ArgumentTypeError as exc:
+                raise UsageError(f"--resume: {exc}") from None
     if args.from_history:
-        from riemannopt.rl.study import Study
-
-        try:
-            args.study = Study.load(args.from_history)
-        except InputError as exc:  # says what the file is instead
-            raise UsageError(f"--from-history: {exc}") from None
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise UsageError(f"--from-history: {args.from_history!r} is not a saved study ({exc!r})") from None
+        args.study = _load(args.from_history, "--from-history")
         args.timesteps = args.study.timesteps
         if args.at is not None and max(args.at) > args.timesteps:
             raise UsageError(f"--at: {max(args.at)} is beyond the study's {args.timesteps} steps")
@@ -172,11 +183,24 @@ def check(args):
             raise UsageError(f"--env: {exc}") from None
 
 
+def _load(path, option):
+    from riemannopt.errors import InputError
+    from riemannopt.rl.study import Study
+
+    try:
+        return Study.load(path)
+    except InputError as exc:  # says what the file is instead
+        raise UsageError(f"{option}: {exc}") from None
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise UsageError(f"{option}: {path!r} is not a saved study ({exc!r})") from None
+
+
 def run(args):
     """Train the study (or load it with ``--from-history``), then report it.  Ctrl-C ends the
     training and keeps what finished; the exit status is 130 if Ctrl-C stopped the study, else 1
     if a run failed, else 0."""
     import riemannopt.plot  # noqa: F401 - imported now, not in the report, where Ctrl-C would lose the study
+    from riemannopt.errors import InputError
     from riemannopt.progress import progress
     from riemannopt.rl.study import Study, run_study
     from riemannopt.rl.training import RLConfig
@@ -194,7 +218,13 @@ def run(args):
     )
     seeds = list(range(args.seeds))
     per_run = -(-args.timesteps // config.batch) * config.batch
-    total = per_run * len(args.env) * len(args.methods) * len(seeds)
+    kept = set()
+    if args.resume_study is not None:
+        kept = {(r.env_id, r.method, r.seed) for runs in args.resume_study.results.values() for r in runs}
+        kept -= {
+            (r.env_id, r.method, r.seed) for runs in args.resume_study.results.values() for r in runs if r.interrupted
+        }
+    total = per_run * sum((e, m, s) not in kept for e in args.env for m in args.methods for s in seeds)
     study = Study(list(args.env), list(args.methods), seeds, args.timesteps, config, interrupted=True)
     print(
         f"natural policy gradient ({args.fisher} Fisher) on {', '.join(args.env)}: methods "
@@ -203,7 +233,18 @@ def run(args):
     )
     try:
         with progress(range(total), desc="rl", enable=False if args.no_progress else None, total=total) as bar:
-            study = run_study(args.env, args.methods, args.timesteps, seeds, config=config, progress=bar.update)
+            study = run_study(
+                args.env,
+                args.methods,
+                args.timesteps,
+                seeds,
+                config=config,
+                progress=bar.update,
+                resume=args.resume_study,
+            )
+    except InputError as exc:  # a saved study that is not this one: found before any training
+        print(f"riemannopt rl: error: --resume {args.resume}: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:  # outside the runs (the progress bar): the study keeps what it had
         study.interrupted = True
     return _report(args, study)

@@ -268,7 +268,7 @@ def _names(values, name, allowed=None):
     return values
 
 
-def run_study(env_ids, methods, timesteps, seeds, *, config=None, progress=None, window=10):
+def run_study(env_ids, methods, timesteps, seeds, *, config=None, progress=None, window=10, resume=None):
     """Train every method with every seed on every environment.
 
     Every argument and every environment is checked before the first run starts.  A run that
@@ -288,6 +288,11 @@ def run_study(env_ids, methods, timesteps, seeds, *, config=None, progress=None,
         Called with each batch's environment steps (e.g. a tqdm bar's ``update``).
     window : int
         See :attr:`Study.window`.
+    resume : Study, optional
+        A study stopped earlier (:meth:`Study.load` of the file ``riemannopt rl --history``
+        wrote): its runs that finished or failed are kept as they are and only the others are
+        trained (a failed run would fail again: the runs are deterministic).  Its ``timesteps``
+        and ``config`` must be this call's.
 
     Returns
     -------
@@ -310,6 +315,7 @@ def run_study(env_ids, methods, timesteps, seeds, *, config=None, progress=None,
     if progress is not None and not callable(progress):
         raise InputError(f"progress must be callable or None, got {_short(progress)}")
     study = Study(env_ids, methods, seeds, timesteps, config, window=window)
+    done = _resumable(study, resume)
     infos = {env_id: env_info(env_id) for env_id in env_ids}
 
     def keep(run):
@@ -319,6 +325,9 @@ def run_study(env_ids, methods, timesteps, seeds, *, config=None, progress=None,
         for env_id in env_ids:
             for method in methods:
                 for seed in seeds:
+                    if (env_id, method, seed) in done:
+                        keep(done[env_id, method, seed])
+                        continue
                     try:
                         run = _train(
                             env_id,
@@ -338,3 +347,22 @@ def run_study(env_ids, methods, timesteps, seeds, *, config=None, progress=None,
     except KeyboardInterrupt:
         study.interrupted = True
     return study
+
+
+def _resumable(study, resume):
+    """``{(env_id, method, seed): run}`` of the runs of ``resume`` that need not run again
+    (finished or failed), after checking that ``resume`` is the same study."""
+    if resume is None:
+        return {}
+    if not isinstance(resume, Study):
+        raise InputError(f"resume must be a Study (Study.load of a saved study), got {_short(resume)}")
+    if resume.timesteps != study.timesteps:
+        raise InputError(f"cannot resume: the saved study has timesteps {resume.timesteps}, this one {study.timesteps}")
+    if resume.config != study.config:
+        old, new = vars(resume.config), vars(study.config)
+        differ = sorted(k for k in old if old[k] != new[k])
+        raise InputError(
+            "cannot resume: the saved study's settings differ in "
+            + ", ".join(f"{k} (saved {old[k]!r}, now {new[k]!r})" for k in differ)
+        )
+    return {(r.env_id, r.method, r.seed): r for runs in resume.results.values() for r in runs if not r.interrupted}

@@ -10,6 +10,7 @@ pytest.importorskip("gymnasium", reason="needs the rl extra: pip install '.[rl]'
 
 from riemannopt.cli import main  # noqa: E402
 from riemannopt.rl.study import Study  # noqa: E402
+from riemannopt.rl.training import RLConfig  # noqa: E402
 
 
 def test_rl_command_writes_table_figure_and_history(tmp_path, capsys):
@@ -71,12 +72,19 @@ BAD_USAGE = [
     (["rl", "--history", "{tmp}"], "is a directory"),
     (["rl", "--from-history", "{tmp}/none.json"], "--from-history: no such file"),
     (["rl", "--from-history", "{tmp}/bad.json"], "is not a saved study"),
+    (["rl", "--resume", "{tmp}/none.json"], "--resume: no such file"),
+    (["rl", "--resume", "{tmp}/bad.json"], "--resume: '"),
+    (
+        ["rl", "--resume", "{tmp}/saved.json", "--timesteps", "4096"],
+        "cannot resume: the saved study has timesteps 2048",
+    ),
 ]
 
 
 @pytest.mark.parametrize("argv, message", BAD_USAGE, ids=[" ".join(a[1:]) for a, _ in BAD_USAGE])
 def test_bad_usage_exits_2_with_one_line(argv, message, tmp_path, capsys):
     (tmp_path / "bad.json").write_text('{"env_ids": ["CartPole-v1"]}')
+    Study(["Pendulum-v1"], ["ng", "mid", "geo"], [0, 1, 2], 2048, RLConfig()).save(tmp_path / "saved.json")
     argv = [a.format(tmp=tmp_path) for a in argv]
     try:
         status = main(argv)

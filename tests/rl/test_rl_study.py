@@ -117,3 +117,58 @@ def test_partial_runs_are_marked_in_table_figure_and_history(study, tmp_path):
         (False, None, None),
         (False, geo1.failure, 60),
     ]
+
+
+# -- resuming a stopped study ---------------------------------------------------------------------
+TINY = RLConfig(n_envs=2, n_steps=64, hidden=(16,), vf_epochs=2)
+
+
+def test_resume_trains_only_what_is_missing_and_equals_one_study(tmp_path):
+    """A study saved after Ctrl-C (emulated from a finished one: one run dropped, one marked
+    interrupted) and resumed through its JSON equals the uninterrupted study: kept runs are the
+    saved ones and the retrained ones equal the reference bit for bit except for wall times (the
+    reference is the uninterrupted study, run independently)."""
+    pytest.importorskip("gymnasium")
+    from riemannopt.rl import run_study
+
+    full = run_study(["Pendulum-v1"], ["ng", "geo"], 128, [0, 1], config=TINY)
+    runs = full.results
+    saved = Study(["Pendulum-v1"], ["ng", "geo"], [0, 1], 128, TINY, window=full.window, interrupted=True)
+    saved.results["Pendulum-v1", "ng"] = list(runs["Pendulum-v1", "ng"])
+    geo0 = runs["Pendulum-v1", "geo"][0]
+    saved.results["Pendulum-v1", "geo"] = [
+        RLResult(geo0.env_id, "geo", 0, TINY, geo0.episode_steps[:1], geo0.episode_returns[:1], {}, interrupted=True)
+    ]
+    saved.save(tmp_path / "h.json")
+    loaded = Study.load(tmp_path / "h.json")
+    calls = []
+    resumed = run_study(["Pendulum-v1"], ["ng", "geo"], 128, [0, 1], config=TINY, resume=loaded, progress=calls.append)
+    assert not resumed.interrupted and resumed.complete
+    assert sum(calls) == 2 * 128  # geo's two seeds, nothing else
+    for method in ("ng", "geo"):
+        for fresh, got in zip(runs["Pendulum-v1", method], resumed.runs("Pendulum-v1", method), strict=True):
+            assert got.seed == fresh.seed
+            np.testing.assert_array_equal(got.episode_returns, fresh.episode_returns)
+            if method == "geo":  # retrained (a saved run keeps no parameters)
+                np.testing.assert_array_equal(got.params, fresh.params)
+
+
+@pytest.mark.parametrize(
+    "timesteps, config, match",
+    [
+        (256, TINY, "the saved study has timesteps 128, this one 256"),
+        (
+            128,
+            RLConfig(n_envs=2, n_steps=64, hidden=(16,), vf_epochs=3),
+            r"settings differ in vf_epochs \(saved 2, now 3\)",
+        ),
+    ],
+)
+def test_resume_refuses_another_study(timesteps, config, match):
+    """Other timesteps or settings would mix incomparable runs: refused before any training."""
+    from riemannopt.errors import InputError
+    from riemannopt.rl import run_study
+
+    saved = Study(["Pendulum-v1"], ["ng"], [0], 128, TINY)
+    with pytest.raises(InputError, match=match):
+        run_study(["Pendulum-v1"], ["ng"], timesteps, [0], config=config, resume=saved)
