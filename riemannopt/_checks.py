@@ -34,7 +34,9 @@ def check_finite(a, name):
     return a
 
 
-def check_number(value, name, *, integer=False, low=None, high=None, strict=False, allow_inf=False, cls=InputError):
+def check_number(
+    value, name, *, integer=False, low=None, high=None, strict=False, strict_high=False, allow_inf=False, cls=InputError
+):
     """``value`` as a Python ``int`` (``integer``) or ``float``, after checking it: the one
     validator of numeric arguments in the package.
 
@@ -46,7 +48,8 @@ def check_number(value, name, *, integer=False, low=None, high=None, strict=Fals
     name : str
         How the message names the argument (``"lr"``, ``"RLConfig.gamma"``, ...).
     low, high : float, optional
-        Bounds: ``value >= low`` (``> low`` when ``strict``) and ``value <= high``.
+        Bounds: ``value >= low`` (``> low`` when ``strict``) and ``value <= high`` (``< high``
+        when ``strict_high``).
     cls : type
         The exception raised (an :class:`~riemannopt.errors.RiemannoptError` subclass).
 
@@ -63,14 +66,14 @@ def check_number(value, name, *, integer=False, low=None, high=None, strict=Fals
         if ok and low is not None:
             ok = v > low if strict else v >= low
         if ok and high is not None:
-            ok = v <= high
+            ok = v < high if strict_high else v <= high
     if not ok:
         what = "an integer" if integer else "a number" if allow_inf else "a finite number"
         bounds = []
         if low is not None:
             bounds.append(f"{'>' if strict else '>='} {low:g}")
         if high is not None:
-            bounds.append(f"<= {high:g}")
+            bounds.append(f"{'<' if strict_high else '<='} {high:g}")
         raise cls(f"{name} must be {what}{' ' + ' and '.join(bounds) if bounds else ''}, got {_short(value)}")
     return int(value) if integer else float(value)
 

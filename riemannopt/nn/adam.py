@@ -10,7 +10,6 @@ uninterrupted run would have.
 import numpy as np
 
 from riemannopt._checks import check_number
-from riemannopt.errors import InputError
 
 __all__ = ["Adam"]
 
@@ -46,11 +45,9 @@ class Adam:
         self.ops = ops = objective.ops
         self.theta = ops.copy(theta)
         self.lr = check_number(lr, "lr", low=0, strict=True)
-        self.beta1 = check_number(beta1, "beta1", low=0)
-        self.beta2 = check_number(beta2, "beta2", low=0)
-        for name, beta in (("beta1", self.beta1), ("beta2", self.beta2)):
-            if beta >= 1:  # the bias corrections divide by 1 - beta^t
-                raise InputError(f"{name} must be a number in [0, 1), got {beta!r}")
+        # < 1: the bias corrections divide by 1 - beta^t
+        self.beta1 = check_number(beta1, "beta1", low=0, high=1, strict_high=True)
+        self.beta2 = check_number(beta2, "beta2", low=0, high=1, strict_high=True)
         self.eps = check_number(eps, "eps", low=0, strict=True)
         self.seed = check_number(seed, "seed", integer=True, low=0)
         batch_size = check_number(batch_size, "batch_size", integer=True, low=1)
