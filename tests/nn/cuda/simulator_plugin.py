@@ -10,13 +10,20 @@ Loaded with ``-p simulator_plugin`` in a pytest process whose environment has
 * shortens the interpreter's thread switch interval: the simulator runs each CUDA thread of a
   block as a Python thread and its scheduler polls them, so with the default 5 ms interval
   most of a launch is spent waiting for the GIL (about 4× slower);
+* makes the simulator's ``cuda.shared.array`` atomic (:func:`atomic_shared_arrays`): numba-cuda
+  hands out a block's shared arrays by check-then-set on a dict without a lock, so a thread
+  switch between the two gives two threads of one block different arrays (the short switch
+  interval above makes that likelier); see "The simulator's shared-array race" in
+  ``docs/nn_cuda.rst``;
 * writes the outcome of every test to the JSON file named by ``RIEMANNOPT_SIM_REPORT``.
 """
 
 import json
 import os
 import sys
+import threading
 
+import numpy as np
 import pytest
 
 
@@ -28,6 +35,44 @@ def pytest_configure(config):
     if "cuda" not in available_backends():
         raise pytest.UsageError("the 'cuda' backend is not available under the simulator")
     sys.setswitchinterval(2e-4)
+    atomic_shared_arrays()
+
+
+_SHARED_LOCK = threading.Lock()
+
+
+def atomic_shared_arrays():
+    """Replace ``FakeCUDAShared.array`` of numba's simulator by an atomic version.
+
+    numba keys a static shared array by the caller's ``(file, line)``, found by walking the stack
+    from inside ``array``; a wrapper around the original would put its own frame there and make
+    every shared array of a kernel one array.  So the static case is redone here, with the same
+    key and the same dict, under one lock from the look-up to the store; dynamic shared memory
+    (``shape == 0``) and the ``alignment`` error have no race and stay numba's.
+    """
+    from numba.cuda.simulator import kernelapi
+
+    original = kernelapi.FakeCUDAShared.array
+    if getattr(original, "atomic", False):
+        return
+
+    def array(self, shape, dtype, alignment=None):
+        if alignment is not None or shape == 0:
+            return original(self, shape, dtype, alignment)
+        caller = sys._getframe(1)
+        key = (caller.f_code.co_filename, caller.f_lineno)
+        if isinstance(dtype, kernelapi.types.Type):
+            dtype = kernelapi.numpy_support.as_dtype(dtype)
+        with _SHARED_LOCK:
+            res = self._allocations.get(key)
+            if res is None:
+                res = np.empty(shape, dtype)
+                self._allocations[key] = res
+        return res
+
+    array.atomic = True
+    array.__doc__ = original.__doc__
+    kernelapi.FakeCUDAShared.array = array
 
 
 def pytest_collection_modifyitems(config, items):

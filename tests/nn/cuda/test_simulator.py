@@ -6,6 +6,8 @@ switched on inside this session (which has imported numba already).  This test s
 
 * ``kernel_checks.py`` — each kernel against numpy formulas in float64 (GEMMs, layer passes,
   bias reductions), the cuBLAS code path against a stand-in BLAS, input conversion;
+* ``shared_array_checks.py`` — ``cuda.shared.array`` gives all threads of a block one array
+  even when a thread switch lands inside the allocation (the plugin makes it atomic);
 * ``tests/nn/test_backend_conformance.py`` — every product, loss, error and vector operation
   of the ``cuda`` backend against the numpy backend, for every activation and loss, on odd
   shapes and a batch of one (float64 ≤ 1e-12, float32 ≤ 1e-5 relative);
@@ -43,6 +45,7 @@ def test_kernels_and_conformance_under_the_simulator(tmp_path):
         "-p",
         "no:cacheprovider",
         str(HERE / "kernel_checks.py"),
+        str(HERE / "shared_array_checks.py"),
         str(CONFORMANCE),
     ]
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=1200)
@@ -61,3 +64,4 @@ def test_kernels_and_conformance_under_the_simulator(tmp_path):
     expected = len(conf.ARCHITECTURES) * len(conf.BATCHES) * 2 + 1 + 2 + 1 + 3
     assert len(conformance) == expected, f"{len(conformance)} conformance cases ran, expected {expected}"
     assert sum("kernel_checks.py" in k for k in outcomes) >= 40
+    assert sum("shared_array_checks.py" in k for k in outcomes) == 1
