@@ -10,6 +10,7 @@ imported on first use, so that ``import riemannopt`` stays quick.
 import importlib
 
 from riemannopt import errors, models
+from riemannopt._threads import blas_threads
 from riemannopt.analysis import convergence_order, invariance_order
 from riemannopt.codegen import CompiledProblem
 from riemannopt.integrators import (
@@ -49,6 +50,7 @@ __all__ = [
     "nn",
     "convergence_order",
     "invariance_order",
+    "blas_threads",
 ]
 
 
