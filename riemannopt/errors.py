@@ -133,7 +133,9 @@ class CacheWarning(RiemannOptError, RuntimeWarning):
     """The compiled-code cache directory cannot be written, so a private temporary cache is used
     for this process (issued once per directory).  Compiled problems still work; they are
     compiled again in the next process.  Point ``RIEMANNOPT_CACHE_DIR`` at a writable directory
-    to keep them."""
+    to keep them.  Also issued (once per module) when numba's cache files of a module were damaged
+    and have been deleted, so that its functions are compiled afresh
+    (:func:`riemannopt._numba_cache.heal_numba_cache`)."""
 
 
 class TrainingError(RiemannOptError):

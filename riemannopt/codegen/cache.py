@@ -8,8 +8,9 @@ The cache heals itself, so that no fault of it ever needs a user to delete files
 * an entry is imported only after its checksum is verified and must then define the names
   expected of it; an entry that is truncated, empty, edited or does not import is regenerated;
 * numba's cache files of the entry's functions (index ``.nbi`` and data ``.nbc`` files, in the
-  ``__pycache__`` beside it) are read before any function is called, and those that cannot be
-  read are deleted, so numba compiles those functions afresh;
+  ``__pycache__`` beside it) are checked before any function is called by
+  :func:`riemannopt._numba_cache.heal_numba_cache`, the check of every module numba caches, and
+  those numba could not use are deleted, so numba compiles those functions afresh;
 * a cache directory that cannot be created or written (a read-only file system, a path under a
   regular file) is replaced, for the rest of the process, by a private temporary directory, with
   one :class:`~riemannopt.errors.CacheWarning`.
@@ -19,7 +20,6 @@ not at all.
 """
 
 import atexit
-import contextlib
 import hashlib
 import importlib.util
 import os
@@ -29,6 +29,8 @@ import tempfile
 import warnings
 from pathlib import Path
 
+from riemannopt._io import atomic_write
+from riemannopt._numba_cache import heal_numba_cache
 from riemannopt.errors import CacheWarning, CompileError
 
 __all__ = ["cache_dir", "load_or_create", "heal_numba_cache"]
@@ -108,15 +110,7 @@ def _read_entry(path):
 def _write_atomic(path, text):
     # Another process may compile the same problem at the same time: never expose half a file, and
     # never leave the temporary file behind.
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f"{path.stem}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    atomic_write(path, lambda f: f.write(text), binary=False)
 
 
 def _store(configured, path, text):
@@ -199,41 +193,3 @@ def _import(name, path, text, expect):
         del sys.modules[name]
         raise
     return module
-
-
-def heal_numba_cache(module):
-    """Delete numba's cache files of ``module``'s jitted functions that cannot be read.
-
-    numba reads a function's cache index (``.nbi``) and data (``.nbc``) files at its first call
-    and lets an unpickling error through, so a damaged file would break every later process.
-    Reading them here, before any call, finds such files; deleting a function's files makes numba
-    compile it afresh (and cache it again).  Where they cannot be deleted (a read-only location),
-    numba's cache is switched off for that function in this process instead.  Returns the paths
-    deleted.
-    """
-    deleted = []
-    for obj in list(vars(module).values()):
-        cache = getattr(obj, "_cache", None)
-        cache_file = getattr(cache, "_cache_file", None)
-        if cache_file is None or getattr(obj.py_func, "__module__", None) != module.__name__:
-            continue  # not a cached numba function of this module (e.g. star-imported)
-        try:
-            for data_name in cache_file._load_index().values():
-                with contextlib.suppress(FileNotFoundError):  # numba recompiles a missing one itself
-                    cache_file._load_data(data_name)
-        except Exception:  # noqa: BLE001 - any failure to read means the files are damaged
-            try:
-                deleted += _delete_cache_files(cache_file)
-            except OSError:
-                cache.disable()
-    return deleted
-
-
-def _delete_cache_files(cache_file):
-    index = Path(cache_file._index_path)
-    stem = index.name.removesuffix(".nbi")
-    paths = [p for p in [index, *index.parent.glob(f"{stem}.*.nbc")] if p.exists()]
-    for p in paths:
-        with contextlib.suppress(FileNotFoundError):  # another process healed it first
-            p.unlink()
-    return paths

@@ -26,15 +26,18 @@ from pathlib import Path
 import numpy as np
 from numba import njit, prange
 
+from riemannopt._numba_cache import compiles_whole
 from riemannopt.integrators.binding import bind, bind_step
 
+# Every dispatcher compiles whole (compiles_whole): a Ctrl-C during a cold first run would
+# otherwise break numba's cache write with "no compiled object yet".
 # Batches of independent solves run in parallel threads (numba.prange).  Their loop bodies receive
 # F unbound: numba's parallel lowering cannot rebuild the named tuple's type.
-_pjit = njit(cache=True, error_model="numpy", parallel=True)
+_pjit = compiles_whole(njit(cache=True, error_model="numpy", parallel=True))
 
 # A ZeroDivisionError raised inside a jitted loop would lose the whole trajectory: with the numpy
 # error model divisions give inf/NaN, which the status checks below turn into an error that keeps it.
-_jit = njit(cache=True, error_model="numpy")
+_jit = compiles_whole(njit(cache=True, error_model="numpy"))
 
 # Inlined by numba into their callers: the helpers of every Runge-Kutta stage (called on their
 # own they cost a third of a geodesic solve, the named tuple F being passed on each call) and the

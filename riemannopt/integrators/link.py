@@ -17,7 +17,7 @@ import functools
 from collections import namedtuple
 from functools import partial
 
-from riemannopt.codegen.cache import heal_numba_cache
+from riemannopt._numba_cache import heal_numba_cache
 from riemannopt.codegen.compiled import SIGNATURES
 from riemannopt.integrators import binding, kernels
 from riemannopt.integrators.binding import (
@@ -146,8 +146,10 @@ def _check_kernels():
             f"riemannopt/integrators/kernels.py records the layout {kernels.LAYOUT!r} of the problem "
             f"functions but binding.py defines {binding.LAYOUT!r}: set LAYOUT = {binding.LAYOUT!r} there"
         )
-    # Damaged cache files would break every later process (see heal_numba_cache).
+    # Damaged cache files would break every later process (see heal_numba_cache); binding's are
+    # those of its @overload implementations, which the kernels call.
     heal_numba_cache(kernels)
+    heal_numba_cache(binding)
 
 
 def kernels_for(compiled):

@@ -7,17 +7,18 @@ stored in the cache directory (``symbolic/`` under :func:`riemannopt.codegen.cac
 the code generator installs with :func:`use_cache_dir`),
 named by a digest of the expression (``sympy.srepr``, which spells out every symbol and its
 assumptions) and of the sympy version, and read back by later processes instead of simplifying
-again.  A file that cannot be read is ignored and rewritten; a cache that cannot be written only
-costs the time.
+again.  Each entry also holds that whole digest, so an entry under another entry's name (a file
+copied or renamed) is told from the right one.  A file that cannot be read, or that holds another
+key's entry, is ignored and rewritten; a cache that cannot be written only costs the time.
 """
 
 import hashlib
-import os
 import pickle
-import tempfile
 from pathlib import Path
 
 import sympy as sp
+
+from riemannopt._io import atomic_write
 
 __all__ = ["simplify", "use_cache_dir"]
 
@@ -48,31 +49,34 @@ def simplify(expr):
     expr = sp.sympify(expr)
     if expr.is_Atom:
         return expr
-    key = hashlib.sha256(f"{_VERSION}\n{sp.srepr(expr)}".encode()).hexdigest()[:32]
+    digest = hashlib.sha256(f"{_VERSION}\n{sp.srepr(expr)}".encode()).hexdigest()
+    key = digest[:32]
     if key in _memory:
         return _memory[key]
     path = _path(key)
-    try:
-        result = pickle.loads(path.read_bytes())
-    except Exception:  # noqa: BLE001 - no cache, missing, truncated or foreign: simplify again
-        result = None
-    if not isinstance(result, sp.Basic):
+    result = _load(path, digest)
+    if result is None:
         result = sp.simplify(expr)
         if path is not None:
-            _store(path, result)
+            _store(path, {"key": digest, "expr": result})
     _memory[key] = result
     return result
 
 
-def _store(path, result):
+def _load(path, digest):
+    """The expression of the entry at ``path`` if it is the entry of ``digest``, else None."""
+    try:
+        entry = pickle.loads(path.read_bytes())
+    except Exception:  # noqa: BLE001 - no cache, missing, truncated or foreign: simplify again
+        return None
+    if not isinstance(entry, dict) or entry.get("key") != digest or not isinstance(entry.get("expr"), sp.Basic):
+        return None  # another key's entry (a copied or renamed file), or an older format
+    return entry["expr"]
+
+
+def _store(path, entry):
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    except OSError:
-        return
-    try:
-        with os.fdopen(fd, "wb") as f:
-            pickle.dump(result, f)
-        os.replace(tmp, path)  # readers never see a partial file
+        atomic_write(path, lambda f: pickle.dump(entry, f))  # readers never see a partial file
     except Exception:  # noqa: BLE001 - a full disk or an unpicklable result: keep it in memory only
-        Path(tmp).unlink(missing_ok=True)
+        pass

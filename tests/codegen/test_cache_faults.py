@@ -11,6 +11,7 @@ closed forms of the test problem (computed here with numpy: an independent compu
 import errno
 import json
 import os
+import pickle
 import subprocess
 import sys
 import time
@@ -108,7 +109,8 @@ def test_damaged_module_is_regenerated(tmp_path, monkeypatch, damage):
 def test_damaged_numba_cache_files_are_rebuilt(tmp_path, monkeypatch, kind, damage):
     """numba's index (.nbi) or data (.nbc) file of ``loss`` is overwritten with garbage or cut in
     half (before: an UnpicklingError or EOFError at the first call in every later process).  The
-    next load deletes that function's files, numba compiles it afresh, and its new cache reads."""
+    next load deletes that function's files with one CacheWarning naming the module, the
+    directory and the function, numba compiles it afresh, and its new cache reads."""
     k = fresh_k()
     C = problem(k).compile(cache_dir=tmp_path)
     assert_values(C, k)  # numba writes its cache files
@@ -117,7 +119,10 @@ def test_damaged_numba_cache_files_are_rebuilt(tmp_path, monkeypatch, kind, dama
     data = target.read_bytes()
     target.write_bytes(b"\x80\x04not a pickle" if damage == "garbage" else data[: len(data) // 2])
     forget(C, monkeypatch)
-    C2 = problem(k).compile(cache_dir=tmp_path)
+    with pytest.warns(CacheWarning) as record:
+        C2 = problem(k).compile(cache_dir=tmp_path)
+    [warning] = [str(w.message) for w in record if issubclass(w.category, CacheWarning)]
+    assert f"numba's cache of {name} in {target.parent}" in warning and "loss compiled afresh" in warning, warning
     assert C2.from_cache is True  # the generated source itself was fine
     assert_values(C2, k)
     assert C2.module.loss.stats.cache_misses  # recompiled, not loaded from the damaged file
@@ -128,10 +133,34 @@ def test_damaged_numba_cache_files_are_rebuilt(tmp_path, monkeypatch, kind, dama
     assert C3.module.loss.stats.cache_hits and not C3.module.loss.stats.cache_misses
 
 
+def test_numba_index_naming_another_functions_data_file(tmp_path, monkeypatch):
+    """``loss``'s index, still a valid pickle, names ``grad``'s data file for its signature (an
+    index and data files out of step, as a copied file leaves them; before: numba loaded grad's
+    code as loss).  The next load forgets loss's files with one CacheWarning, and loss computes
+    the closed form again."""
+    k = fresh_k()
+    C = problem(k).compile(cache_dir=tmp_path)
+    assert_values(C, k)
+    name = C.module.__name__
+    [index] = (tmp_path / "__pycache__").glob(f"{name}.loss-*.nbi")
+    [grad_data] = (tmp_path / "__pycache__").glob(f"{name}.grad-*.nbc")
+    with open(index, "rb") as f:
+        version = pickle.load(f)
+        stamp, overloads = pickle.loads(f.read())
+    overloads = dict.fromkeys(overloads, grad_data.name)
+    index.write_bytes(pickle.dumps(version, protocol=-1) + pickle.dumps((stamp, overloads), protocol=-1))
+    forget(C, monkeypatch)
+    with pytest.warns(CacheWarning, match="names another function's data file") as record:
+        C2 = problem(k).compile(cache_dir=tmp_path)
+    assert len([w for w in record if issubclass(w.category, CacheWarning)]) == 1
+    assert_values(C2, k)
+    assert C2.module.loss.stats.cache_misses  # compiled afresh, not loaded from grad's file
+
+
 def test_damaged_numba_file_that_cannot_be_deleted(tmp_path, monkeypatch):
     """A damaged index in a location where files cannot be deleted (injected PermissionError):
-    numba's cache is switched off for that function, which compiles in memory and computes the
-    closed-form values; the damaged file stays untouched."""
+    numba's cache is switched off for that function (a CacheWarning says so), which compiles in
+    memory and computes the closed-form values; the damaged file stays untouched."""
     k = fresh_k()
     C = problem(k).compile(cache_dir=tmp_path)
     assert_values(C, k)
@@ -143,7 +172,8 @@ def test_damaged_numba_file_that_cannot_be_deleted(tmp_path, monkeypatch):
         raise PermissionError(errno.EACCES, "Permission denied", str(self))
 
     monkeypatch.setattr(Path, "unlink", unlink)
-    C2 = problem(k).compile(cache_dir=tmp_path)
+    with pytest.warns(CacheWarning, match="cannot be deleted, so those functions are compiled in memory"):
+        C2 = problem(k).compile(cache_dir=tmp_path)
     assert_values(C2, k)
     assert index.read_bytes() == b"garbage"
 

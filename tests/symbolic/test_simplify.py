@@ -44,7 +44,44 @@ def test_damaged_entry_is_simplified_again_and_rewritten(monkeypatch, tmp_path):
     path.write_bytes(b"\x80\x04truncated")
     _fresh(monkeypatch, tmp_path)
     assert memo.simplify(EXPR) == sp.simplify(EXPR)
-    assert pickle.loads(path.read_bytes()) == sp.simplify(EXPR)
+    assert pickle.loads(path.read_bytes())["expr"] == sp.simplify(EXPR)
+
+
+OTHER = sp.log(a**2 * sp.exp(a)) + sp.sinh(b) / sp.cosh(b)
+
+
+def test_entry_under_another_keys_name_is_a_miss_and_is_rewritten(monkeypatch, tmp_path):
+    """A valid entry copied over another key's file (before: read back as that key's result in
+    every later process, a wrong problem) is a miss: the next process gets sympy's own
+    simplification of its expression (the independent computation) and rewrites the file with
+    its own entry, which a later process reads back without simplifying."""
+    _fresh(monkeypatch, tmp_path)
+    memo.simplify(EXPR)
+    (path,) = (tmp_path / "symbolic").glob("*.pickle")
+    memo.simplify(OTHER)
+    (other,) = set((tmp_path / "symbolic").glob("*.pickle")) - {path}
+    other.write_bytes(path.read_bytes())
+    _fresh(monkeypatch, tmp_path)
+    expected = sp.simplify(OTHER)
+    assert expected != sp.simplify(EXPR)
+    assert memo.simplify(OTHER) == expected
+    assert pickle.loads(other.read_bytes())["expr"] == expected
+    _fresh(monkeypatch, tmp_path)
+    monkeypatch.setattr(sp, "simplify", lambda e: (_ for _ in ()).throw(AssertionError("simplified again")))
+    assert memo.simplify(OTHER) == expected and memo.simplify(EXPR) != expected
+
+
+def test_entry_of_the_older_format_is_rewritten(monkeypatch, tmp_path):
+    """An entry written before entries held their key (a bare expression) is a miss, then
+    rewritten with its key: sympy's simplification either way."""
+    _fresh(monkeypatch, tmp_path)
+    memo.simplify(EXPR)
+    (path,) = (tmp_path / "symbolic").glob("*.pickle")
+    path.write_bytes(pickle.dumps(sp.Integer(7)))
+    _fresh(monkeypatch, tmp_path)
+    assert memo.simplify(EXPR) == sp.simplify(EXPR)
+    entry = pickle.loads(path.read_bytes())
+    assert entry["expr"] == sp.simplify(EXPR) and path.stem == entry["key"][:32]
 
 
 def test_unwritable_cache_only_costs_time(monkeypatch, tmp_path):

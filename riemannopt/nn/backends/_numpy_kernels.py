@@ -22,10 +22,14 @@ Conventions:
   and ±2 the kernels round exactly like the expressions of :mod:`riemannopt.nn.activations`.
 """
 
+import sys
+
 import numpy as np
 from numba import njit, types
 from numba.extending import intrinsic, overload
 from numba.np.numpy_support import as_dtype
+
+from riemannopt._numba_cache import compiles_whole, heal_numba_cache
 
 __all__ = [
     "sigmoid_",
@@ -45,10 +49,12 @@ __all__ = [
     "all_finite",
 ]
 
-kernel = njit(cache=True, error_model="numpy")
+
+# Compilations hold Ctrl-C back (compiles_whole): an interrupted one breaks the cache write.
+kernel = compiles_whole(njit(cache=True, error_model="numpy"))
 #: The sigmoid kernels also let LLVM fuse ``p·r + c`` into FMAs: the exp polynomial is one long
 #: chain of them, which then runs in half the latency (and rounds once per step instead of twice).
-sigmoid_kernel = njit(cache=True, error_model="numpy", fastmath={"contract"})
+sigmoid_kernel = compiles_whole(njit(cache=True, error_model="numpy", fastmath={"contract"}))
 
 
 def typed(value, like):
@@ -399,7 +405,7 @@ def softmax_connection_(y, rs, ss, has_ss, scale, gb):
 # -- checks -------------------------------------------------------------------------------------
 
 
-@njit(cache=True, error_model="numpy", fastmath={"reassoc"})
+@compiles_whole(njit(cache=True, error_model="numpy", fastmath={"reassoc"}))
 def all_finite(x):
     """Whether every entry of the 1-d array ``x`` is finite, in one pass without a temporary.
 
@@ -412,3 +418,8 @@ def all_finite(x):
     for i in range(x.size):
         acc += x[i] * zero
     return acc == zero
+
+
+# Damaged cache files would break every later process: checked once, at import, before any call
+# (a few milliseconds).
+heal_numba_cache(sys.modules[__name__])
