@@ -8,7 +8,7 @@ import scipy.stats as st
 import sympy as sp
 
 import riemannopt as ro
-from riemannopt.errors import ShapeError
+from riemannopt.errors import InputError, ShapeError
 
 
 def test_gamma_data_is_the_papers_data_set():
@@ -148,3 +148,97 @@ def test_toy_targets_are_parameters():
     assert sorted(S.params.values()) == [0.0, 0.0, 1.0]
     H = ro.models.poincare_half_plane(target=(0.0, 3.0))
     assert sorted(H.params.values()) == [0.0, 3.0]
+
+
+# -- GLMs on a data set (issue 22): logistic and Poisson regression -----------------------------
+def _glm_data(kind, m=2500, d=4, seed=0):
+    rng = np.random.default_rng(seed)
+    X = np.column_stack([np.ones(m), rng.normal(scale=0.7, size=(m, d - 1))])
+    z = X @ np.linspace(0.4, -0.3, d)
+    y = (rng.random(m) < sc.expit(z)).astype(float) if kind == "logistic" else rng.poisson(np.exp(z)).astype(float)
+    return X, y
+
+
+def _glm_numpy(kind, X, y, w):
+    """Loss, gradient and Fisher metric of the GLM, transcribed in numpy."""
+    z, m = X @ w, len(X)
+    if kind == "logistic":
+        p = sc.expit(z)
+        return np.mean(np.logaddexp(0, z) - y * z), X.T @ (p - y) / m, (X * (p * (1 - p))[:, None]).T @ X / m
+    mu = np.exp(z)
+    return np.mean(mu - y * z + sc.gammaln(y + 1)), X.T @ (mu - y) / m, (X * mu[:, None]).T @ X / m
+
+
+_GLMS = {"logistic": ro.models.logistic_regression, "poisson": ro.models.poisson_regression}
+
+
+@pytest.fixture(scope="module", params=list(_GLMS))
+def glm(request):
+    X, y = _glm_data(request.param)
+    P = _GLMS[request.param](X, y)
+    return request.param, X, y, P, P.compile()
+
+
+def test_glm_metric_gradient_loss_equal_numpy(glm):
+    """Loss, gradient and Fisher metric (``Xᵀ diag(p(1−p)) X / m``, ``Xᵀ diag(e^{Xw}) X / m``)
+    equal the numpy transcription to 1e-12 relative; coordinates are w0 … w3."""
+    kind, X, y, P, C = glm
+    assert [c.name for c in P.coords] == ["w0", "w1", "w2", "w3"] and P.rows == len(X)
+    for w in (np.zeros(4), np.array([0.3, -0.5, 0.2, 0.8])):
+        loss, grad, G = _glm_numpy(kind, X, y, w)
+        assert C.loss(w) == pytest.approx(loss, rel=1e-12)
+        assert np.abs(C.grad(w) - grad).max() <= 1e-12 * np.abs(grad).max()
+        assert np.abs(C.metric(w) - G).max() <= 1e-12 * np.abs(G).max()
+
+
+def test_glm_christoffel_equals_central_differences(glm):
+    """Γ^m_ij = g^{mk} ½(∂_i g_kj + ∂_j g_ki − ∂_k g_ij) with ∂g by central differences of the
+    numpy metric (1e-8 relative)."""
+    kind, X, y, _, C = glm
+    w, h = np.array([0.3, -0.5, 0.2, 0.8]), 1e-5
+    dg = np.array(
+        [(_glm_numpy(kind, X, y, w + h * e)[2] - _glm_numpy(kind, X, y, w - h * e)[2]) / (2 * h) for e in np.eye(4)]
+    )
+    first = 0.5 * (np.einsum("ikj->kij", dg) + np.einsum("jki->kij", dg) - dg)
+    second = np.einsum("mk,kij->mij", np.linalg.inv(_glm_numpy(kind, X, y, w)[2]), first)
+    assert np.abs(C.christoffel(w) - second).max() <= 1e-8 * np.abs(second).max()
+
+
+def test_glm_geo_and_exact_reach_the_scipy_mle(glm):
+    """``geo`` and ``exact`` end at the maximum-likelihood estimate of ``scipy.optimize.minimize``
+    (Newton trust region on the numpy loss, gradient and Hessian) to 1e-8."""
+    kind, X, y, _, C = glm
+
+    def fun(w):
+        return _glm_numpy(kind, X, y, w)[:2]
+
+    res = so.minimize(
+        fun,
+        np.zeros(4),
+        jac=True,
+        hess=lambda w: _glm_numpy(kind, X, y, w)[2],
+        method="trust-exact",
+        options={"gtol": 1e-14},
+    )
+    assert np.abs(fun(res.x)[1]).max() < 1e-10  # converged; the Fisher's eigenvalues are ≥ 0.05
+    for method in ("geo", "exact"):
+        end = ro.optimize(C, method, np.zeros(4), 0.5, 150).x[-1]
+        np.testing.assert_allclose(end, res.x, rtol=0, atol=1e-8, err_msg=f"{kind} {method}")
+
+
+@pytest.mark.parametrize(
+    ("model", "X", "y", "error", "match"),
+    [
+        ("logistic", np.ones(3), np.ones(3), ShapeError, "X must be a non-empty"),
+        ("logistic", np.ones((3, 2)), np.ones(4), ShapeError, r"y must have shape \(3,\)"),
+        ("logistic", np.ones((3, 2)), np.array([0, 1, 2.0]), InputError, r"y must lie in \[0, 1\]"),
+        ("logistic", np.ones((3, 2)), np.array(["a", "b", "c"]), InputError, "numeric"),
+        ("logistic", np.array([[1.0, np.nan]] * 3), np.ones(3), InputError, r"data\[x1\] is not finite"),
+        ("poisson", np.ones((3, 2)), np.array([1.0, -1, 0]), InputError, "non-negative"),
+        ("poisson", np.ones((3, 2)), np.array([1.0, np.inf, 0]), InputError, r"data\[y\] is not finite"),
+        ("poisson", np.ones((0, 2)), np.ones(0), ShapeError, "X must be a non-empty"),
+    ],
+)
+def test_glm_bad_data(model, X, y, error, match):
+    with pytest.raises(error, match=match):
+        _GLMS[model](X, y)

@@ -130,7 +130,8 @@ def _start(x0):
 
 def final_point(C, method, x0, T, steps, memo=None, **options):
     """``x(T)`` of ``method`` with ``steps`` steps of ``T / steps``; memoised in ``memo``."""
-    key = (C.key, tuple(C.p), method, tuple(np.asarray(x0, float)), T, int(steps))
+    # p's bytes, not a tuple of its floats: for a problem with data it holds every data column
+    key = (C.key, C.p.tobytes(), method, tuple(np.asarray(x0, float)), T, int(steps))
     if memo is not None and key in memo:
         return memo[key]
     x = optimize(C, method, x0, T / steps, int(steps), **options).x[-1]
@@ -249,7 +250,7 @@ def _reparameterization(P, reparam):
         base = reparam.base
         if base is None:
             raise SymbolicError(f"reparam {reparam!r} is not a reparameterization: it has no base problem")
-        if base is not P and (base.key != P.key or not np.array_equal(base.param_values, P.param_values)):
+        if base is not P and (base.key != P.key or not np.array_equal(base.runtime_values, P.runtime_values)):
             raise SymbolicError(f"reparam is a reparameterization of {base!r}, not of the problem studied, {P!r}")
         return reparam
     if isinstance(reparam, (tuple, list)) and len(reparam) in (2, 3):

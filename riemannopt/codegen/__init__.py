@@ -25,7 +25,10 @@ use_cache_dir(cache_dir)
 # so that a change to the printer or the special functions never reuses stale cached code (numba's
 # cache does not see changes in the functions a cached function calls).
 _CODEGEN_TAG = hashlib.sha256(
-    b"".join(resources.files(__package__).joinpath(f).read_bytes() for f in ("emit.py", "printer.py", "special.py"))
+    b"".join(
+        resources.files(__package__).joinpath(f).read_bytes()
+        for f in ("emit.py", "emit_data.py", "linalg.py", "printer.py", "special.py")
+    )
 ).hexdigest()[:10]
 
 __all__ = ["CompiledProblem", "compile_problem", "cache_dir", "emit_module", "SUPPORTED_FUNCTIONS", "POLYGAMMA_ORDERS"]

@@ -4,6 +4,7 @@ import numpy as np
 from numba import types
 
 from riemannopt._checks import as_float_array
+from riemannopt._io import deferred_interrupt
 from riemannopt.codegen.emit import FUNCTIONS
 from riemannopt.errors import DomainError, ShapeError
 
@@ -58,7 +59,9 @@ class CompiledProblem:
     module : module
         The generated numba module (functions ``metric(x, p)``, ``gamma_vv(x, v, p)``, ...).
     p : ndarray
-        The parameter values, in ``problem.param_symbols`` order.
+        The parameter values, in ``problem.param_symbols`` order, followed (for a problem with
+        data) by the data columns in ``problem.data_symbols`` order
+        (:attr:`Problem.runtime_values <riemannopt.symbolic.Problem.runtime_values>`).
     from_cache : bool
         Whether the generated source came from the cache (no symbolic derivation was done).
     cache_dir : path or None
@@ -72,7 +75,7 @@ class CompiledProblem:
         self.n = problem.n
         self.key = problem.key
         self.from_cache = from_cache
-        self.p = problem.param_values
+        self.p = problem.runtime_values
 
     def function(self, name):
         """The jitted function ``name`` (a key of :data:`SIGNATURES`, such as ``"metric"``),
@@ -82,7 +85,8 @@ class CompiledProblem:
         f = getattr(self.module, name)
         signature = SIGNATURES[name]
         if signature.args not in f.overloads:
-            f.compile(signature)
+            with deferred_interrupt():  # an interrupted compilation breaks numba's cache write
+                f.compile(signature)
             f.disable_compile()
         return f
 
@@ -97,6 +101,17 @@ class CompiledProblem:
     def with_params(self, **values):
         """The same compiled code with other parameter values (by symbol name): no recompilation."""
         problem = self.problem.with_params(**values)
+        return CompiledProblem(problem, self.module, self.from_cache, self.cache_dir)
+
+    @property
+    def has_data(self):
+        """Whether the loss or the metric is a mean over data rows (see ``Problem(data=...)``)."""
+        return bool(self.problem.data)
+
+    def with_data(self, data=None, **columns):
+        """The same compiled code with another data set (see :meth:`Problem.with_data
+        <riemannopt.symbolic.Problem.with_data>`): no recompilation, whatever its number of rows."""
+        problem = self.problem.with_data(data, **columns)
         return CompiledProblem(problem, self.module, self.from_cache, self.cache_dir)
 
     def vector(self, v, what="v"):

@@ -217,4 +217,8 @@ def emit_module(problem):
         :data:`~riemannopt.codegen.printer.SUPPORTED_FUNCTIONS`).
     """
     check_compilable(problem)
+    if problem.data:  # means over data rows: riemannopt.codegen.emit_data
+        from riemannopt.codegen.emit_data import emit_data_module
+
+        return emit_data_module(problem)
     return _Emitter(problem).module()

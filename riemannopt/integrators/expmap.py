@@ -279,6 +279,13 @@ def _solve_batch(problem, names, arrays, method, rtol, atol, max_steps, what):
         for b in range(B):
             status[b], y, T[b], why[b] = solve(rows[0][b], rows[1][b], C.p, rtol, atol, max_steps)
             Y[b] = y
+    elif C.has_data:
+        # Sums over data rows run in parallel threads themselves; numba's workqueue threading
+        # layer forbids a parallel region inside another: member by member.
+        solve = K.exp_map if len(rows) == 2 else K.transport
+        for b in range(B):
+            status[b], y, T[b], why[b] = solve(*(r[b] for r in rows), C.p, rtol, atol, max_steps)
+            Y[b] = y
     elif len(rows) == 2:
         K.exp_map_batch(*rows, C.p, rtol, atol, max_steps, Y, status, T, why)
     else:

@@ -166,7 +166,14 @@ def _batch(C, K, entry, driver, X0, args):
     if driver is None:
         bad = np.empty((B, C.n + 2))
         out = np.zeros((B, 4), dtype=np.int64)
-        loop_for(C, entry.kernel).run_batch(X0, *args, entry.uses_metric, X, L, bad, out)
+        loop = loop_for(C, entry.kernel)
+        if C.has_data:
+            # Its sums over the data rows run in parallel threads already, and a parallel region
+            # inside another is an error in numba's workqueue threading layer: one member at a time.
+            for b in range(B):
+                out[b] = loop.run(X0[b], *args, entry.uses_metric, X[b], L[b], bad[b])
+        else:
+            loop.run_batch(X0, *args, entry.uses_metric, X, L, bad, out)
         runs = [(b, lambda b=b: _outcome(C, K, entry.name, X0[b], args, *out[b], X[b], L[b], bad[b])) for b in range(B)]
     else:
         runs = [

@@ -9,7 +9,7 @@ from riemannopt.symbolic.simplify import simplify as simplify_expr
 __all__ = ["fisher_metric"]
 
 
-def fisher_metric(log_density, variable, coords, expectations, simplify=True):
+def fisher_metric(log_density, variable, coords, expectations, simplify=True, data=None):
     """The Fisher information metric of a parametric density.
 
     Uses ``g_ij(θ) = -E[∂_i ∂_j log p(X; θ)]``.  For exponential families the Hessian of the
@@ -29,6 +29,13 @@ def fisher_metric(log_density, variable, coords, expectations, simplify=True):
         statistic an expression of ``variable`` alone, each expectation one of the coordinates.
     simplify : bool
         Simplify the entries (default True).
+    data : sequence of sympy.Symbol or dict, optional
+        For a conditional model ``log p(y | x; θ)``: the symbols of the conditioning data ``x``
+        (a dict's keys, so ``Problem``'s ``data`` dict may be passed as it is).  The log-density
+        and the expectations may use them; the result is then one example's Fisher metric
+        (``Metric(..., data=...)``), and a :class:`~riemannopt.symbolic.Problem` with those data
+        averages it over the rows: the Fisher metric of the conditional model is the data
+        average of the per-example Fisher.
 
     Returns
     -------
@@ -54,6 +61,10 @@ def fisher_metric(log_density, variable, coords, expectations, simplify=True):
     coords = as_coords(coords)
     if not isinstance(variable, sp.Symbol):
         raise SymbolicError(f"variable must be a sympy Symbol, got {variable!r}")
+    if data is not None:
+        data = as_coords(list(data.keys()) if hasattr(data, "keys") else data, "data")
+        if variable in data:
+            raise SymbolicError(f"the variable {variable} is the model's own, not conditioning data")
     log_density = as_expr(log_density, "log_density")
     if not hasattr(expectations, "items"):
         raise SymbolicError(f"expectations must be a dict {{statistic: expectation}}, got {expectations!r}")
@@ -81,4 +92,4 @@ def fisher_metric(log_density, variable, coords, expectations, simplify=True):
                 raise SymbolicError(f"entry ({i}, {j}) of the negative Hessian is not affine in the statistics: {h}")
             e = h.subs({placeholders[stat]: val for stat, val in stats})
             g[i, j] = g[j, i] = simplify_expr(e) if simplify else e
-    return Metric(coords, g)
+    return Metric(coords, g, data=data)

@@ -67,6 +67,13 @@ class Metric:
     matrix : sympy.Matrix or nested list
         The ``n × n`` symmetric matrix ``g_ij(x)``.  It may also contain parameter symbols
         (runtime constants of a :class:`Problem`).
+    data : sequence of sympy.Symbol, optional
+        Data symbols (columns of a :class:`Problem`'s ``data``) that the entries use: the matrix
+        is then **one example's** metric, and the problem's metric is its mean over the data
+        rows.  One example's metric is often singular (rank one in logistic regression), so its
+        determinant is not checked; the averaged metric is checked, numerically, at every point
+        a run visits.  Its inverse and second-kind Christoffel symbols are computed numerically
+        after averaging, never symbolically.
 
     Notes
     -----
@@ -83,8 +90,12 @@ class Metric:
         or is singular as an expression (its determinant simplifies to zero).
     """
 
-    def __init__(self, coords, matrix):
+    def __init__(self, coords, matrix, data=None):
         self.coords = as_coords(coords)
+        self.data = () if data is None or (isinstance(data, (tuple, list)) and not data) else as_coords(data, "data")
+        clash = set(self.data) & set(self.coords)
+        if clash:
+            raise SymbolicError(f"data symbols {sorted(map(str, clash))} are also coordinates")
         try:
             with warnings.catch_warnings():  # non-expression entries are rejected just below
                 warnings.simplefilter("ignore", SymPyDeprecationWarning)
@@ -109,12 +120,15 @@ class Metric:
                     raise MetricError(
                         f"metric matrix is not symmetric: g[{i},{j}] = {matrix[i, j]} but g[{j},{i}] = {matrix[j, i]}"
                     )
+        self.matrix = matrix
+        if self.per_example:
+            self.det = None  # one example's metric: only the mean over the rows must be invertible
+            return
         det = matrix.det()
         if det.is_zero is None:  # undecided by the assumptions alone
             det = simplify(det)
         if det.is_zero:
             raise MetricError(f"metric matrix is singular: its determinant simplifies to 0 ({matrix.tolist()})")
-        self.matrix = matrix
         self.det = det
 
     @property
@@ -122,18 +136,38 @@ class Metric:
         """Dimension of the manifold."""
         return len(self.coords)
 
+    @property
+    def per_example(self):
+        """Whether the entries use data symbols (the matrix is one example's metric)."""
+        return bool(self.matrix.free_symbols & set(self.data))
+
     def __repr__(self):
-        return f"Metric(coords={list(self.coords)}, matrix={self.matrix.tolist()})"
+        data = f", data={list(self.data)}" if self.data else ""
+        return f"Metric(coords={list(self.coords)}, matrix={self.matrix.tolist()}{data})"
 
     def __eq__(self, other):
-        return isinstance(other, Metric) and (self.coords, self.matrix) == (other.coords, other.matrix)
+        return isinstance(other, Metric) and (self.coords, self.matrix, self.data) == (
+            other.coords,
+            other.matrix,
+            other.data,
+        )
 
     def __hash__(self):
-        return hash((self.coords, tuple(self.matrix)))
+        return hash((self.coords, tuple(self.matrix), self.data))
+
+    def _symbolic_only(self, what):
+        if self.per_example:
+            raise SymbolicError(
+                f"the {what} of a per-example metric (entries using data symbols "
+                f"{sorted(map(str, self.matrix.free_symbols & set(self.data)))}) is not the {what} of its mean "
+                "over the data: compiled code computes it numerically after averaging"
+            )
 
     @cached_property
     def inverse(self):
-        """The inverse metric ``g^{ij}`` (sympy Matrix), simplified."""
+        """The inverse metric ``g^{ij}`` (sympy Matrix), simplified; not defined for a per-example
+        metric (see ``data``)."""
+        self._symbolic_only("inverse")
         return simplify_entries(self.matrix.adjugate() / self.det)
 
     @cached_property
@@ -152,7 +186,9 @@ class Metric:
 
     @cached_property
     def christoffel(self):
-        """Christoffel symbols of the second kind, ``[m, i, j] = Γ^m_{ij}`` (paper eq. 2)."""
+        """Christoffel symbols of the second kind, ``[m, i, j] = Γ^m_{ij}`` (paper eq. 2); not
+        defined for a per-example metric (see ``data``)."""
+        self._symbolic_only("second-kind Christoffel symbols")
         ginv, first, n = self.inverse, self.christoffel_first, self.n
         return simplify_entries(
             sp.Array(

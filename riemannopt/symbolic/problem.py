@@ -6,7 +6,7 @@ from functools import cached_property
 import numpy as np
 import sympy as sp
 
-from riemannopt.errors import DomainError, ShapeError, SymbolicError
+from riemannopt.errors import DomainError, InputError, ShapeError, SymbolicError
 from riemannopt.symbolic.metric import Metric, as_coords, as_expr
 from riemannopt.symbolic.simplify import simplify
 
@@ -52,6 +52,50 @@ def _param_value(symbol, value):
     return number
 
 
+def _data_column(symbol, values):
+    """One data column as a read-only float64 array, or an error naming its symbol."""
+    try:
+        a = np.asarray(values)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"data[{symbol}] could not be read as an array: {exc}") from None
+    if a.dtype.kind == "O":
+        try:
+            a = a.astype(np.float64)
+        except (TypeError, ValueError):
+            raise InputError(f"data[{symbol}] is not numeric (it holds Python objects that are not numbers)") from None
+    if a.dtype.kind not in "biuf":
+        raise InputError(f"data[{symbol}] is not numeric: its dtype is {a.dtype}")
+    if a.ndim != 1:
+        raise ShapeError(f"data[{symbol}] must be one-dimensional (one value per row), got shape {a.shape}")
+    if a.size == 0:
+        raise ShapeError(f"data[{symbol}] is empty: a data set needs at least one row")
+    a = np.array(a, dtype=np.float64)  # a private copy, so the caller's array may change later
+    bad = np.flatnonzero(~np.isfinite(a))
+    if bad.size:
+        raise InputError(f"data[{symbol}] is not finite: row {bad[0]} is {a[bad[0]]!r} ({bad.size} such rows)")
+    a.flags.writeable = False
+    return a
+
+
+def _data_arrays(data, reserved):
+    """``data`` as ``{Symbol: read-only float64 array}`` with equal lengths, or a riemannopt error
+    naming the offending symbol.  ``reserved`` maps symbols that data may not use to what they are."""
+    if not hasattr(data, "items"):
+        raise SymbolicError(f"data must be a dict {{symbol: 1-D array}}, got {type(data).__name__}")
+    out = {}
+    for s, values in data.items():
+        if not isinstance(s, sp.Symbol):
+            raise SymbolicError(f"data keys must be sympy Symbols, got {s!r}")
+        if s in reserved:
+            raise SymbolicError(f"data symbol {s} is also {reserved[s]}")
+        out[s] = _data_column(s, values)
+    lengths = {len(a) for a in out.values()}
+    if len(lengths) > 1:
+        sizes = ", ".join(f"{s}: {len(a)}" for s, a in out.items())
+        raise ShapeError(f"data columns have different numbers of rows ({sizes})")
+    return out
+
+
 class Problem:
     """A Riemannian manifold with coordinates, a metric and a loss (paper §2; docs/mathematics.rst).
 
@@ -68,17 +112,34 @@ class Problem:
         Conditions that every point must satisfy (e.g. ``[alpha > 0, beta > 0]``).
     name : str, optional
         A label used in figures and messages.
+    data : dict, optional
+        ``{symbol: values}``: columns of a data set, 1-D arrays of ``m ≥ 1`` finite numbers each.
+        ``loss`` (and the metric's entries, see ``Metric(..., data=...)``) may then use these
+        symbols: ``loss`` is one example's loss ``ℓ(x; z_r)`` and the problem's loss is its mean
+        ``L(x) = (1/m) Σ_r ℓ(x; z_r)`` over the rows; likewise a per-example metric is averaged,
+        ``g(x) = (1/m) Σ_r g(x; z_r)``.  Derivatives (gradient, ``∂g``, Christoffel symbols of the
+        first kind) are derived once from the per-example expressions and averaged by compiled
+        row loops; the averaged metric is inverted numerically.  The compiled code does not
+        depend on the values or the number of rows: :meth:`with_data` swaps them without
+        recompiling.
 
     Raises
     ------
     SymbolicError
         If the loss, the metric or the domain use symbols that are neither coordinates nor
-        parameters, or if the loss depends on a coordinate-free symbol not given a value.  Also if
-        the loss is not a scalar expression (a string that does not parse, a Matrix, a condition
-        such as ``x > 0``) or a parameter value is not a finite number.
+        parameters (nor, for the loss and the metric, data symbols), or if the loss depends on a
+        coordinate-free symbol not given a value.  Also if the loss is not a scalar expression (a
+        string that does not parse, a Matrix, a condition such as ``x > 0``) or a parameter value
+        is not a finite number; or if a data key is not a Symbol, or is a coordinate or a
+        parameter, or the metric declares data symbols that ``data`` lacks.
+    ShapeError
+        If a data column is not one-dimensional, is empty, or the columns differ in length.
+    InputError
+        If a data column is not numeric or holds a NaN or an infinity (the message names the
+        symbol and the first bad row).
     """
 
-    def __init__(self, metric, loss, params=None, domain=None, name=None):
+    def __init__(self, metric, loss, params=None, domain=None, name=None, data=None):
         if not isinstance(metric, Metric):
             raise SymbolicError(f"metric must be a riemannopt Metric, got {type(metric).__name__}")
         self.metric = metric
@@ -93,11 +154,17 @@ class Problem:
                 raise SymbolicError(f"parameter {s} is also a coordinate")
             params[s] = _param_value(s, v)
         self.params = params
+        reserved = {c: "a coordinate" for c in metric.coords} | {s: "a parameter" for s in params}
+        self.data = _data_arrays(data or {}, reserved)
+        missing = (metric.matrix.free_symbols & set(metric.data)) - set(self.data)
+        if missing:
+            raise SymbolicError(f"the metric is per-example in data symbols {sorted(map(str, missing))} not in data")
         allowed = set(metric.coords) | set(params)
-        # A loss given as a string refers to the coordinates and parameters by name.
-        self.loss = as_expr(loss, "the loss", names={str(s): s for s in allowed})
+        with_data = allowed | set(self.data)
+        # A loss given as a string refers to the coordinates, parameters and data by name.
+        self.loss = as_expr(loss, "the loss", names={str(s): s for s in with_data})
         for what, expr in [("loss", self.loss), ("metric", metric.matrix)]:
-            extra = expr.free_symbols - allowed
+            extra = expr.free_symbols - with_data
             if extra:
                 namesakes = sorted(str(s) for s in extra if str(s) in {str(a) for a in allowed})
                 hint = (
@@ -106,10 +173,20 @@ class Problem:
                     if namesakes
                     else ""
                 )
+                data_names = f" nor data {sorted(map(str, self.data))}" if self.data else ""
                 raise SymbolicError(
                     f"the {what} uses symbols {sorted(map(str, extra))} that are neither coordinates "
-                    f"{list(map(str, metric.coords))} nor params {sorted(map(str, params))}{hint}"
+                    f"{list(map(str, metric.coords))} nor params {sorted(map(str, params))}{data_names}{hint}"
                 )
+        if domain is not None and self.data:
+            conds = [domain] if isinstance(domain, (sp.Basic, bool)) else list(domain)
+            for cond in conds:
+                used = getattr(cond, "free_symbols", set()) & set(self.data)
+                if used:
+                    raise SymbolicError(
+                        f"domain condition {cond} uses data symbols {sorted(map(str, used))}: a domain "
+                        "constrains the coordinates only"
+                    )
         self.domain = _as_domain(domain, allowed)
         self.name = name
         self.base = None  # set by reparameterize
@@ -137,9 +214,26 @@ class Problem:
         """Parameter values as a float64 array, in :attr:`param_symbols` order."""
         return np.array([self.params[s] for s in self.param_symbols], dtype=np.float64)
 
+    @property
+    def data_symbols(self):
+        """Data symbols in the fixed order used by compiled code (sorted by name)."""
+        return tuple(sorted(self.data, key=lambda s: (s.name, sp.srepr(s))))
+
+    @property
+    def rows(self):
+        """The number of data rows (0 without data)."""
+        return len(next(iter(self.data.values()))) if self.data else 0
+
+    @property
+    def runtime_values(self):
+        """The vector ``p`` the compiled functions receive: the parameter values, then each data
+        column in :attr:`data_symbols` order (so its length gives the number of rows)."""
+        return np.concatenate([self.param_values, *(self.data[s] for s in self.data_symbols)])
+
     @cached_property
     def gradient(self):
-        """The gradient ``∂_i L`` as a sympy column Matrix."""
+        """The gradient ``∂_i L`` as a sympy column Matrix (of one example's loss for a problem
+        with data; the problem's gradient is its mean over the rows)."""
         return sp.Matrix([sp.diff(self.loss, c) for c in self.coords])
 
     @cached_property
@@ -153,11 +247,42 @@ class Problem:
             sp.srepr(self.param_symbols),
             sp.srepr(self.domain),
         ]
+        if self.data:  # the data symbols, never their values: every data set shares the code
+            parts.append("data " + sp.srepr(self.data_symbols))
         return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:24]
 
     def __repr__(self):
         label = f"{self.name!r}, " if self.name else ""
-        return f"Problem({label}coords={list(self.coords)}, loss={self.loss})"
+        data = f", data={list(map(str, self.data_symbols))} ({self.rows} rows)" if self.data else ""
+        return f"Problem({label}coords={list(self.coords)}, loss={self.loss}{data})"
+
+    def with_data(self, data=None, **columns):
+        """A copy with other data (by symbol, ``data={x1: ...}``, or by name, ``x1=...``); the
+        number of rows may change, every column must be given anew or keep its length.  Shares
+        the derivations and the compiled code."""
+        if not self.data:
+            raise SymbolicError("this problem has no data to replace")
+        by_name = {s.name: s for s in self.data}
+        unknown = set(columns) - set(by_name)
+        if unknown:
+            raise SymbolicError(f"unknown data names {sorted(unknown)}; known: {sorted(by_name)}")
+        given = {by_name[k]: v for k, v in columns.items()}
+        if data is not None:
+            if not hasattr(data, "items"):
+                raise SymbolicError(f"data must be a dict {{symbol: 1-D array}}, got {type(data).__name__}")
+            strange = [s for s in data if s not in self.data]
+            if strange:
+                raise SymbolicError(f"data symbols {strange} are not data symbols of this problem {list(self.data)}")
+            given |= dict(data)
+        new = object.__new__(Problem)
+        new.__dict__.update(self.__dict__)
+        new.data = {**self.data, **_data_arrays(given, {})}
+        if len({len(a) for a in new.data.values()}) > 1:
+            sizes = ", ".join(f"{s}: {len(a)}" for s, a in new.data.items())
+            raise ShapeError(f"data columns have different numbers of rows ({sizes})")
+        if self.base is not None:
+            new.base = self.base.with_data(given)
+        return new
 
     def with_params(self, **values):
         """A copy with some parameter values changed (by symbol name); shares the derivations."""
@@ -218,12 +343,16 @@ class Problem:
         g = self.metric.matrix.xreplace(sub)
         pulled = (J.T * g * J).applyfunc(simplify)
         domain = [c.xreplace(sub) for c in self.domain]
+        clash = set(new_coords) & set(self.data)
+        if clash:
+            raise SymbolicError(f"new coordinates {sorted(map(str, clash))} clash with data symbols")
         new = Problem(
-            Metric(new_coords, pulled),
+            Metric(new_coords, pulled, data=self.metric.data),
             self.loss.xreplace(sub),
             params=self.params,
             domain=domain,
             name=name or (f"{self.name} (reparameterized)" if self.name else None),
+            data=self.data,
         )
         new.base = self
         new._phi = phi
