@@ -79,17 +79,7 @@ def test_json_round_trip_and_figure(study, tmp_path):
 
 
 def test_tiny_study_runs_every_method():
-    tiny = Preset(
-        "tiny",
-        "tiny auto-encoder",
-        (16, 4, 16),
-        ("sigmoid", "sigmoid"),
-        "bce",
-        5.0,
-        lambda seed: curves(30, 10, size=4, seed=seed),
-        30,
-    )
-    st = nn_study(tiny, ("ng", "geof", "adam"), 3, seeds=(0, 1), chunks=2)
+    st = nn_study(_tiny(), ("ng", "geof", "adam"), 3, seeds=(0, 1), chunks=2)
     assert set(st.runs) == {(m, s) for m in ("ng", "geof", "adam") for s in (0, 1)}
     assert all(len(h["iteration"]) == 4 for h in st.runs.values()) and not st.failures
     assert st.settings["threshold"] == 5.0 and st.error == "squared"

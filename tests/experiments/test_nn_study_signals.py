@@ -11,9 +11,7 @@ process recorded as returned, complete ones equal to an uninterrupted study's an
 one a prefix of its; the JSON must name the stopped run; the exit status must be 130; no
 temporary file may be left.
 
-A separate case sends SIGINT inside numba's compilation of a network kernel (in the LLVM callback
-that hands numba the object code), where numba used to drop it and fail the cache write with
-``RuntimeError: no compiled object yet``.
+SIGINT inside numba's compilation of a kernel is tested in ``tests/test_compile_interrupt.py``.
 """
 
 import json
@@ -215,52 +213,3 @@ def test_sigint_at_random_moments_keeps_exactly_what_finished(reference, tmp_pat
             assert not json.loads((out / "nn.json").read_text())["interrupted"], where
         else:
             assert stopped == {"method": event["method"], "seed": event["seed"]}, where
-
-
-_COMPILE_CHILD = """
-import os, signal, sys
-signal.signal(signal.SIGINT, signal.default_int_handler)
-import numpy as np
-from numba.core import codegen
-hook = codegen.JITCodeLibrary._object_compiled_hook.__func__
-fired = []
-
-def interrupting_hook(cls, ll_module, buf):
-    # SIGINT while LLVM hands numba the object code: the worst moment, inside a ctypes callback.
-    if not fired:
-        fired.append(True)
-        os.kill(os.getpid(), signal.SIGINT)
-    return hook(cls, ll_module, buf)
-
-if sys.argv[1] == "interrupt":
-    codegen.JITCodeLibrary._object_compiled_hook = classmethod(interrupting_hook)
-from riemannopt.nn.backends import _numpy_kernels as k
-x = np.ones(7, np.float32)
-try:
-    first = k.all_finite(x)
-except KeyboardInterrupt:
-    first = "interrupted"
-print(bool(fired), first, k.all_finite(x), k.all_finite(np.array([1, np.inf], np.float32)), sum(k.all_finite.stats.cache_hits.values()))
-"""
-
-
-def test_sigint_during_kernel_compilation_is_an_interrupt(tmp_path):
-    """SIGINT inside the compilation of a network kernel (a fresh numba cache) surfaces as
-    KeyboardInterrupt once the compilation is done (it used to be dropped and turned into
-    ``RuntimeError: no compiled object yet``); the kernel then works, its values agree with
-    numpy's ``isfinite(x).all()``, and the cache written is whole: the next process loads it."""
-    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "numba"), PYTHONPATH=str(REPO))
-
-    def run(mode):
-        proc = subprocess.run(
-            [sys.executable, "-c", _COMPILE_CHILD, mode], env=env, capture_output=True, text=True, timeout=TIMEOUT
-        )
-        assert proc.returncode == 0 and "Exception ignored" not in proc.stderr, proc.stderr[-3000:]
-        return proc.stdout.split()
-
-    fired, first, ones, with_inf, hits = run("interrupt")
-    assert (fired, first) == ("True", "interrupted")
-    assert (ones, with_inf) == (str(np.isfinite(np.ones(7)).all()), str(np.isfinite([1, np.inf]).all()))
-    assert hits == "0"  # compiled here
-    fired, first, ones, with_inf, hits = run("plain")
-    assert (first, ones, with_inf) == ("True", "True", "False") and int(hits) >= 1  # loaded from the cache
