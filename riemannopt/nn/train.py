@@ -195,7 +195,7 @@ def train(
 
     The BLAS library runs on one thread during training, faster for these products than
     several on a shared machine, unless ``OPENBLAS_NUM_THREADS`` (or the like) is set or the call
-    is inside ``with`` ``with`` :func:`riemannopt.blas_threads`\ ``(n)``.
+    is inside a ``with riemannopt.blas_threads(n):`` block.
 
     Parameters
     ----------

@@ -303,7 +303,7 @@ def train(env_id, method, timesteps, *, seed=0, config=None, info=None, on_batch
     :func:`~riemannopt.rl.policy_update` (standardized advantages), then fits the value
     function to the batch's λ-returns.  The BLAS library runs on one thread, unless
     ``OPENBLAS_NUM_THREADS`` (or the like) is set or the call is inside
-    ``with`` :func:`riemannopt.blas_threads`\ ``(n)``.
+    a ``with riemannopt.blas_threads(n):`` block.
 
     Ctrl-C (``KeyboardInterrupt``) ends the run and returns what was finished, marked
     ``interrupted``: the episodes of every batch collected in full and the updates made.
