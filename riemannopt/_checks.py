@@ -58,24 +58,35 @@ def check_number(
     cls
         Naming the argument, what it must be and what it was.
     """
+    if isinstance(value, np.ndarray) and value.ndim == 0:  # a 0-d array holds one number
+        value = value[()]
     kind = numbers.Integral if integer else numbers.Real
     ok = isinstance(value, kind) and not isinstance(value, (bool, np.bool_))
-    if ok:
-        v = float(value) if not integer else value
-        ok = not math.isnan(v) and (allow_inf or integer or math.isfinite(v))
-        if ok and low is not None:
-            ok = v > low if strict else v >= low
-        if ok and high is not None:
-            ok = v < high if strict_high else v <= high
+    if ok and not integer:  # an integer is finite however large; float() of one may overflow
+        try:
+            v = float(value)
+        except OverflowError:
+            v = math.inf if value > 0 else -math.inf
+        ok = not math.isnan(v) and (allow_inf or math.isfinite(v))
+    else:
+        v = value
+    if ok and low is not None:
+        ok = v > low if strict else v >= low
+    if ok and high is not None:
+        ok = v < high if strict_high else v <= high
     if not ok:
         what = "an integer" if integer else "a number" if allow_inf else "a finite number"
         bounds = []
         if low is not None:
-            bounds.append(f"{'>' if strict else '>='} {low:g}")
+            bounds.append(f"{'>' if strict else '>='} {_number(low)}")
         if high is not None:
-            bounds.append(f"{'<' if strict_high else '<='} {high:g}")
+            bounds.append(f"{'<' if strict_high else '<='} {_number(high)}")
         raise cls(f"{name} must be {what}{' ' + ' and '.join(bounds) if bounds else ''}, got {_short(value)}")
-    return int(value) if integer else float(value)
+    return int(value) if integer else v
+
+
+def _number(x):
+    return str(x) if isinstance(x, numbers.Integral) else f"{x:g}"
 
 
 def as_count(value, name, cls=InputError):

@@ -20,7 +20,9 @@ def deferred_interrupt():
 
     A rename that a KeyboardInterrupt cuts off leaves a temporary file and an old file behind
     while the caller has already moved on; deferring the signal over the few milliseconds of the
-    write makes "written" and "returned" the same event.  Outside the main thread (where Python
+    write makes "written" and "returned" the same event.  If the block raises, its exception goes
+    on and a held Ctrl-C is dropped (the exception ends the work anyway; delivering the interrupt
+    would replace it and hide why the work stopped).  Outside the main thread (where Python
     cannot install handlers) the block runs as it is.
     """
     if threading.current_thread() is not threading.main_thread():
@@ -34,7 +36,10 @@ def deferred_interrupt():
         return
     try:
         yield
-    finally:
+    except BaseException:
+        signal.signal(signal.SIGINT, previous)
+        raise
+    else:
         signal.signal(signal.SIGINT, previous)
         if received:
             if callable(previous):
@@ -59,11 +64,13 @@ def atomic_write(path, write, *, binary=True):
         Open it in binary mode (else text, UTF-8).
     """
     path = Path(path)
+    if path.is_symlink():  # write where the link points, keeping the link
+        path = path.resolve()
     with deferred_interrupt():
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         try:
-            os.chmod(tmp, _mode(path))  # mkstemp's 0600 would make every file private
             with os.fdopen(fd, "wb" if binary else "w", encoding=None if binary else "utf-8") as f:
+                os.chmod(tmp, _mode(path))  # mkstemp's 0600 would make every file private
                 write(f)
                 f.flush()
                 os.fsync(f.fileno())
@@ -79,9 +86,16 @@ def _mode(path):
     try:
         return os.stat(path).st_mode & 0o7777
     except OSError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
+        return 0o666 & ~_UMASK
+
+
+def _read_umask():
+    umask = os.umask(0)  # the only way to read it; done once, at import, before any thread
+    os.umask(umask)
+    return umask
+
+
+_UMASK = _read_umask()
 
 
 def save_figure(figure, path, **kwargs):

@@ -20,6 +20,10 @@ ACCEPTED = [
     (1e-300, dict(low=0, strict=True), 1e-300, float),
     (1.0, dict(low=0, high=1), 1.0, float),
     (0.999, dict(high=1, strict_high=True), 0.999, float),
+    (np.array(3), dict(integer=True), 3, int),
+    (np.array(0.25), {}, 0.25, float),
+    (10**400, dict(integer=True, low=1), 10**400, int),
+    (10**400, dict(allow_inf=True), math.inf, float),
 ]
 
 
@@ -43,6 +47,8 @@ REFUSED = [
     (1.5, dict(low=0, high=1), "x must be a finite number >= 0 and <= 1, got 1.5"),
     (1.0, dict(low=0, high=1, strict_high=True), "x must be a finite number >= 0 and < 1, got 1.0"),
     ([1], {}, "x must be a finite number, got [1]"),
+    (10**400, {}, "x must be a finite number, got " + repr(10**400)[:57] + "..."),
+    (2**32, dict(integer=True, high=2**32 - 1), "x must be an integer <= 4294967295, got 4294967296"),
 ]
 
 

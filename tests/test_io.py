@@ -74,6 +74,30 @@ def test_sigint_during_the_write_is_delivered_after_the_rename(tmp_path):
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
+def test_a_failure_with_a_held_sigint_keeps_its_own_exception(tmp_path):
+    """Ctrl-C during a write that then fails (a full disk, say): the failure is what the caller
+    sees (an interrupt would hide why the file was not written), the old file stays, no
+    temporary is left, and the handler is restored."""
+    path = tmp_path / "f.bin"
+    path.write_bytes(b"old")
+
+    def write(f):
+        signal.raise_signal(signal.SIGINT)
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(OSError, match="No space left"):
+        atomic_write(path, write)
+    assert path.read_bytes() == b"old" and temporaries(tmp_path) == []
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_a_symlink_keeps_pointing_at_the_written_file(tmp_path):
+    (tmp_path / "real.bin").write_bytes(b"old")
+    (tmp_path / "link.bin").symlink_to(tmp_path / "real.bin")
+    atomic_write(tmp_path / "link.bin", lambda f: f.write(CONTENT))
+    assert (tmp_path / "link.bin").is_symlink() and (tmp_path / "real.bin").read_bytes() == CONTENT
+
+
 def test_a_custom_handler_runs_once_after_the_rename(tmp_path):
     path = tmp_path / "f.bin"
     calls = []

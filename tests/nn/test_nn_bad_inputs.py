@@ -472,7 +472,7 @@ PARTS = [
         "Adam/beta1 = 1",
         lambda c: Adam(Objective(autoencoder(), c.X, c.X, 0.0, 0), np.zeros(N_PARAMS, np.float32), beta1=1.0),
         E.InputError,
-        r"beta1 must be a number in \[0, 1\), got 1\.0",
+        r"beta1 must be a finite number >= 0 and < 1, got 1\.0",
     ),
     Row(
         "Adam/seed 1.5",
