@@ -258,6 +258,11 @@ def _report(study, args):
         if args.history is not None:
             print(f"histories written to {args.history}")
     if study.interrupted and args.from_history is None:
-        print(f"riemannopt nn: {study.interruption()}", file=sys.stderr)
+        hint = (
+            f"; the finished runs are kept in {args.history} (go on with --resume {args.history})"
+            if args.history
+            else ""
+        )
+        print(f"riemannopt nn: {study.interruption()}{hint}", file=sys.stderr)
         return 130
     return 1 if study.failures else 0

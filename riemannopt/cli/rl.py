@@ -1,6 +1,7 @@
 """``riemannopt rl``: natural policy gradient with ``ng``, ``mid`` and ``geo`` (paper §7.3, Figure 4)."""
 
 import argparse
+import dataclasses
 import sys
 
 from riemannopt._io import deferred_interrupt
@@ -218,14 +219,13 @@ def run(args):
     )
     seeds = list(range(args.seeds))
     per_run = -(-args.timesteps // config.batch) * config.batch
-    kept = set()
-    if args.resume_study is not None:
-        kept = {(r.env_id, r.method, r.seed) for runs in args.resume_study.results.values() for r in runs}
-        kept -= {
-            (r.env_id, r.method, r.seed) for runs in args.resume_study.results.values() for r in runs if r.interrupted
-        }
+    kept = args.resume_study.finished() if args.resume_study is not None else {}
     total = per_run * sum((e, m, s) not in kept for e in args.env for m in args.methods for s in seeds)
+    # What is reported if Ctrl-C comes before run_study returns: nothing new, and a resumed
+    # study's runs as they were (its file is written back).
     study = Study(list(args.env), list(args.methods), seeds, args.timesteps, config, interrupted=True)
+    if args.resume_study is not None:
+        study = dataclasses.replace(args.resume_study, interrupted=True)
     print(
         f"natural policy gradient ({args.fisher} Fisher) on {', '.join(args.env)}: methods "
         f"{', '.join(args.methods)}, {len(seeds)} seed(s), {args.timesteps} steps each, batch {config.batch}",
@@ -268,6 +268,13 @@ def _report(args, study):
     if args.history:
         print(f"history written to {args.history}")
     print(f"figure written to {args.out}")
-    if study.interrupted or late:
+    if (study.interrupted and not args.from_history) or late:  # a redrawn study ran before
+        done = len(study.finished())
+        total = len(study.env_ids) * len(study.methods) * len(study.seeds)
+        print(
+            f"riemannopt rl: interrupted by Ctrl-C; {done} of {total} runs finished and are kept"
+            + (f" in {args.history} (go on with --resume {args.history})" if args.history else ""),
+            file=sys.stderr,
+        )
         return 130
     return 1 if study.failures else 0

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from riemannopt._checks import check_number
+from riemannopt._io import deferred_interrupt
 from riemannopt.errors import InputError, MethodError, TrainingError
 
 __all__ = ["nn_study", "NNStudy", "STUDY_CLOCKS"]
@@ -389,15 +390,19 @@ def nn_study(preset, methods, iters, seeds=(0,), *, data=None, backend="numpy", 
                         **options,
                     )
                 except TrainingError as exc:
-                    study.failures[m, s] = str(exc)
-                    if exc.result is not None:
-                        study.runs[m, s] = exc.result.history
-                else:
+                    with deferred_interrupt():
+                        study.failures[m, s] = str(exc)
+                        if exc.result is not None:
+                            study.runs[m, s] = exc.result.history
+                        study.stopped = None
+                    continue
+                # Recorded with Ctrl-C held back: a run that train returned is never lost.
+                with deferred_interrupt():
                     study.runs[m, s] = res.history
                     if res.interrupted:
                         study.interrupted = True
                         return study
-                study.stopped = None
+                    study.stopped = None
     except KeyboardInterrupt:
         study.interrupted = True
     return study

@@ -69,6 +69,11 @@ class Study:
         """The runs of ``method`` on ``env_id`` that started (complete, failed or interrupted)."""
         return self.results.get((env_id, method), [])
 
+    def finished(self):
+        """``{(env_id, method, seed): run}`` of the runs that need not run again: complete or
+        failed (a failed run would fail again), not interrupted."""
+        return {(r.env_id, r.method, r.seed): r for runs in self.results.values() for r in runs if not r.interrupted}
+
     @property
     def failures(self):
         """``{(env_id, method, seed): message}`` of the runs that failed."""
@@ -316,17 +321,20 @@ def run_study(env_ids, methods, timesteps, seeds, *, config=None, progress=None,
         raise InputError(f"progress must be callable or None, got {_short(progress)}")
     study = Study(env_ids, methods, seeds, timesteps, config, window=window)
     done = _resumable(study, resume)
-    infos = {env_id: env_info(env_id) for env_id in env_ids}
 
     def keep(run):
         study.results.setdefault((run.env_id, run.method), []).append(run)
 
+    # The resumed runs are the study's from the start: a Ctrl-C at any later moment keeps them.
+    for key in _keys(study):
+        if key in done:
+            keep(done[key])
     try:
+        infos = {env_id: env_info(env_id) for env_id in env_ids}
         for env_id in env_ids:
             for method in methods:
                 for seed in seeds:
                     if (env_id, method, seed) in done:
-                        keep(done[env_id, method, seed])
                         continue
                     try:
                         run = _train(
@@ -343,10 +351,20 @@ def run_study(env_ids, methods, timesteps, seeds, *, config=None, progress=None,
                         continue  # kept, marked with its failure
                     if run.interrupted:
                         study.interrupted = True
-                        return study
+                        break
+                if study.interrupted:
+                    break
+            if study.interrupted:
+                break
     except KeyboardInterrupt:
         study.interrupted = True
+    for runs in study.results.values():  # seed order, resumed and new runs alike
+        runs.sort(key=lambda r: seeds.index(r.seed))
     return study
+
+
+def _keys(study):
+    return [(e, m, s) for e in study.env_ids for m in study.methods for s in study.seeds]
 
 
 def _resumable(study, resume):
@@ -365,4 +383,4 @@ def _resumable(study, resume):
             "cannot resume: the saved study's settings differ in "
             + ", ".join(f"{k} (saved {old[k]!r}, now {new[k]!r})" for k in differ)
         )
-    return {(r.env_id, r.method, r.seed): r for runs in resume.results.values() for r in runs if not r.interrupted}
+    return resume.finished()
