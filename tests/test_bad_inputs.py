@@ -463,7 +463,7 @@ OPTIMIZE = [row for m in ro.METHODS for row in _optimize_rows(m)] + [
         "optimize/lr not a number",
         lambda: ro.optimize(gamma(), "ng", X0, "fast", 3),
         E.MethodError,
-        "lr must be a positive number, got 'fast'",
+        "lr must be a finite number > 0, got 'fast'",
     ),
     Row(
         "optimize/x0 of the wrong shape",
@@ -573,7 +573,7 @@ STUDIES = [
         "convergence_order/T not a number",
         lambda: ro.convergence_order(gamma(), "ng", "exact", X0, "soon", [16, 32]),
         E.MethodError,
-        "T must be a positive finite time, got 'soon'",
+        "T must be a finite number > 0, got 'soon'",
     ),
     Row(
         "convergence_order/steps not numbers",

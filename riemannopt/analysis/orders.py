@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from riemannopt._checks import as_float_array, check_finite
+from riemannopt._checks import as_float_array, check_finite, check_number
 from riemannopt.errors import MethodError, SymbolicError
 from riemannopt.integrators import optimize
 from riemannopt.integrators.common import as_compiled
@@ -114,16 +114,6 @@ def _steps(steps_list):
     return steps.astype(int)
 
 
-def _positive_T(T):
-    try:
-        T = float(T)
-    except (TypeError, ValueError):
-        raise MethodError(f"T must be a positive finite time, got {T!r}") from None
-    if not (T > 0 and np.isfinite(T)):
-        raise MethodError(f"T must be a positive finite time, got {T!r}")
-    return T
-
-
 def _start(x0):
     return check_finite(as_float_array(x0, "x0"), "x0")
 
@@ -177,7 +167,7 @@ def convergence_order(problem, method, reference, x0, T, steps_list, memo=None, 
         raise MethodError(f"method and reference are both {method!r}: the error would be zero by construction")
     C = as_compiled(problem)
     steps = _steps(steps_list)
-    T = _positive_T(T)
+    T = check_number(T, "T", low=0, strict=True, cls=MethodError)
     x0 = C.vector(_start(x0), "x0")
     xm, xr = [], []
     for s in progress(steps, desc=f"{method}→{reference}", enable=show_progress):
@@ -229,7 +219,7 @@ def invariance_order(problem, reparam, method, x0, T, steps_list, memo=None, sho
     Q = _reparameterization(P, reparam)
     CP, CQ = as_compiled(P), as_compiled(Q)
     steps = _steps(steps_list)
-    T = _positive_T(T)
+    T = check_number(T, "T", low=0, strict=True, cls=MethodError)
     x0 = CP.vector(_start(x0), "x0")
     xi0 = Q.from_base(x0)
     xb, xq = [], []

@@ -1,7 +1,5 @@
 """Argument checking and status handling shared by the integrators."""
 
-import math
-
 import numpy as np
 
 from riemannopt import errors
@@ -15,7 +13,6 @@ __all__ = [
     "raise_expmap",
     "raise_flow_stop",
     "expmap_detail",
-    "check_positive",
     "check_start",
     "check_max_steps",
     "STATUS_TEXT",
@@ -140,18 +137,6 @@ def raise_expmap(compiled, what, x, v, t, end, y, why, max_steps, **context):
     if why == WHY_DOMAIN:
         msg += domain_text(compiled)
     raise errors.ExpMapError(msg, point=np.array(y[:n]), t=float(t), **context)
-
-
-def check_positive(value, name):
-    if isinstance(value, bool):
-        raise errors.MethodError(f"{name} must be a positive number, got {value!r}")
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise errors.MethodError(f"{name} must be a positive number, got {value!r}") from None
-    if not (value > 0 and math.isfinite(value)):
-        raise errors.MethodError(f"{name} must be a positive finite number, got {value!r}")
-    return value
 
 
 #: Default step caps of one ODE solve: the jitted Dormand–Prince integrator takes about a

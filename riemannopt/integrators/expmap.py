@@ -5,13 +5,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from riemannopt import errors
-from riemannopt._checks import as_float_array, check_finite
+from riemannopt._checks import as_float_array, check_finite, check_number
 from riemannopt.errors import MethodError, ShapeError
 from riemannopt.integrators.common import (
     STATUS_TEXT,
     as_compiled,
     check_max_steps,
-    check_positive,
     check_start,
     check_vector,
     raise_expmap,
@@ -90,8 +89,8 @@ def _prepare(problem, x, v, method, rtol, atol, max_steps):
         K,
         x,
         v,
-        check_positive(rtol, "rtol"),
-        check_positive(atol, "atol"),
+        check_number(rtol, "rtol", low=0, strict=True, cls=MethodError),
+        check_number(atol, "atol", low=0, strict=True, cls=MethodError),
         check_max_steps(max_steps, scipy=method == "solve_ivp"),
     )
 
@@ -267,7 +266,10 @@ def _solve_batch(problem, names, arrays, method, rtol, atol, max_steps, what):
     C = as_compiled(problem)
     K = kernels_for(C)
     rows = _batch_arrays(C, K, names, arrays)
-    rtol, atol = check_positive(rtol, "rtol"), check_positive(atol, "atol")
+    rtol, atol = (
+        check_number(rtol, "rtol", low=0, strict=True, cls=MethodError),
+        check_number(atol, "atol", low=0, strict=True, cls=MethodError),
+    )
     max_steps = check_max_steps(max_steps, scipy=method == "solve_ivp")
     B, n = rows[0].shape
     Y = np.empty((B, len(rows) * n))

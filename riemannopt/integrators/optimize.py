@@ -4,12 +4,11 @@ import re
 
 import numpy as np
 
-from riemannopt._checks import allocate, as_count, as_float_array, check_finite
+from riemannopt._checks import allocate, as_count, as_float_array, check_finite, check_number
 from riemannopt.errors import MethodError, OptimizationError, ShapeError
 from riemannopt.integrators.common import (
     as_compiled,
     check_max_steps,
-    check_positive,
     expmap_detail,
     raise_flow_stop,
     raise_status,
@@ -113,12 +112,12 @@ def optimize(
     if x0.ndim > 2 or (batch and x0.shape[1] != C.n):
         raise ShapeError(f"x0 must have shape (B, {C.n}) (a batch) or ({C.n},) for this problem, got {x0.shape}")
     x0 = np.ascontiguousarray(x0) if batch else C.vector(x0, "x0")
-    lr = check_positive(lr, "lr")
+    lr = check_number(lr, "lr", low=0, strict=True, cls=MethodError)
     steps = as_count(steps, "steps", MethodError)
     if not np.isfinite(lr * steps):
         raise MethodError(f"lr · steps, the run's time span, overflows: lr = {lr}, steps = {steps}")
-    rtol = check_positive(rtol, "rtol")
-    atol = check_positive(atol, "atol")
+    rtol = check_number(rtol, "rtol", low=0, strict=True, cls=MethodError)
+    atol = check_number(atol, "atol", low=0, strict=True, cls=MethodError)
     driver = re_ivp if method == "re" and expmap == "solve_ivp" else None
     max_steps = check_max_steps(max_steps, scipy=driver is not None)
     every = as_count(record_every, "record_every")

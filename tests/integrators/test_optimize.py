@@ -139,9 +139,9 @@ def test_bad_arguments(gamma):
         ro.optimize(gamma, "adam", [1.0, 1.0], 0.5, 3)
     with pytest.raises(ShapeError, match=r"x0 must have shape \(2,\)"):
         ro.optimize(gamma, "ng", [1.0, 1.0, 1.0], 0.5, 3)
-    with pytest.raises(MethodError, match="lr must be a positive"):
+    with pytest.raises(MethodError, match="lr must be a finite number > 0"):
         ro.optimize(gamma, "ng", [1.0, 1.0], 0.0, 3)
-    with pytest.raises(MethodError, match="lr must be a positive"):
+    with pytest.raises(MethodError, match="lr must be a finite number > 0"):
         ro.optimize(gamma, "ng", [1.0, 1.0], -0.5, 3)
     with pytest.raises(MethodError, match="steps must be an integer"):
         ro.optimize(gamma, "ng", [1.0, 1.0], 0.5, 0)
