@@ -6,6 +6,7 @@ learning rates.  A run is reproducible: one seed fixes the initial networks, the
 resets and the action noise.
 """
 
+import functools
 import time
 from dataclasses import asdict, dataclass, field, replace
 
@@ -345,6 +346,16 @@ def train(env_id, method, timesteps, *, seed=0, config=None, info=None, on_batch
     return _train(env_id, method, timesteps, seed=seed, config=config, info=info, on_batch=on_batch)
 
 
+def _warm_up(update):
+    """Run the first policy update once, untimed, and discard it, so that numba's compilation
+    (or loading from its cache) of the network kernels the update uses is not counted in
+    ``update_time`` (issue 21: compile before timing).  The update is a pure function of its
+    arguments, so the run is unchanged; Ctrl-C is held back meanwhile (an interrupted
+    compilation would break numba's cache write)."""
+    with deferred_interrupt():
+        update()
+
+
 @blas_threads()
 def _train(env_id, method, timesteps, *, seed=0, config=None, info=None, on_batch=None, keep=None):
     """:func:`train`; ``keep(result)``, if given, receives the result with Ctrl-C held back, so
@@ -389,20 +400,24 @@ def _train(env_id, method, timesteps, *, seed=0, config=None, info=None, on_batc
                     f"{method} on {env_id} (seed {seed}) failed in batch {iteration}: {exc}", iteration
                 ) from exc
             run.commit_batch(batch.episodes, collector.steps)
-            t0 = time.perf_counter()
+            update = functools.partial(
+                policy_update,
+                policy,
+                run.params,
+                batch,
+                method,
+                lr=config.lr,
+                max_kl=config.max_kl,
+                damping=config.damping,
+                curvature=config.curvature,
+                max_iter=config.cg_iters,
+                advantages=standardize(batch.advantages),
+            )
             try:
-                up = policy_update(
-                    policy,
-                    run.params,
-                    batch,
-                    method,
-                    lr=config.lr,
-                    max_kl=config.max_kl,
-                    damping=config.damping,
-                    curvature=config.curvature,
-                    max_iter=config.cg_iters,
-                    advantages=standardize(batch.advantages),
-                )
+                if iteration == 0:
+                    _warm_up(update)
+                t0 = time.perf_counter()
+                up = update()
             except OptimizationError as exc:
                 raise run.failed(
                     f"{method} on {env_id} (seed {seed}) diverged at update {iteration}: {exc}", iteration

@@ -49,6 +49,28 @@ def test_runs_are_reproducible_per_seed(method, curvature):
     assert not np.array_equal(a.params, c.params)
 
 
+@pytest.mark.parametrize("method, curvature", [("ng", "exact"), ("geo", "exact"), ("mid", "kfac")])
+def test_warm_up_leaves_the_run_unchanged(method, curvature, monkeypatch):
+    """The untimed first update that compiles the kernels before the clock (issue 21, item 8) is
+    discarded: the run equals one without it, bit for bit, times aside (the reference is the
+    same run with the warm-up switched off)."""
+    from riemannopt.rl import training
+
+    calls = []
+    real = training._warm_up
+    monkeypatch.setattr(training, "_warm_up", lambda update: calls.append(1) or real(update))
+    cfg = rl.RLConfig(n_envs=2, n_steps=128, hidden=(16,), vf_epochs=2, curvature=curvature)
+    warm = rl.train("Pendulum-v1", method, 768, seed=5, config=cfg)
+    monkeypatch.setattr(training, "_warm_up", lambda update: None)
+    cold = rl.train("Pendulum-v1", method, 768, seed=5, config=cfg)
+    assert calls == [1]  # once per run, before the first update
+    np.testing.assert_array_equal(warm.params, cold.params)
+    np.testing.assert_array_equal(warm.episode_returns, cold.episode_returns)
+    for k, v in cold.updates.items():
+        if k != "update_time":
+            np.testing.assert_array_equal(warm.updates[k], v, err_msg=k)
+
+
 def test_collector_records_episodes_and_bootstraps_time_limits():
     """Pendulum episodes stop at 200 steps (truncation): two environments for 250 steps give
     two episodes of length 200 ending at 400 total steps, whose returns are the rewards of a
@@ -83,11 +105,12 @@ def test_divergence_raises_training_error_with_the_partial_run(monkeypatch):
     import riemannopt.rl.training as train_module
 
     real = train_module.policy_update
-    calls = []
+    batches = []
 
     def poisoned(policy, params, batch, method, **kw):
-        calls.append(1)
-        if len(calls) == 2:
+        if not any(b is batch for b in batches):  # the first update also runs once untimed
+            batches.append(batch)
+        if len(batches) == 2:  # update 1
             batch.advantages[:] = np.nan
             kw["advantages"] = batch.advantages
         return real(policy, params, batch, method, **kw)
