@@ -17,14 +17,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from riemannopt._checks import check_number
+from riemannopt._checks import _short, check_number
 from riemannopt._io import atomic_write
 from riemannopt.errors import InputError, MethodError, TrainingError
 from riemannopt.rl.envs import check_env_id
 from riemannopt.rl.training import (
     RLConfig,
     RLResult,
-    _short,
     _train,
     check_config,
     check_seed,

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
-from riemannopt._checks import as_float_array, check_number
+from riemannopt._checks import _short, as_float_array, check_number
 from riemannopt._io import deferred_interrupt
 from riemannopt._threads import blas_threads
 from riemannopt.errors import InputError, MethodError, NonFiniteError, OptimizationError, TrainingError
@@ -291,11 +291,6 @@ def check_timesteps(timesteps, config, name="timesteps"):
     return timesteps
 
 
-def _short(x, limit=60):
-    text = repr(x)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
 def train(env_id, method, timesteps, *, seed=0, config=None, info=None, on_batch=None):
     """Train a policy on ``env_id`` with natural policy gradient updated by ``method``.
 
@@ -307,7 +302,9 @@ def train(env_id, method, timesteps, *, seed=0, config=None, info=None, on_batch
     a ``with riemannopt.blas_threads(n):`` block.
 
     Ctrl-C (``KeyboardInterrupt``) ends the run and returns what was finished, marked
-    ``interrupted``: the episodes of every batch collected in full and the updates made.
+    ``interrupted``: the episodes of every batch collected in full and the updates made.  During
+    the set-up before the first batch (the environment's and the policy's construction) nothing
+    has been computed yet, and the KeyboardInterrupt propagates.
 
     Parameters
     ----------
