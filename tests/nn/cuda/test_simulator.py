@@ -44,6 +44,8 @@ def test_kernels_and_conformance_under_the_simulator(tmp_path):
         "simulator_plugin",
         "-p",
         "no:cacheprovider",
+        "-n",
+        "0",  # one process: the session's plugin and report live in it
         str(HERE / "kernel_checks.py"),
         str(HERE / "shared_array_checks.py"),
         str(CONFORMANCE),
