@@ -24,7 +24,7 @@ from riemannopt.integrators import (
     optimize,
     parallel_transport,
 )
-from riemannopt.symbolic import Metric, Problem, fisher_metric
+from riemannopt.symbolic import Metric, Problem, QuadratureMetric, fisher_metric
 
 __version__ = "0.1.0"
 
@@ -35,6 +35,7 @@ __all__ = [
     "Problem",
     "CompiledProblem",
     "fisher_metric",
+    "QuadratureMetric",
     "optimize",
     "METHODS",
     "Method",

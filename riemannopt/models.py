@@ -8,6 +8,7 @@ paper's learning rates apply unchanged (§7.1 uses 0.5 for the Gamma experiment)
 import numpy as np
 import sympy as sp
 
+from riemannopt._checks import as_count, as_float_array, check_finite
 from riemannopt.errors import InputError, ShapeError
 from riemannopt.symbolic import Metric, Problem, fisher_metric
 
@@ -21,6 +22,18 @@ __all__ = [
     "gaussian_fisher",
     "GAUSSIAN_REPARAMS",
     "beta_fisher",
+    "weibull_log_density",
+    "weibull_fisher",
+    "weibull_mle",
+    "von_mises_log_density",
+    "von_mises_fisher",
+    "von_mises_mle",
+    "student_t_log_density",
+    "student_t_fisher",
+    "student_t_mle",
+    "negative_binomial_log_density",
+    "negative_binomial_fisher",
+    "negative_binomial_mle",
     "polar_plane",
     "POLAR_REPARAMS",
     "sphere",
@@ -28,6 +41,10 @@ __all__ = [
     "HALF_PLANE_REPARAMS",
     "logistic_regression",
     "poisson_regression",
+    "logistic_data",
+    "LOGISTIC_REPARAMS",
+    "weibull_data",
+    "WEIBULL_REPARAMS",
 ]
 
 _x = sp.Symbol("x", positive=True)  # the data variable of the densities
@@ -148,6 +165,189 @@ def beta_fisher():
         x,
         [a, b],
         {sp.log(x): sp.digamma(a) - sp.digamma(a + b), sp.log(1 - x): sp.digamma(b) - sp.digamma(a + b)},
+    )
+
+
+# -- Families without sufficient statistics: Fisher metrics by quadrature (issue 22) ----------
+# Each metric integrates over a standardised variable u (a substitution x = X(u; θ)), so that the
+# quadrature's nodes follow the density for every θ and its accuracy does not depend on θ.  Each
+# ``*_mle(data)`` fits the family by maximum likelihood: loss the mean negative log-likelihood
+# over the data rows (Problem(data=...)), metric the Fisher information.
+_u = sp.Symbol("u", real=True)  # the standardised variable of the quadratures
+_lam, _k = sp.symbols("lambda k", positive=True)
+
+
+def weibull_log_density(lam=_lam, k=_k, x=_x):
+    """``log p(x | λ, k)`` of the Weibull distribution with scale λ and shape k, ``x > 0``."""
+    return sp.log(k) - sp.log(lam) + (k - 1) * (sp.log(x) - sp.log(lam)) - (x / lam) ** k
+
+
+def weibull_fisher(level=4):
+    """Fisher metric of Weibull(λ, k) in ``(λ, k)``, by quadrature over ``u = (x/λ)^k``
+    (an Exp(1) variable): ``x = λ u^{1/k}``.  Closed form, for checking:
+    ``[[k²/λ², −(1 − γ)/λ], [−(1 − γ)/λ, ((1 − γ)² + π²/6)/k²]]`` (γ: Euler's constant).
+    Domain ``λ > 0, k > 0``."""
+    u = sp.Symbol("u", positive=True)
+    return fisher_metric(
+        weibull_log_density(),
+        _x,
+        [_lam, _k],
+        support=(0, sp.oo),
+        substitution=(u, _lam * u ** (1 / _k)),
+        method="quadrature",
+        level=level,
+    )
+
+
+def weibull_mle(data, level=4):
+    """Maximum-likelihood fitting of a Weibull distribution: coordinates ``(λ, k)``, metric
+    :func:`weibull_fisher`, loss the mean negative log-likelihood of ``data`` (positive values,
+    data symbol ``y``), domain ``λ > 0, k > 0``."""
+    data = _data(data)
+    if np.any(data <= 0):
+        raise InputError("Weibull data must be positive")
+    y = sp.Symbol("y", positive=True)
+    return Problem(
+        weibull_fisher(level),
+        -weibull_log_density(x=y),
+        data={y: data},
+        domain=[_lam > 0, _k > 0],
+        name="weibull",
+    )
+
+
+def weibull_data(seed=0, n=200, scale=2.0, shape=1.5):
+    """``n`` draws from Weibull(scale, shape) with NumPy's default generator seeded by ``seed``."""
+    n = as_count(n, "n")
+    return scale * np.random.default_rng(seed).weibull(shape, n)
+
+
+_l1, _k1 = sp.symbols("lambda' k'", real=True)
+
+#: Reparameterizations of the Weibull ``(λ, k) = φ(λ', k')``: logarithms and squares.
+WEIBULL_REPARAMS = {
+    "identity": ((_l1, _k1), (_l1, _k1)),
+    "log": ((_l1, _k1), (sp.exp(_l1), sp.exp(_k1))),
+    "squares": ((_l1, _k1), (_l1**2, _k1**2)),
+}
+
+
+_kappa = sp.Symbol("kappa", positive=True)
+
+
+def von_mises_log_density(mu=_mu, kappa=_kappa, x=None):
+    """``log p(x | μ, κ) = κ cos(x − μ) − log(2π I₀(κ))`` of the von Mises distribution."""
+    x = sp.Symbol("x", real=True) if x is None else x
+    return kappa * sp.cos(x - mu) - sp.log(2 * sp.pi * sp.besseli(0, kappa))
+
+
+def von_mises_fisher(level=4):
+    """Fisher metric of von Mises(μ, κ) in ``(μ, κ)``, by quadrature over the circle through
+    ``x = μ + 2 atan(u / √(1 + κ))``, ``u ∈ ℝ`` (which puts the nodes where the mass is, whether κ
+    is small or large).  Closed form, for checking: ``diag(κ A(κ), 1 − A(κ)/κ − A(κ)²)`` with
+    ``A = I₁/I₀``.  Domain ``κ > 0``; finite up to ``κ ≈ 350``, beyond which the squares of
+    ``I₀`` and ``I₁`` in the derivatives of ``log I₀`` overflow."""
+    x = sp.Symbol("x", real=True)
+    return fisher_metric(
+        von_mises_log_density(x=x),
+        x,
+        [_mu, _kappa],
+        support=sp.Reals,
+        substitution=(_u, _mu + 2 * sp.atan(_u / sp.sqrt(1 + _kappa))),
+        method="quadrature",
+        level=level,
+    )
+
+
+def von_mises_mle(data, level=4):
+    """Maximum-likelihood fitting of a von Mises distribution to angles ``data`` (radians, data
+    symbol ``y``): coordinates ``(μ, κ)``, metric :func:`von_mises_fisher`, domain ``κ > 0``."""
+    data = _data(data)
+    y = sp.Symbol("y", real=True)
+    return Problem(
+        von_mises_fisher(level), -von_mises_log_density(x=y), data={y: data}, domain=[_kappa > 0], name="von Mises"
+    )
+
+
+def student_t_log_density(nu, mu=_mu, sigma=_sigma, x=None):
+    """``log p(x | μ, σ)`` of Student's t with ``ν`` degrees of freedom, location μ, scale σ."""
+    x = sp.Symbol("x", real=True) if x is None else x
+    nu = sp.nsimplify(nu)
+    z2 = ((x - mu) / sigma) ** 2
+    return (
+        sp.loggamma((nu + 1) / 2)
+        - sp.loggamma(nu / 2)
+        - sp.log(nu * sp.pi) / 2
+        - sp.log(sigma)
+        - (nu + 1) / 2 * sp.log(1 + z2 / nu)
+    )
+
+
+def student_t_fisher(nu=5, level=4):
+    """Fisher metric of Student's t(ν) in ``(μ, σ)`` for a fixed ``ν > 0``, by quadrature over
+    ``x = μ + σ u``.  Closed form, for checking: ``diag((ν + 1)/((ν + 3) σ²), 2ν/((ν + 3) σ²))``.
+    Domain ``σ > 0``."""
+    if not np.isfinite(nu) or nu <= 0:
+        raise InputError(f"student_t_fisher: nu must be a positive number, got {nu!r}")
+    x = sp.Symbol("x", real=True)
+    return fisher_metric(
+        student_t_log_density(nu, x=x),
+        x,
+        [_mu, _sigma],
+        support=sp.Reals,
+        substitution=(_u, _mu + _sigma * _u),
+        method="quadrature",
+        level=level,
+    )
+
+
+def student_t_mle(data, nu=5, level=4):
+    """Maximum-likelihood fitting of Student's t(ν) (fixed ν) to ``data`` (data symbol ``y``):
+    coordinates ``(μ, σ)``, metric :func:`student_t_fisher`, domain ``σ > 0``."""
+    data = _data(data)
+    y = sp.Symbol("y", real=True)
+    return Problem(
+        student_t_fisher(nu, level),
+        -student_t_log_density(nu, x=y),
+        data={y: data},
+        domain=[_sigma > 0],
+        name=f"student-t({nu})",
+    )
+
+
+_r, _p = sp.symbols("r p", positive=True)
+
+
+def negative_binomial_log_density(r=_r, p=_p, k=None):
+    """``log P(k | r, p)`` of the negative binomial: ``k`` failures before the ``r``-th success
+    of trials with success probability ``p``, ``Γ(k + r)/(Γ(r) k!) p^r (1 − p)^k`` (``r`` real)."""
+    k = sp.Symbol("k", nonnegative=True, integer=True) if k is None else k
+    return sp.loggamma(k + r) - sp.loggamma(r) - sp.loggamma(k + 1) + r * sp.log(p) + k * sp.log(1 - p)
+
+
+def negative_binomial_fisher():
+    """Fisher metric of the negative binomial in ``(r, p)`` with both unknown, by summing over
+    ``k = 0, 1, …`` until the terms are negligible.  ``g_pp = r/(p²(1 − p))`` and
+    ``g_rp = −1/p`` in closed form; ``g_rr = Σ_k P(k) (ψ'(r) − ψ'(k + r))`` has none.  Domain
+    ``r > 0, 0 < p < 1``."""
+    k = sp.Symbol("k", nonnegative=True, integer=True)
+    return fisher_metric(negative_binomial_log_density(k=k), k, [_r, _p], support=sp.Naturals0, method="quadrature")
+
+
+def negative_binomial_mle(counts):
+    """Maximum-likelihood fitting of a negative binomial with unknown ``r`` and ``p`` to
+    ``counts`` (non-negative integers, data symbol ``y``): metric :func:`negative_binomial_fisher`,
+    domain ``r > 0, 0 < p < 1``."""
+    counts = _data(counts)
+    if np.any(counts < 0) or np.any(counts != np.round(counts)):
+        raise InputError("negative binomial counts must be non-negative integers")
+    y = sp.Symbol("y", nonnegative=True)
+    return Problem(
+        negative_binomial_fisher(),
+        -negative_binomial_log_density(k=y),
+        data={y: counts},
+        domain=[_r > 0, _p > 0, _p < 1],
+        name="negative binomial",
     )
 
 
@@ -319,3 +519,35 @@ def poisson_regression(X, y):
         sp.exp,
         lambda z, t: sp.exp(z) - t * z + sp.loggamma(t + 1),
     )
+
+
+# -- A small synthetic logistic-regression data set (the ``logistic`` study problem) -------------
+def logistic_data(seed=0, n=200, w=(-0.5, 2.0)):
+    """A small synthetic data set for :func:`logistic_regression`: ``(X, y)``.
+
+    ``X`` has shape ``(n, len(w))``: a column of ones (the intercept) and ``len(w) − 1``
+    standard normal features; each label is drawn from the logistic model,
+    ``y_r ~ Bernoulli(σ(w·x_r))``, with NumPy's default generator seeded by ``seed`` (the global
+    random state is not touched).
+    """
+    n = as_count(n, "n")
+    w = check_finite(as_float_array(w, "w"), "w")
+    if w.ndim != 1 or w.size == 0:
+        raise ShapeError(f"w must be a non-empty one-dimensional array of weights, got shape {w.shape}")
+    rng = np.random.default_rng(seed)
+    X = np.column_stack([np.ones(n), rng.standard_normal((n, w.size - 1))])
+    y = (rng.random(n) < 1.0 / (1.0 + np.exp(-X @ w))).astype(np.float64)
+    return X, y
+
+
+_v0, _v1 = sp.symbols("w0' w1'", real=True)
+
+#: Reparameterizations of a logistic regression with an intercept and one feature,
+#: ``(w0, w1) = φ(w0', w1')``: identity, a cubic stretch of the slope (nonlinear, monotone:
+#: ``φ'`` ≥ 1) and an affine map that mixes the two coordinates (under which ``ng`` and
+#: ``newton`` are exactly invariant, and ``gd`` is not).
+LOGISTIC_REPARAMS = {
+    "identity": ((_v0, _v1), (_v0, _v1)),
+    "cubic": ((_v0, _v1), (_v0, _v1**3 / 3 + _v1)),
+    "affine": ((_v0, _v1), (_v0 - _v1 / 2, 2 * _v1)),
+}

@@ -27,7 +27,7 @@ use_cache_dir(cache_dir)
 _CODEGEN_TAG = hashlib.sha256(
     b"".join(
         resources.files(__package__).joinpath(f).read_bytes()
-        for f in ("emit.py", "emit_data.py", "linalg.py", "printer.py", "special.py")
+        for f in ("emit.py", "emit_data.py", "linalg.py", "printer.py", "quadrature.py", "special.py")
     )
 ).hexdigest()[:10]
 
@@ -49,8 +49,8 @@ def compile_problem(problem, cache_dir=None):
     ``atan``, ``atan2``, ``acot``; ``sinh``, ``cosh``, ``tanh``, ``coth``, ``asinh``, ``acosh``,
     ``atanh``; ``Abs``, ``sign``, ``Min``, ``Max``, ``Piecewise``, ``Heaviside`` (their
     derivatives are taken almost everywhere: ``DiracDelta`` becomes 0); ``erf``, ``erfc``,
-    ``gamma``, ``loggamma``, ``digamma``, ``trigamma``, ``polygamma`` of orders 0–3, ``sinc``;
-    ``re``, ``im``, ``conjugate`` (of real expressions); with powers, rational numbers and the
+    ``gamma``, ``loggamma``, ``digamma``, ``trigamma``, ``polygamma`` of orders 0–3, ``sinc``,
+    ``besseli`` of integer orders; ``re``, ``im``, ``conjugate`` (of real expressions); with powers, rational numbers and the
     constants ``pi`` and ``E``.  sympy rewrites ``beta``, ``binomial``, ``RisingFactorial``,
     ``cbrt`` and ``root`` into these when they are built.
 
@@ -64,7 +64,7 @@ def compile_problem(problem, cache_dir=None):
     ------
     CompileError
         If the loss, the metric or the domain uses any other function (for instance
-        ``besseli`` or an undefined ``sympy.Function``): the message names it and lists the
+        ``besselk`` or an undefined ``sympy.Function``): the message names it and lists the
         functions above.
     """
     _heal_special()

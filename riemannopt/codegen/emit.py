@@ -45,7 +45,7 @@ import math
 import numpy as np
 from numba import njit
 
-from riemannopt.codegen.special import digamma, gamma, loggamma, polygamma
+from riemannopt.codegen.special import besseli, digamma, gamma, loggamma, polygamma
 
 N = {n}
 '''
@@ -181,7 +181,7 @@ def _describe(problem):
 
 _COMPILES = (
     f"the functions that compile are {', '.join(SUPPORTED_FUNCTIONS)} (polygamma of orders "
-    f"{', '.join(map(str, POLYGAMMA_ORDERS))}), with powers and the constants pi and E"
+    f"{', '.join(map(str, POLYGAMMA_ORDERS))}, besseli of integer orders), with powers and the constants pi and E"
 )
 
 
@@ -193,18 +193,12 @@ def check_compilable(problem):
     """Raise a CompileError naming the first function in the loss, the metric or the domain of
     ``problem`` that generated code cannot evaluate (before any derivation)."""
     parts = [("the loss", problem.loss)]
-    parts += [(f"the metric entry g[{i},{j}]", e) for (i, j), e in _entries(problem.metric.matrix)]
+    parts += problem.metric.expressions()
     parts += [(f"the domain condition {c}", c) for c in problem.domain]
     for where, expr in parts:
         name = unsupported_function(expr)
         if name is not None:
             raise CompileError(f"{where} uses {name}, which cannot be compiled; {_COMPILES}")
-
-
-def _entries(matrix):
-    for i in range(matrix.rows):
-        for j in range(matrix.cols):
-            yield (i, j), matrix[i, j]
 
 
 def emit_module(problem):
@@ -217,7 +211,7 @@ def emit_module(problem):
         :data:`~riemannopt.codegen.printer.SUPPORTED_FUNCTIONS`).
     """
     check_compilable(problem)
-    if problem.data:  # means over data rows: riemannopt.codegen.emit_data
+    if problem.data or problem.metric.numeric:  # sums over data rows or nodes: emit_data
         from riemannopt.codegen.emit_data import emit_data_module
 
         return emit_data_module(problem)

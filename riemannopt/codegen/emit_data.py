@@ -30,11 +30,14 @@ import math
 import sympy as sp
 
 from riemannopt.codegen.emit import _DIRECTION, _JIT, FUNCTIONS, _Emitter, _names
+from riemannopt.codegen.quadrature import de_rule
 
 __all__ = ["emit_data_module", "BLOCK"]
 
 #: Rows per block of the parallel sums (fixed, so that sums do not depend on the thread count).
 BLOCK = 2048
+#: The most terms a discrete quadrature metric's sum takes before giving up (NaN).
+MAX_TERMS = 10_000_000
 
 _PJIT = '@njit(cache=True, error_model="numpy", parallel=True)\n'
 
@@ -48,7 +51,7 @@ import numpy as np
 from numba import njit, prange
 
 from riemannopt.codegen.linalg import chol_inverse, chol_solve, cholesky
-from riemannopt.codegen.special import digamma, gamma, loggamma, polygamma
+from riemannopt.codegen.special import besseli, digamma, gamma, loggamma, polygamma
 
 N = {n}
 NP = {n_params}  # parameters at the start of p, then the data columns
@@ -74,24 +77,21 @@ class _DataEmitter(_Emitter):
         self.sub |= dict(zip(problem.data_symbols, self.d))
         self.rowsyms = set(self.d)
         self.helpers = []
+        if problem.metric.numeric:  # the quadrature's integration variables
+            u = problem.metric.integration_variables
+            self.z = _names("z", len(u))
+            self.sub |= dict(zip(u, self.z))
 
     # -- sums over the rows ---------------------------------------------------------------------
-    def reduction(self, name, args, exprs):
-        """Emit ``_rows_<name>`` and ``_mean_<name>`` for the per-example ``exprs``; returns the
-        number of accumulators."""
+    def reduction(self, name, args, exprs, over="data"):
+        """Emit ``_mean_<name>`` for the per-example ``exprs``: the mean over the data rows
+        (``over="data"``) or the quadrature's sum over its nodes (``over="nodes"``, each
+        expression weighted by ``exp(ℓ)``); returns the number of accumulators."""
+        if over == "nodes":
+            return self._node_sum(name, args, exprs)
         exprs = [sp.sympify(e).xreplace(self.sub) for e in exprs]
         used = set().union(*(e.free_symbols for e in exprs))
-        powers, exprs = _share_exponentials(exprs)
-        repl, reduced = sp.cse(exprs, symbols=sp.numbered_symbols("_t"), order="none")
-        repl = powers + repl
-        row_dependent = set(self.rowsyms)
-        outer, inner = [], []
-        for s, e in repl:  # a subexpression that no row changes is computed once, before the loop
-            if e.free_symbols & row_dependent:
-                row_dependent.add(s)
-                inner.append(f"        {s} = {self._print(e, name)}")
-            else:
-                outer.append(f"    {s} = {self._print(e, name)}")
+        outer, inner, reduced = self._split(exprs, self.rowsyms, name)
         K = len(exprs)
         head = ", ".join(args)
         body = self._unpack(used)
@@ -126,13 +126,99 @@ class _DataEmitter(_Emitter):
         self.helpers += [rows, mean]
         return K
 
+    def _split(self, exprs, rowsyms, name, indent="        "):
+        """CSE of ``exprs``: the definitions no row changes (computed once, before the loop), those
+        it does (in the loop, at ``indent``), and the reduced expressions."""
+        powers, exprs = _share_exponentials(exprs)
+        repl, reduced = sp.cse(exprs, symbols=sp.numbered_symbols("_t"), order="none")
+        repl = powers + repl
+        row_dependent = set(rowsyms)
+        outer, inner = [], []
+        for s, e in repl:  # a subexpression that no row changes is computed once, before the loop
+            if e.free_symbols & row_dependent:
+                row_dependent.add(s)
+                inner.append(f"{indent}{s} = {self._print(e, name)}")
+            else:
+                outer.append(f"    {s} = {self._print(e, name)}")
+        return outer, inner, reduced
+
+    def _node_sum(self, name, args, exprs):
+        """``_mean_<name>``: the quadrature metric's sum over its nodes of ``exp(ℓ) · expr`` for
+        each expression (see :class:`~riemannopt.symbolic.QuadratureMetric`), NaN where the total
+        probability is off by more than the metric's ``tol``."""
+        M = self.problem.metric
+        z = self.z
+        ell = M.log_weight
+        exprs = [sp.sympify(e).xreplace(self.sub) for e in [ell, *exprs]]
+        used = set().union(*(e.free_symbols for e in exprs))
+        K = len(exprs) - 1
+        depth = len(z)
+        indent = "    " * (depth + 1)
+        outer, inner, reduced = self._split(exprs, set(z), name, indent)
+        body = self._unpack(used)
+        body += outer
+        body += ["    _mass = 0.0"] + [f"    _s{k} = 0.0" for k in range(K)]
+        support = M.supports[0]
+        if support.discrete:
+            body += [
+                f"    {z[0]} = {support.a!r}",
+                "    _peak = -np.inf",
+                "    _prev = -np.inf",
+                "    _closed = False",
+                "    for _count in range(MAX_TERMS):",
+            ]
+            weight = "1.0"
+        else:
+            for k in range(depth):
+                pad = "    " * (k + 1)
+                body += [f"{pad}for _r{k} in range(_Z{k}.shape[0]):", f"{pad}    {z[k]} = _Z{k}[_r{k}]"]
+            weight = " * ".join(f"_W{k}[_r{k}]" for k in range(depth))
+        body += inner
+        body.append(f"{indent}_l = {self._print(reduced[0], name)}")
+        accumulate = [f"_q = {weight} * math.exp(_l)", "_mass += _q"]
+        accumulate += [f"_s{k} += _q * ({self._print(e, name)})" for k, e in enumerate(reduced[1:]) if e != 0]
+        if support.discrete:
+            body.append(f"{indent}if _l >= -745.0:  # else exp(ℓ) underflows: the term is nothing")
+            body += [f"{indent}    {line}" for line in accumulate]
+            body += [
+                f"{indent}elif _l != _l:",
+                f"{indent}    _mass = np.nan",
+                f"{indent}    _closed = True",
+                f"{indent}    break",
+                f"{indent}if _l > _peak:",
+                f"{indent}    _peak = _l",
+            ]
+            if support.b != float("inf"):
+                body += [f"{indent}if {z[0]} >= {support.b!r}:", f"{indent}    _closed = True", f"{indent}    break"]
+            body += [
+                f"{indent}if _l < _prev and _l < _peak - 46.0:  # past the mode, 1e-20 of the largest term",
+                f"{indent}    _closed = True",
+                f"{indent}    break",
+                f"{indent}_prev = _l",
+                f"{indent}{z[0]} += 1.0",
+                "    if not _closed:  # the terms never became small enough: no sum",
+                "        _mass = np.nan",
+            ]
+        else:
+            body.append(f"{indent}if _l < -745.0:  # exp(ℓ) underflows: the node contributes nothing")
+            body.append(f"{indent}    continue")
+            body += [f"{indent}{line}" for line in accumulate]
+        body.append(f"    _ok = abs(_mass - 1.0) <= {M.tol!r}  # the rule checks itself on the total probability")
+        body += [f"    acc[{k}] = _s{k} if _ok else np.nan" for k in range(K)]
+        head = ", ".join(args)
+        doc = f'    """The quadrature\'s sums over its nodes of exp(ℓ) times {K} expressions, into acc."""\n'
+        self.helpers.append(f"{_JIT}def _mean_{name}({head}, p, acc):\n{doc}" + "\n".join(body) + "\n")
+        return K
+
     # -- the module -----------------------------------------------------------------------------
     def module(self):
         P = self.problem
         n = P.n
         data = set(P.data)
-        g = P.metric.matrix
-        dm = bool(g.free_symbols & data)  # the metric is a mean over the rows
+        quad = P.metric.numeric  # the metric is a quadrature's sum over its nodes
+        dm = quad or bool(P.metric.free_symbols & data)  # the metric is a sum computed numerically
+        over = "nodes" if quad else "data"
+        g = P.metric.integrand if quad else P.metric.matrix
         dl = bool(P.loss.free_symbols & data)  # the loss is
         xs = P.coords
         vs, us = sp.symbols(f"_v0:{n}", real=True), sp.symbols(f"_u0:{n}", real=True)
@@ -154,28 +240,42 @@ class _DataEmitter(_Emitter):
 
             t = sp.Dummy("t", real=True)
 
-            def deriv(e, w):
+            def plain_deriv(e, w):
                 # D_w e = Σ_k w^k ∂_k e, as d/dt e(x + t w) at t = 0: one derivative, whose chain
                 # rule keeps inner sums such as x·w whole (n partial derivatives would expand them)
                 shifted = e.xreplace({xs[k]: xs[k] + t * w[k] for k in range(n)})
                 return _common(sp.diff(shifted, t).xreplace({t: 0}))
 
+            if quad:
+                # Each expression e stands for exp(ℓ) e under the integral, so a derivative is
+                # exp(ℓ) (∂e + e ∂ℓ): differentiation under the integral sign.
+                ell = P.metric.log_weight
+
+                def deriv(e, w):
+                    return _common(plain_deriv(e, w) + e * plain_deriv(ell, w))
+
+                def diff(e, c):
+                    return sp.diff(e, c) + e * sp.diff(ell, c)
+
+            else:
+                deriv, diff = plain_deriv, sp.diff
+
             gv, gu = gdot(vs), gdot(us)
             q = _common(sum(vs[a] * gv[a] for a in range(n)))
-            fvv = [_common(deriv(gv[m], vs) - sp.diff(q, xs[m]) / 2) for m in range(n)]
+            fvv = [_common(deriv(gv[m], vs) - diff(q, xs[m]) / 2) for m in range(n)]
             quv = _common(sum(us[a] * gv[a] for a in range(n)))
-            fuv = [_common(deriv(gv[m], us) + deriv(gu[m], vs) - sp.diff(quv, xs[m])) / 2 for m in range(n)]
-            dg = [[[sp.diff(g[a, b], xs[c]) for c in range(n)] for b in range(n)] for a in range(n)]
+            fuv = [_common(deriv(gv[m], us) + deriv(gu[m], vs) - diff(quv, xs[m])) / 2 for m in range(n)]
+            dg = [[[diff(g[a, b], xs[c]) for c in range(n)] for b in range(n)] for a in range(n)]
             cf = [(dg[k][j][i] + dg[k][i][j] - dg[i][j][k]) / 2 for k in range(n) for i, j in upper]
-            self.reduction("metric", ("x",), G)
-            self.reduction("christoffel_first", ("x",), cf)
-            self.reduction("christoffel", ("x",), G + cf)
-            self.reduction("gamma_first_vv", ("x", "v"), fvv)
-            self.reduction("gamma_vv", ("x", "v"), G + fvv)
-            self.reduction("gamma_uv", ("x", "u", "v"), G + fuv)
+            self.reduction("metric", ("x",), G, over)
+            self.reduction("christoffel_first", ("x",), cf, over)
+            self.reduction("christoffel", ("x",), G + cf, over)
+            self.reduction("gamma_first_vv", ("x", "v"), fvv, over)
+            self.reduction("gamma_vv", ("x", "v"), G + fvv, over)
+            self.reduction("gamma_uv", ("x", "u", "v"), G + fuv, over)
             dfv = [deriv(e, vs) for e in fvv]
             dgv = [deriv(g[i, j], vs) for i, j in upper]
-            self.reduction("dgamma_vvv", ("x", "v"), G + fvv + dfv + dgv)
+            self.reduction("dgamma_vvv", ("x", "v"), G + fvv + dfv + dgv, over)
             srcs |= _numeric_metric(n, kg)
         grad = list(P.gradient)
         hess = [sp.diff(grad[i], xs[j]) for i, j in upper]
@@ -192,7 +292,7 @@ class _DataEmitter(_Emitter):
             srcs["grad"] = self.function("grad", (n,), grad)
             srcs["loss"] = self.function("loss", (), [P.loss])
             srcs["hessian"] = self.function("hessian", (n, n), [sp.diff(gi, c) for gi in grad for c in xs])
-        if dm and dl:
+        if dm and dl and not quad:
             self.reduction("direction", ("x",), G + grad)
             srcs["direction"] = _from_mean(
                 "direction",
@@ -220,7 +320,7 @@ class _DataEmitter(_Emitter):
             n_data=len(P.data_symbols),
             block=BLOCK,
             jit=_JIT,
-        )
+        ) + (_rules(P.metric) if quad else "")
         return "\n\n".join([header, *self.helpers, *(srcs[name] for name in FUNCTIONS)])
 
     def _symbolic_metric(self, base, vs, us):
@@ -367,14 +467,32 @@ def _numeric_metric(n, kg):
     }
 
 
+def _rules(metric):
+    """Module constants of a quadrature metric: each continuous variable's nodes ``_Z<k>`` and
+    weights ``_W<k>`` (:func:`~riemannopt.codegen.quadrature.de_rule`), or the cap on the terms
+    of a discrete sum."""
+    lines = ["", "# The quadrature (riemannopt.codegen.quadrature): numba compiles these as constants."]
+    if metric.supports[0].discrete:
+        lines.append(f"MAX_TERMS = {MAX_TERMS}")
+    for k, s in enumerate(metric.supports):
+        if s.discrete:
+            continue
+        z, w = de_rule(s.a, s.b, metric.level)
+        lines.append(f"_Z{k} = np.array([{', '.join(map(repr, z.tolist()))}])")
+        lines.append(f"_W{k} = np.array([{', '.join(map(repr, w.tolist()))}])")
+    return "\n".join(lines) + "\n"
+
+
 def _describe_data(problem):
     coords = ", ".join(map(str, problem.coords))
     params = ", ".join(f"p[{i}] = {s}" for i, s in enumerate(problem.param_symbols)) or "none"
     data = ", ".join(map(str, problem.data_symbols))
-    return (
-        f"Coordinates x = ({coords}); parameters {params}; then the data columns ({data}), one after another.\n"
-        f"Per-example loss: {problem.loss}"
-    )
+    text = f"Coordinates x = ({coords}); parameters {params}"
+    text += f"; then the data columns ({data}), one after another.\n" if data else ".\n"
+    text += f"Per-example loss: {problem.loss}" if data else f"Loss: {problem.loss}"
+    if problem.metric.numeric:
+        text += f"\nMetric: {problem.metric!r}"
+    return text
 
 
 def emit_data_module(problem):

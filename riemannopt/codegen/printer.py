@@ -20,6 +20,15 @@ class NumbaPrinter(PythonCodePrinter):
     def _print_loggamma(self, expr):
         return f"loggamma({self._print(expr.args[0])})"
 
+    def _print_log(self, expr):
+        # sympy writes loggamma(k + 1) of an integer k as log(gamma(k + 1)), which overflows from
+        # k = 171 (a negative binomial's sum runs to thousands); where Γ > 0 the two are equal.
+        (arg,) = expr.args
+        if isinstance(arg, sp.gamma):
+            y = self._print(arg.args[0])
+            return f"(loggamma({y}) if {y} > 0.0 else math.log(gamma({y})))"
+        return super()._print_log(expr)
+
     def _print_gamma(self, expr):
         return f"gamma({self._print(expr.args[0])})"
 
@@ -34,6 +43,12 @@ class NumbaPrinter(PythonCodePrinter):
         if not n.is_Integer:
             raise NotImplementedError(f"polygamma of non-integer order {n} cannot be compiled")
         return f"polygamma({int(n)}, {self._print(x)})"
+
+    def _print_besseli(self, expr):
+        n, x = expr.args
+        if not n.is_Integer:
+            raise NotImplementedError(f"besseli of non-integer order {n} cannot be compiled")
+        return f"besseli({int(n)}, {self._print(x)})"
 
     def _print_Pow(self, expr, rational=False):
         # numba raises ZeroDivisionError for 0.0 ** -2 whatever its error model; a division gives
@@ -56,15 +71,15 @@ class NumbaPrinter(PythonCodePrinter):
 
 #: The sympy functions that generated code can evaluate, by sympy class name (documented in
 #: :func:`riemannopt.codegen.compile_problem`; ``tests/codegen/test_functions.py`` compiles each
-#: one).  sympy rewrites a few others into these when they are built (``beta``, ``binomial``,
-#: ``RisingFactorial``, ``cbrt``, ``root``), so those compile too; powers and the constants
-#: ``pi``, ``E`` always do.
+#: one); ``besseli`` compiles for integer orders.  sympy rewrites a few others into these when
+#: they are built (``beta``, ``binomial``, ``RisingFactorial``, ``cbrt``, ``root``), so those
+#: compile too; powers and the constants ``pi``, ``E`` always do.
 SUPPORTED_FUNCTIONS = (
     "exp", "log", "sqrt",
     "sin", "cos", "tan", "cot", "sec", "csc", "asin", "acos", "atan", "atan2", "acot",
     "sinh", "cosh", "tanh", "coth", "asinh", "acosh", "atanh",
     "Abs", "sign", "Min", "Max", "Piecewise", "Heaviside",
-    "erf", "erfc", "gamma", "loggamma", "digamma", "trigamma", "polygamma", "sinc",
+    "erf", "erfc", "gamma", "loggamma", "digamma", "trigamma", "polygamma", "besseli", "sinc",
     "re", "im", "conjugate",
 )  # fmt: skip
 
@@ -88,4 +103,6 @@ def unsupported_function(expr):
             return str(node.func) if isinstance(node, AppliedUndef) else name
         if name == "polygamma" and node.args[0] not in POLYGAMMA_ORDERS:
             return f"polygamma of order {node.args[0]} (orders {', '.join(map(str, POLYGAMMA_ORDERS))} compile)"
+        if name == "besseli" and not node.args[0].is_Integer:
+            return f"besseli of non-integer order {node.args[0]} (integer orders compile)"
     return None

@@ -41,6 +41,28 @@ polygamma(n, x)
     ``n``-th derivative of the reflection formula is used. Poles give nan.
 trigamma(x)
     ``polygamma(1, x)``.
+besseli(n, x)
+    ``I_n(x)``, the modified Bessel function of the first kind, for integer ``n`` of any
+    sign (``I_{-n} = I_n``; ``I_n(-x) = (-1)^n I_n(x)``). The von Mises log-density holds
+    ``log I_0(kappa)``, whose derivatives sympy writes with ``I_1, I_2, ...`` (it rewrites
+    negative orders itself). With ``a = |x|``: for ``a >= max(25, n^2/2)`` the
+    large-argument expansion
+    ``I_n(a) = e^a / sqrt(2 pi a) * sum_k (-1)^k prod_{j=1..k} (4n^2 - (2j-1)^2) / (k! (8a)^k)``
+    is summed (at most 23 terms; its exponentially small remainder is below 1e-21 there;
+    beyond ``a = 709`` the factor ``e^a`` is applied in two halves, so the result overflows
+    to inf only where ``I_n`` does, at ``a`` of about 713.9 for small orders). Below that
+    the power series ``sum_k (a/2)^(2k+n) / (k! (k+n)!)`` (all terms positive, no
+    cancellation) is summed until a term falls below 1e-17 of the sum (about 10 terms at
+    ``a = 1``, 24 at 10, 40 at 25). Each term is the previous one times
+    ``(a/2)/k * (a/2)/(k+n)``: a rounded ``(a/2)^2`` would enter the ``k``-th term ``k``
+    times (a relative error of 2e-14 at ``a = 700``). For orders in the thousands the
+    first term ``(a/2)^n / n!`` is formed in an order, and rescaled by powers of two, so
+    that it neither overflows nor underflows where ``I_n`` itself does not. Neither sum
+    allocates. ``+-inf`` at ``x = +-inf`` (scipy's ``iv`` returns nan there), nan at nan or
+    a non-integer order. Cost, measured inside a numba loop (glibc, x86-64, a shared
+    machine): about 0.03 us at ``x = 1``, 0.07-0.10 us at ``x = 10``, 0.11-0.17 us just
+    below the switch at 25 (the slowest case for orders up to 7), 0.03-0.04 us at
+    ``x = 100`` and ``x = 600``; a ``math.exp`` costs 0.005 us there.
 
 Accuracy
 --------
@@ -59,6 +81,17 @@ axis, near which the reflection formulas are accurate only in the absolute sense
 Unlike :mod:`scipy.special` (which returns ``-inf`` for ``digamma(0)`` and ``inf`` for
 ``polygamma(1, 0)``) all poles give nan; like the C library, :func:`gamma` and
 :func:`loggamma` return ``inf`` or nan at poles instead of raising.
+
+:func:`besseli`, against mpmath at 40 digits for orders ``n = 0..8`` on 6000 log-uniformly
+sampled ``x`` (half in ``[1e-300, 700]``, half in ``[1e-3, 700]``), dense grids on ``[0, 1]``, ``[700, 713.9]`` and around
+the switch points (``x = 25``, ``32``, ``40.5``, with 20 float64 neighbours each side) and
+``709``: largest relative error 1.7e-15, reached by the series just below the switch; the
+expansion stays below 9.3e-16. For ``n = 12, 20, 30`` (log-uniform on ``[1e-3, 713]``)
+it was 2.1e-15, 3.4e-15, 6.2e-15, and for orders 50 to 20000 (``x = z n`` for twenty
+``z`` in ``[0.01, 2]``, wherever ``I_n`` lies in ``[1e-300, 1e307]``) it grows from 3e-15
+to 1.9e-14. :func:`scipy.special.iv` itself is within 1.7e-15 of mpmath on ``[0, 700]``
+but off by up to 9e-13 above ``x = 709``, where the test suite therefore compares with
+mpmath; it enforces ``1e-14``.
 """
 
 from __future__ import annotations
@@ -69,7 +102,7 @@ from fractions import Fraction
 import numpy as np
 from numba import njit
 
-__all__ = ["loggamma", "gamma", "digamma", "polygamma", "trigamma"]
+__all__ = ["loggamma", "gamma", "digamma", "polygamma", "trigamma", "besseli"]
 
 # The positive root of digamma as an unevaluated sum _X0_HI + _X0_LO (double-double),
 # so that x - x0 can be formed with a relative error of about one ulp even for the
@@ -435,3 +468,142 @@ def trigamma(x):
         ``psi'(x)``; nan at the poles ``x = 0, -1, -2, ...``, at ``-inf`` and at nan.
     """
     return polygamma(1, x)
+
+
+# besseli(n, x) sums the large-argument expansion for |x| >= max(_BESSELI_ASYMPTOTIC_MIN, n^2/2)
+# and the power series below that. Where the expansion is used its terms fall below 1e-17 of
+# the sum before they start to grow (for every order once x >= 18.75 (n <= 2) to 22 (n = 12),
+# and n^2/2 exceeds the corresponding bound for larger n). For x below about n^2 its first
+# terms alternate in sign and exceed the sum, by a factor of about exp(n^2 / x); at
+# x >= n^2/2 that costs at most a few ulp, less than the series loses there (measured for
+# n <= 30; see the module docstring).
+_BESSELI_ASYMPTOTIC_MIN = 25.0
+
+# Both sums stop at the first term below this fraction of the partial sum. The terms fall
+# off at least geometrically there, so the neglected remainder is of the same order.
+_BESSELI_TOL = 1e-17
+
+# The expansion never needs this many terms where it is used (at most 23, at x = 25, for
+# every order up to 2000); the cap only bounds the loop.
+_BESSELI_MAX_ASYMPTOTIC_TERMS = 200
+
+# Orders up to this form the first term of the power series as a plain product; higher ones
+# in a balanced order, rescaled by the power of two below (exact) to stay inside the float64
+# range; see _besseli_series.
+_BESSELI_PLAIN_ORDERS = 50
+_BESSELI_SCALE = 2.0**500
+_BESSELI_UNSCALE = 2.0**-500
+
+
+@njit(cache=True, fastmath=False, error_model="numpy")
+def _besseli_series(m, x):
+    """``I_m(x)`` for an order ``m >= 0`` and ``x >= 0`` by its power series."""
+    h = 0.5 * x
+    # First term (x/2)^m / m! = prod_{i=1..m} h/i.
+    t = 1.0
+    # For h >= 1 the terms may be held multiplied by 2^(500 * scale) (see below).
+    scale = 0
+    if m <= _BESSELI_PLAIN_ORDERS:
+        # In the order i = 1, 2, ... the partial products h^i / i! rise to at most e^h and
+        # then fall to the first term, which underflows only for x < 3e-5 (where the sum is
+        # below 1.01 times it). The series is used here only for x < m^2 / 2 <= 1250, where
+        # e^h is finite.
+        for i in range(1, m + 1):
+            t *= h / i
+    else:
+        # Orders in the thousands: e^h would overflow for x > 1420 although I_m(x) is finite,
+        # and the first term can be far below the float64 range while the sum is inside it
+        # (I_1900(950) = 1.8e-271 has a first term of 1.6e-321). Multiplying the largest
+        # remaining factor while the product is below 1 and the smallest while it is not
+        # keeps the product between min(1, h/m, result) and max(1, h, result); for h >= 1 it
+        # goes below 2^-500 only once every remaining factor is below 1, and is then rescaled
+        # by 2^500 (exactly) as often as needed.
+        lo = 1
+        hi = m
+        while lo <= hi:
+            if t < 1.0:
+                t *= h / lo
+                lo += 1
+            else:
+                t *= h / hi
+                hi -= 1
+            if t < _BESSELI_UNSCALE and h >= 1.0:
+                t *= _BESSELI_SCALE
+                scale += 1
+    # The first term bounds the sum from below: inf means I_m(x) overflows. For h < 1 the
+    # sum is less than e times the first term, so 0 means that it underflows.
+    if t == 0.0 or t == math.inf:
+        return t
+    s = t
+    k = 1
+    while True:
+        # (h/k) * (h/(k+m)) rather than (h*h) / (k(k+m)): a rounded h*h would enter the k-th
+        # term k times, a relative error growing like k * 1e-16 (2e-14 at x = 700).
+        t *= (h / k) * (h / (k + m))
+        s += t
+        # Also ends at x = 0 (t == s == 0) and on overflow (t == s == inf).
+        if t <= _BESSELI_TOL * s:
+            break
+        if scale > 0 and s > _BESSELI_SCALE:
+            s *= _BESSELI_UNSCALE
+            t *= _BESSELI_UNSCALE
+            scale -= 1
+        k += 1
+    for _ in range(scale):  # exact, unless the result underflows
+        s *= _BESSELI_UNSCALE
+    return s
+
+
+@njit(cache=True, fastmath=False, error_model="numpy")
+def _besseli_asymptotic(m, x):
+    """``I_m(x)`` for finite ``x >= max(_BESSELI_ASYMPTOTIC_MIN, m^2/2)`` by the
+    large-argument expansion."""
+    mu = 4.0 * m * m
+    inv8x = 1.0 / (8.0 * x)
+    t = 1.0
+    s = 1.0
+    for k in range(1, _BESSELI_MAX_ASYMPTOTIC_TERMS):
+        d = 2.0 * k - 1.0
+        t *= (d * d - mu) * inv8x / k
+        s += t
+        if abs(t) <= _BESSELI_TOL * abs(s):
+            break
+    scaled = s / math.sqrt(2.0 * math.pi * x)
+    if x <= 709.0:
+        return math.exp(x) * scaled
+    # exp(x) overflows beyond 709.78 while I_m(x) stays finite up to about 713.9: apply
+    # e^x in two halves. The result overflows to inf where I_m(x) does.
+    e = math.exp(0.5 * x)
+    return (e * scaled) * e
+
+
+@njit(cache=True, fastmath=False, error_model="numpy")
+def besseli(n, x):
+    """Modified Bessel function of the first kind ``I_n(x)`` of integer order.
+
+    Parameters
+    ----------
+    n : int
+        Order, any integer (``I_{-n} = I_n``); a non-integer float gives nan.
+    x : float
+        Argument.
+
+    Returns
+    -------
+    float
+        ``I_n(x)``, with ``I_n(-x) = (-1)^n I_n(x)``; ``+-inf`` where it overflows
+        (``|x| > 713.9`` for small orders) and at ``x = +-inf``; nan at nan.
+    """
+    if math.isnan(x) or n != np.floor(n):
+        return math.nan
+    m = int(abs(n))
+    a = abs(x)
+    if a == math.inf:
+        value = math.inf
+    elif a >= _BESSELI_ASYMPTOTIC_MIN and a >= 0.5 * float(m) * float(m):
+        value = _besseli_asymptotic(m, a)
+    else:
+        value = _besseli_series(m, a)
+    if x < 0.0 and m % 2 == 1:
+        return -value
+    return value

@@ -80,6 +80,20 @@ STUDY_PROBLEMS = {
         "log_y",
         orders_steps=(128, 256, 512, 1024),
     ),
+    # Maximum-likelihood logistic regression (intercept and one feature, 200 rows of
+    # models.logistic_data): a statistical manifold whose metric and loss are means over a data
+    # set; every method fits its order from the default step counts.
+    "logistic": StudyProblem(
+        lambda: models.logistic_regression(*models.logistic_data()),
+        (0.5, 0.5),
+        models.LOGISTIC_REPARAMS,
+        "cubic",
+    ),
+    # Maximum-likelihood Weibull fit (200 rows of models.weibull_data): a family outside the
+    # exponential families, whose Fisher metric compiled code computes by quadrature.
+    "weibull": StudyProblem(
+        lambda: models.weibull_mle(models.weibull_data()), (1.0, 1.0), models.WEIBULL_REPARAMS, "squares"
+    ),
 }
 
 

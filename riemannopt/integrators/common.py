@@ -112,6 +112,13 @@ def raise_status(status, compiled, *, method, step, point, trajectory=None, duri
     """
     cls, text, text_during = STATUS_TEXT[status]
     point = np.array(point)
+    if status == 2 and not during and not _finite_metric(compiled, point):
+        cls, text = errors.NonFiniteError, "has a metric that is not finite"
+        if compiled.problem.metric.numeric:
+            text += (
+                f" (the quadrature's total probability there is not within tol = {compiled.problem.metric.tol:g} "
+                "of 1: is the density normalised? else raise level= or give a substitution= that standardises it)"
+            )
     if where is not None:
         where = f"{where} {text}"
     elif during:
@@ -124,6 +131,13 @@ def raise_status(status, compiled, *, method, step, point, trajectory=None, duri
     if trajectory is not None:
         msg += f"; the partial trajectory ({len(trajectory)} iterates) is in the exception's .trajectory"
     raise cls(msg, method=method, step=step, point=point, trajectory=trajectory)
+
+
+def _finite_metric(compiled, point):
+    try:
+        return bool(np.all(np.isfinite(compiled.metric(point))))
+    except errors.RiemannOptError:  # outside the domain: not a question of finiteness
+        return True
 
 
 def raise_expmap(compiled, what, x, v, t, end, y, why, max_steps, **context):

@@ -3,5 +3,6 @@
 from riemannopt.symbolic.fisher import fisher_metric
 from riemannopt.symbolic.metric import Metric
 from riemannopt.symbolic.problem import Problem
+from riemannopt.symbolic.quadrature import QuadratureMetric
 
-__all__ = ["Metric", "Problem", "fisher_metric"]
+__all__ = ["Metric", "QuadratureMetric", "Problem", "fisher_metric"]

@@ -90,6 +90,9 @@ class Metric:
         or is singular as an expression (its determinant simplifies to zero).
     """
 
+    #: Whether compiled code computes the entries numerically (a :class:`QuadratureMetric`).
+    numeric = False
+
     def __init__(self, coords, matrix, data=None):
         self.coords = as_coords(coords)
         self.data = () if data is None or (isinstance(data, (tuple, list)) and not data) else as_coords(data, "data")
@@ -154,6 +157,28 @@ class Metric:
 
     def __hash__(self):
         return hash((self.coords, tuple(self.matrix), self.data))
+
+    @property
+    def free_symbols(self):
+        """The symbols the entries use (coordinates, parameters, data)."""
+        return self.matrix.free_symbols
+
+    def expressions(self):
+        """``(where, expression)`` pairs that compiled code evaluates (for compile checks)."""
+        m = self.matrix
+        return [(f"the metric entry g[{i},{j}]", m[i, j]) for i in range(m.rows) for j in range(m.cols)]
+
+    def key_text(self):
+        """Everything that determines the compiled code, as text."""
+        return sp.srepr(self.matrix)
+
+    def pullback(self, new_coords, phi):
+        """The metric in coordinates ``ξ`` with ``x = φ(ξ)``: ``Jᵀ g(φ(ξ)) J`` with ``J = ∂φ/∂ξ``,
+        simplified."""
+        phi = sp.Matrix(phi)
+        J = phi.jacobian(new_coords)
+        g = self.matrix.xreplace(dict(zip(self.coords, phi)))
+        return Metric(new_coords, (J.T * g * J).applyfunc(simplify), data=self.data)
 
     def _symbolic_only(self, what):
         if self.per_example:

@@ -155,15 +155,18 @@ class Problem:
             params[s] = _param_value(s, v)
         self.params = params
         reserved = {c: "a coordinate" for c in metric.coords} | {s: "a parameter" for s in params}
+        if metric.numeric:  # a quadrature metric's own variables are bound by its integral
+            bound = set(metric.variables) | set(metric.integration_variables)
+            reserved |= {v: "a variable of the metric's quadrature (use another Symbol)" for v in bound}
         self.data = _data_arrays(data or {}, reserved)
-        missing = (metric.matrix.free_symbols & set(metric.data)) - set(self.data)
+        missing = (metric.free_symbols & set(metric.data)) - set(self.data)
         if missing:
             raise SymbolicError(f"the metric is per-example in data symbols {sorted(map(str, missing))} not in data")
         allowed = set(metric.coords) | set(params)
         with_data = allowed | set(self.data)
         # A loss given as a string refers to the coordinates, parameters and data by name.
         self.loss = as_expr(loss, "the loss", names={str(s): s for s in with_data})
-        for what, expr in [("loss", self.loss), ("metric", metric.matrix)]:
+        for what, expr in [("loss", self.loss), ("metric", metric)]:
             extra = expr.free_symbols - with_data
             if extra:
                 namesakes = sorted(str(s) for s in extra if str(s) in {str(a) for a in allowed})
@@ -242,7 +245,7 @@ class Problem:
         parts = [
             _KEY_VERSION,
             sp.srepr(self.coords),
-            sp.srepr(self.metric.matrix),
+            self.metric.key_text(),
             sp.srepr(self.loss),
             sp.srepr(self.param_symbols),
             sp.srepr(self.domain),
@@ -340,14 +343,12 @@ class Problem:
         J = phi.jacobian(new_coords)
         if simplify(J.det()) == 0:
             raise SymbolicError(f"phi = {list(phi)} is not a reparameterization: its Jacobian is singular")
-        g = self.metric.matrix.xreplace(sub)
-        pulled = (J.T * g * J).applyfunc(simplify)
         domain = [c.xreplace(sub) for c in self.domain]
         clash = set(new_coords) & set(self.data)
         if clash:
             raise SymbolicError(f"new coordinates {sorted(map(str, clash))} clash with data symbols")
         new = Problem(
-            Metric(new_coords, pulled, data=self.metric.data),
+            self.metric.pullback(new_coords, phi),
             self.loss.xreplace(sub),
             params=self.params,
             domain=domain,
@@ -463,7 +464,7 @@ class Problem:
         The loss, the metric and the domain may use the functions listed there (exp, log, the
         trigonometric and hyperbolic functions and their inverses, Abs, sign, Min, Max,
         Piecewise, Heaviside, erf, erfc, gamma, loggamma, digamma, trigamma, polygamma of orders
-        0–3, sinc, ...); any other raises a :class:`~riemannopt.errors.CompileError` naming it.
+        0–3, sinc, besseli of integer orders, ...); any other raises a :class:`~riemannopt.errors.CompileError` naming it.
         """
         from riemannopt.codegen import compile_problem
 

@@ -202,3 +202,150 @@ def test_callable_from_njit():
     x = 3.7
     expected = sc.gammaln(x) + sc.gamma(x) + sc.digamma(x) + sc.polygamma([2, 3], x).sum()
     assert mixed(x) == pytest.approx(expected, rel=RTOL)
+
+
+# --- besseli -------------------------------------------------------------------------------
+#
+# Reference: scipy.special.iv (AMOS), within 1.7e-15 of mpmath on [0, 700]. Above x = 709 it
+# loses accuracy (up to 9e-13 before it overflows at 713.9), so there the reference is mpmath.
+# Values below 1e-290 (orders >= 1 at tiny x) are left out of the relative comparison with
+# scipy, which returns 0 for iv(1, 1e-300).
+
+BESSELI_RTOL = 1e-14
+
+
+@njit(cache=False)
+def _evaluate_besseli(n, xs):
+    out = np.empty_like(xs)
+    for i in range(xs.size):
+        out[i] = special.besseli(n, xs[i])
+    return out
+
+
+def _neighbours(x, count=20):
+    """``x`` and its ``count`` float64 neighbours on each side."""
+    return x + np.arange(-count, count + 1) * np.spacing(x)
+
+
+@pytest.fixture(scope="module")
+def besseli_grid():
+    """Log-uniform on [1e-300, 700], dense near 0, and dense around the switch from the power
+    series to the asymptotic expansion: x = 25 for orders up to 7, n^2 / 2 = 32 for order 8."""
+    parts = [
+        _log_uniform(1e-300, 700.0, 1500, seed=11),
+        _log_uniform(1e-3, 700.0, 1500, seed=12),
+        np.linspace(0.0, 1.0, 201),
+        np.geomspace(1e-20, 1e-3, 50),
+    ]
+    for switch in (25.0, 32.0):
+        parts += [np.linspace(switch - 2.0, switch + 2.0, 201), _neighbours(switch)]
+    return np.concatenate(parts)
+
+
+@pytest.mark.parametrize("n", range(9))
+def test_besseli_matches_scipy(besseli_grid, n):
+    values = _evaluate_besseli(n, besseli_grid)
+    reference = sc.iv(n, besseli_grid)
+    keep = reference > 1e-290
+    assert keep.sum() > 2000
+    assert _max_rel_err(values[keep], reference[keep]) <= BESSELI_RTOL
+    # Below 1e-290 the value is the first term (x/2)^n / n! (or underflows with it).
+    tiny = besseli_grid[~keep]
+    first_term = np.array([float(mpmath.besseli(n, mpmath.mpf(float(x)))) for x in tiny])
+    np.testing.assert_allclose(values[~keep], first_term, rtol=1e-12, atol=1e-300)
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 8])
+def test_besseli_near_overflow_matches_mpmath(n):
+    # e^x overflows at 709.78, I_n(x) only at about 713.9: the expansion applies e^x in halves.
+    grid = np.concatenate([np.linspace(700.0, 713.9, 140), _neighbours(709.0, 5)])
+    values = _evaluate_besseli(n, grid)
+    reference = _mp_reference(lambda x: mpmath.besseli(n, x), grid)
+    assert _max_rel_err(values, reference) <= BESSELI_RTOL
+
+
+@pytest.mark.parametrize("n", [12, 20])
+def test_besseli_higher_orders_match_mpmath(n):
+    # Orders above 7 switch to the expansion at x = n^2 / 2 (72 and 200 here).
+    grid = np.concatenate([_log_uniform(1e-3, 713.0, 300, seed=n), _neighbours(n * n / 2.0, 5)])
+    values = _evaluate_besseli(n, grid)
+    reference = _mp_reference(lambda x: mpmath.besseli(n, x), grid)
+    keep = reference > 1e-290
+    assert _max_rel_err(values[keep], reference[keep]) <= BESSELI_RTOL
+
+
+@pytest.mark.parametrize("n", range(9))
+def test_besseli_symmetries(besseli_grid, n):
+    values = _evaluate_besseli(n, besseli_grid)
+    # I_{-n} = I_n and I_n(-x) = (-1)^n I_n(x), exactly.
+    np.testing.assert_array_equal(_evaluate_besseli(-n, besseli_grid), values)
+    np.testing.assert_array_equal(_evaluate_besseli(n, -besseli_grid), (-1) ** n * values)
+    np.testing.assert_array_equal(_evaluate_besseli(-n, -besseli_grid), (-1) ** n * values)
+
+
+def test_besseli_special_values():
+    assert special.besseli(0, 0.0) == 1.0
+    assert special.besseli(0, -0.0) == 1.0
+    for n in (1, 2, 5, -3):
+        assert special.besseli(n, 0.0) == 0.0
+    assert special.besseli(0, 1.0) == pytest.approx(1.2660658777520082, rel=1e-15)
+    assert special.besseli(1, 1.0) == pytest.approx(0.5651591039924851, rel=1e-15)
+    # The power series I_n(x) ~ (x/2)^n / n! at small x.
+    assert special.besseli(3, 1e-100) == pytest.approx((0.5e-100) ** 3 / 6, rel=1e-15)
+    assert special.besseli(3, 1e-200) == 0.0  # underflows, as (x/2)^3 / 6 does
+
+
+def test_besseli_overflow_inf_and_nan():
+    # Overflow past x = 713.9 gives inf, as scipy's iv does; the sign follows (-1)^n.
+    assert special.besseli(0, 714.0) == math.inf
+    assert special.besseli(1, 714.0) == math.inf
+    assert special.besseli(1, -714.0) == -math.inf
+    assert special.besseli(2, -714.0) == math.inf
+    assert special.besseli(0, 1e300) == math.inf
+    assert special.besseli(40, 800.0) == math.inf  # the expansion (x >= n^2 / 2 = 800)
+    assert special.besseli(60, 800.0) == math.inf  # the power series (x < n^2 / 2 = 1800)
+    assert special.besseli(1000, 1e300) == math.inf  # the power series, whose first term overflows
+    assert special.besseli(10**6, 1.0) == 0.0  # the first term underflows
+    # I_8 is still finite at 714.
+    assert special.besseli(8, 714.0) == pytest.approx(float(mpmath.besseli(8, 714)), rel=BESSELI_RTOL)
+    # The limits at infinity (scipy's iv returns nan there).
+    assert special.besseli(0, math.inf) == math.inf
+    assert special.besseli(3, math.inf) == math.inf
+    assert special.besseli(3, -math.inf) == -math.inf
+    assert special.besseli(4, -math.inf) == math.inf
+    for n in (0, 1, 2, -1):
+        assert math.isnan(special.besseli(n, math.nan))
+    # A non-integer order (possible only from plain Python) gives nan.
+    assert math.isnan(special.besseli(0.5, 1.0))
+    assert special.besseli(2.0, 1.0) == special.besseli(2, 1.0)
+
+
+def test_besseli_callable_from_njit():
+    @njit
+    def von_mises_log_normaliser_derivatives(kappa):
+        # d/dk log I_0 = I_1 / I_0 and d^2/dk^2 log I_0 = (I_0 + I_2) / (2 I_0) - (I_1 / I_0)^2.
+        i0 = special.besseli(0, kappa)
+        a = special.besseli(1, kappa) / i0
+        return a, 0.5 * (i0 + special.besseli(2, kappa)) / i0 - a * a
+
+    for kappa in (0.5, 3.0, 40.0):
+        a, b = von_mises_log_normaliser_derivatives(kappa)
+        ref_a = sc.iv(1, kappa) / sc.iv(0, kappa)
+        assert a == pytest.approx(ref_a, rel=1e-14)
+        assert b == pytest.approx(0.5 * (1 + sc.iv(2, kappa) / sc.iv(0, kappa)) - ref_a**2, rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("n", "x"),
+    [
+        (100, 70.0),
+        (1000, 370.0),  # the first term is 4e-301, the value 1.5e-286
+        (1900, 950.0),  # the first term (1.6e-321) underflows, the value (1.8e-271) does not
+        (3000, 2000.0),  # plain products h^i / i! would overflow on the way
+        (7000, 4620.0),  # the first term is 2e-333, the value 3.3e-18
+    ],
+)
+def test_besseli_orders_in_the_thousands_match_mpmath(n, x):
+    value = special.besseli(n, x)
+    reference = mpmath.besseli(n, x, maxterms=10**6)
+    assert value == pytest.approx(float(reference), rel=2 * BESSELI_RTOL)
