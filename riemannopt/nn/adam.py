@@ -10,6 +10,8 @@ uninterrupted run would have.
 import numpy as np
 
 from riemannopt._checks import check_number
+from riemannopt.errors import InputError
+from riemannopt.nn.protocol import Update
 
 __all__ = ["Adam"]
 
@@ -20,8 +22,6 @@ class Adam:
     Parameters
     ----------
     objective : riemannopt.nn.objective.Objective
-    theta : array
-        The initial parameters (a backend vector; updated in place).
     lr : float
         Learning rate (paper: 10⁻³).
     beta1, beta2, eps : float
@@ -40,10 +40,9 @@ class Adam:
 
     name = "adam"
 
-    def __init__(self, objective, theta, *, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, batch_size=100, seed=0):
+    def __init__(self, objective, *, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, batch_size=100, seed=0):
         self.objective = objective
         self.ops = ops = objective.ops
-        self.theta = ops.copy(theta)
         self.lr = check_number(lr, "lr", low=0, strict=True)
         # < 1: the bias corrections divide by 1 - beta^t
         self.beta1 = check_number(beta1, "beta1", low=0, high=1, strict_high=True)
@@ -53,34 +52,52 @@ class Adam:
         batch_size = check_number(batch_size, "batch_size", integer=True, low=1)
         n = objective.n
         self.batches = [(a, min(a + batch_size, n)) for a in range(0, n, batch_size)]
-        self.m = ops.zeros(theta.shape[0])
-        self.s = ops.zeros(theta.shape[0])
+        n_params = objective.net.n_params
+        self.m = ops.zeros(n_params)
+        self.s = ops.zeros(n_params)
         self.t = 0
+
+    # -- the optimizer protocol (riemannopt.nn.methods) ------------------------------------------
+
+    def initial(self):
+        """Iteration 0's ``damping``: none (NaN)."""
+        return {"damping": float("nan")}
+
+    def warm_up(self, theta):
+        """Compile the products of an iteration (forward, gradient) on two examples."""
+        ops = self.ops
+        X, T = self.objective.batch(0, min(2, self.objective.n))
+        ops.gradient(ops.forward(theta, X), T)
 
     def state(self):
         """The moments and the step count, on the host."""
         return {"m": self.ops.to_numpy(self.m).copy(), "s": self.ops.to_numpy(self.s).copy(), "t": self.t}
 
-    def load(self, state, theta):
-        """Restore :meth:`state` and θ."""
+    def load(self, state, theta, done):
+        """Restore :meth:`state` after ``done`` iterations (``t`` must count their minibatch
+        steps: an InputError otherwise)."""
+        if state["t"] != done * len(self.batches):
+            raise InputError(
+                f"state/t = {state['t']} Adam steps, but {done} iterations of {len(self.batches)} minibatches "
+                f"make {done * len(self.batches)}"
+            )
         self.m = self.ops.asarray(state["m"], "m")
         self.s = self.ops.asarray(state["s"], "s")
         self.t = int(state["t"])
-        self.theta = self.ops.copy(self.ops.asarray(theta, "theta"))
 
-    def step(self, k):
-        """Iteration ``k`` (from 1): one epoch of minibatch steps.
+    def step(self, k, ev):
+        """Iteration ``k`` (from 1) from θ = ``ev.theta``: one epoch of minibatch steps.
 
         Returns
         -------
-        theta : array
-            The new θ (a new backend vector: earlier ones stay valid).
-        record : dict
+        Update
+            The new θ (a new backend vector: earlier ones stay valid) and the record:
             ``damping`` (NaN), ``cg_iterations`` (0), ``rho`` (NaN), ``rate`` (the learning
-            rate), ``corrected`` (False).
+            rate), ``corrected`` (False); no evaluation (the loop evaluates the new θ for the
+            history only, off the clock).
         """
         ops, objective = self.ops, self.objective
-        theta = ops.copy(self.theta)
+        theta = ops.copy(ev.theta)
         order = np.random.default_rng([self.seed, k]).permutation(len(self.batches))
         for b in order:
             X, T = objective.batch(*self.batches[b])
@@ -88,6 +105,5 @@ class Adam:
             objective.add_decay_(theta, g)
             self.t += 1
             ops.adam_(theta, g, self.m, self.s, self.t, self.lr, self.beta1, self.beta2, self.eps)
-        self.theta = theta
         nan = float("nan")
-        return theta, dict(damping=nan, cg_iterations=0, rho=nan, rate=self.lr, corrected=False)
+        return Update(theta, dict(damping=nan, cg_iterations=0, rho=nan, rate=self.lr, corrected=False))

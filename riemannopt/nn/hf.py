@@ -27,6 +27,7 @@ trust region on the step, not a change of the manifold.
 
 from riemannopt.errors import NonFiniteError
 from riemannopt.nn.damping import levenberg_marquardt, reduction_ratio
+from riemannopt.nn.protocol import Update
 from riemannopt.nn.rules import Step
 from riemannopt.nn.search import armijo
 
@@ -75,7 +76,26 @@ class HessianFree:
     def name(self):
         return self.rule.name
 
-    # -- state, for checkpoints ---------------------------------------------------------------
+    # -- the optimizer protocol (riemannopt.nn.methods) ------------------------------------------
+
+    def initial(self):
+        """Iteration 0's ``damping``: the initial λ."""
+        return {"damping": self.damping}
+
+    def warm_up(self, theta):
+        """Compile every backend product of an iteration (forward, gradient with the
+        preconditioner's diagonal, the curvature product, and the rule's own) on two examples."""
+        ops = self.ops
+        X, T = self.objective.batch(0, min(2, self.objective.n))
+        fwd = ops.forward(theta, X)
+        ops.gradient_and_diag(fwd, T)
+        v = ops.copy(theta)
+        if self.curvature.kind == "empirical":
+            ops.empirical_fisher_vp(fwd, T, v)
+        else:
+            ops.fisher_vp(fwd, v)
+        for product in self.rule.products:
+            product(ops, fwd, T, v)
 
     def state(self):
         """Everything that carries over between iterations, on the host."""
@@ -87,8 +107,8 @@ class HessianFree:
                 state[key] = ops.to_numpy(value).copy()
         return state
 
-    def load(self, state):
-        """Restore :meth:`state`."""
+    def load(self, state, theta, done):
+        """Restore :meth:`state` (θ and the number of iterations done carry nothing more)."""
         self.damping = float(state["damping"])
         for key in ("warm", "previous"):
             value = state.get(key)
@@ -149,10 +169,10 @@ class HessianFree:
 
         Returns
         -------
-        evaluation : Evaluation
-            At the new θ (``ev`` itself when the line search accepted no step).
-        record : dict
-            ``damping`` (the λ used), ``cg_iterations``, ``rho``, ``rate``, ``corrected``.
+        Update
+            The new θ with its evaluation (``ev``'s when the line search accepted no step), and
+            the record: ``damping`` (the λ used), ``cg_iterations``, ``rho``, ``rate``,
+            ``corrected``.
         """
         ops = self.ops
         step = self.context(k, ev)
@@ -186,4 +206,4 @@ class HessianFree:
             rate=search.rate,
             corrected=proposal.corrected,
         )
-        return new, record
+        return Update(new.theta, record, new)

@@ -163,6 +163,9 @@ class Rule:
     name = ""
     #: Whether the rule needs targets on the curvature data.
     needs_targets = False
+    #: The backend products the rule uses beyond the gradient and the curvature product, each
+    #: ``product(ops, fwd, T, v)`` (run once before the clock starts, to compile its kernels).
+    products = ()
 
     def propose(self, step):
         """The :class:`Proposal` of this iteration."""
@@ -213,6 +216,7 @@ class Geo(Rule):
     """Geodesic correction (eq. 7)."""
 
     name = "geo"
+    products = (lambda ops, fwd, T, v: ops.connection_vp(fwd, v),)
 
     def propose(self, step):
         p = _natural(step)
@@ -234,6 +238,7 @@ class Geof(Rule):
     """Faster geodesic correction (eq. 8–9)."""
 
     name = "geof"
+    products = (lambda ops, fwd, T, v: ops.connection_vp(fwd, v),)
 
     def propose(self, step):
         delta = step.previous if step.corrections else None
@@ -261,6 +266,7 @@ class Perturb(Rule):
 
     name = "perturb"
     needs_targets = True
+    products = (lambda ops, fwd, T, v: ops.perturb_vp(fwd, T, v),)
 
     def propose(self, step):
         p = _natural(step)

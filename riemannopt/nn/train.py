@@ -1,11 +1,11 @@
 """Training a network with Hessian-free natural gradient, its corrections, or Adam (paper §7.2).
 
 :func:`train` is the one loop: it validates everything, builds the objective
-(:mod:`~riemannopt.nn.objective`), the curvature (:mod:`~riemannopt.nn.curvature`) and the
-optimizer (:class:`~riemannopt.nn.hf.HessianFree` with a direction rule of
-:mod:`~riemannopt.nn.rules`, or :class:`~riemannopt.nn.adam.Adam`), then runs the iterations,
-recording the history, showing progress, writing checkpoints and calling the callback.  Only
-scalars cross from the backend to the host per iteration (checkpoints excepted).
+(:mod:`~riemannopt.nn.objective`) and the method's optimizer (the registry
+:mod:`~riemannopt.nn.methods`, whose entries all follow one protocol), then runs the
+iterations, recording the history, showing progress, writing checkpoints and calling the
+callback.  No method is named in it.  Only scalars cross from the backend to the host per
+iteration (checkpoints excepted).
 """
 
 import math
@@ -18,20 +18,15 @@ from riemannopt._checks import _short, check_number
 from riemannopt._io import check_destination, deferred_interrupt
 from riemannopt._threads import blas_threads
 from riemannopt.errors import InputError, MethodError, NonFiniteError, TrainingError
-from riemannopt.nn.adam import Adam
 from riemannopt.nn.cg import check_cg_options
 from riemannopt.nn.checkpoint import check_checkpoint, load_checkpoint, save_checkpoint
-from riemannopt.nn.curvature import CURVATURES, Curvature
-from riemannopt.nn.hf import HessianFree
+from riemannopt.nn.curvature import CURVATURES
+from riemannopt.nn.methods import METHODS, RunSettings, get_method
 from riemannopt.nn.mlp import MLP, float_dtype
 from riemannopt.nn.objective import Objective, error_kind
-from riemannopt.nn.rules import RULES, get_rule
 from riemannopt.progress import progress as progress_bar
 
 __all__ = ["train", "TrainResult", "METHODS", "HISTORY_KEYS"]
-
-#: Methods of :func:`train`: the Hessian-free direction rules, then Adam.
-METHODS = tuple(RULES) + ("adam",)
 
 #: Keys of :attr:`TrainResult.history` (``test_loss`` and ``test_error`` only with test data).
 HISTORY_KEYS = (
@@ -204,7 +199,8 @@ def train(
     X, T : array_like
         Training inputs (one row per example) and targets (``softmax_ce`` also takes integer
         labels).
-    method : {"ng", "mid", "geo", "geof", "perturb", "adam"}
+    method : str
+        A key of the registry :data:`~riemannopt.nn.METHODS` (:mod:`riemannopt.nn.methods`):
         ``ng``: Hessian-free natural gradient; ``mid``: midpoint integrator (§3); ``geo``:
         geodesic correction (eq. 7); ``geof``: faster geodesic correction (eq. 8–9);
         ``perturb``: the small-curvature correction of App. F (eq. 20); ``adam``: Adam, one
@@ -289,8 +285,7 @@ def train(
     """
     if not isinstance(net, MLP):
         raise InputError(f"net must be a riemannopt.nn.MLP (the architecture to train), got {_short(net)}")
-    if not isinstance(method, str) or method not in METHODS:
-        raise MethodError(f"unknown training method {method!r}; expected one of {list(METHODS)}")
+    entry = get_method(method)
     if not isinstance(curvature, str) or curvature not in CURVATURES:
         raise MethodError(f"unknown curvature {curvature!r}; expected one of {list(CURVATURES)}")
     dtype = float_dtype(dtype, "dtype")
@@ -337,7 +332,7 @@ def train(
     n_curv = objective.n if curv_X is None else int(curv_X.shape[0])
     if chunks > n_curv:
         raise InputError(f"chunks must be at most the {n_curv} curvature examples, got {chunks}")
-    needs_targets = method != "adam" and (curvature == "empirical" or get_rule(method).needs_targets)
+    needs_targets = entry.uses_curvature and (curvature == "empirical" or entry.needs_targets)
     if curvature_data is not None and curv_T is None and needs_targets:
         need = "the empirical Fisher" if curvature == "empirical" else f"method {method!r}"
         raise InputError(f"{need} needs targets on the curvature data: pass curvature_data=(X, T)")
@@ -358,13 +353,23 @@ def train(
         cg_options=cg_options,
     )
     config = _config(net, method, objective.n, settings)
-    if method == "adam":
-        opt = Adam(objective, theta, lr=lr, batch_size=batch_size, seed=seed)
-    else:
-        curv = Curvature(objective, curvature, chunks, curv_X, curv_T)
-        opt = HessianFree(
-            objective, curv, get_rule(method), damping=damping, threshold=threshold, max_cg=max_cg, cg=cg_options
-        )
+    opt = entry.build(
+        objective,
+        RunSettings(
+            seed=seed,
+            damping=damping,
+            threshold=threshold,
+            max_cg=max_cg,
+            chunks=chunks,
+            curvature=curvature,
+            curvature_X=curv_X,
+            curvature_T=curv_T,
+            lr=lr,
+            batch_size=batch_size,
+            cg_options=cg_options,
+            kind=kind,
+        ),
+    )
 
     keys = tuple(k for k in HISTORY_KEYS if test is not None or not k.startswith("test_"))
     history = _History(keys)
@@ -375,7 +380,7 @@ def train(
             config=config,
             n_params=net.n_params,
             dtype=dtype,
-            state_spec=_ADAM_STATE if method == "adam" else _HF_STATE,
+            state_spec=entry.state,
             history_keys=keys,
         )
         done = len(arrays["iteration"]) - 1
@@ -384,16 +389,11 @@ def train(
                 f"cannot resume from {str(resume)!r} with iters={iters}: it already holds {done} iterations "
                 f"(only the parameters after the last one are kept); pass iters >= {done}"
             )
-        if method == "adam" and state["t"] != done * len(opt.batches):
-            raise InputError(
-                f"cannot resume from {str(resume)!r}: state/t = {state['t']} Adam steps, but {done} iterations "
-                f"of {len(opt.batches)} minibatches make {done * len(opt.batches)}"
-            )
         theta = ops.copy(ops.asarray(theta_host, "theta"))
-        if method == "adam":
-            opt.load(state, theta)
-        else:
-            opt.load(state)
+        try:
+            opt.load(state, theta, done)
+        except InputError as exc:
+            raise InputError(f"cannot resume from {str(resume)!r}: {exc}") from None
         history.load(arrays)
 
     def measure(ev, record):
@@ -414,12 +414,12 @@ def train(
             iteration=0,
             seconds=0.0,
             cpu_seconds=0.0,
-            damping=nan if method == "adam" else damping,
             cg_iterations=0,
             evaluations=0,
             rho=nan,
             rate=nan,
             corrected=False,
+            **opt.initial(),
         )
         history.append(measure(ev, first))
     start = int(history.rows["iteration"][-1])
@@ -441,20 +441,18 @@ def train(
                 # Ctrl-C is held back over the compilation: numba left mid-compilation would
                 # break the kernels for the rest of the process.
                 with deferred_interrupt():
-                    _warm_up(objective, method, curvature, ev.theta, kind)
+                    _warm_up(objective, opt, ev.theta, kind)
             for k in bar:
                 t0, c0 = time.perf_counter(), time.process_time()
                 evaluations = objective.evaluations
                 try:
-                    if method == "adam":
-                        new_theta, record = opt.step(k)
-                        elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
-                        record["evaluations"] = objective.evaluations - evaluations
-                        new = objective.evaluate(new_theta)
-                    else:
-                        new, record = opt.step(k, ev)
-                        elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
-                        record["evaluations"] = objective.evaluations - evaluations
+                    update = opt.step(k, ev)
+                    elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
+                    record = update.record
+                    record["evaluations"] = objective.evaluations - evaluations
+                    # a method that did not evaluate its new θ has it evaluated for the history,
+                    # off the clock and not counted
+                    new = update.evaluation or objective.evaluate(update.theta)
                 except (NonFiniteError, InputError) as exc:
                     raise TrainingError(f"{method}: iteration {k} failed: {exc}", iteration=k, result=result()) from exc
                 if not math.isfinite(new.value):
@@ -501,11 +499,6 @@ def train(
         return result(True)
 
 
-#: The optimizers' checkpoint state: ``{entry: (kind, required)}`` (see :func:`check_checkpoint`).
-_HF_STATE = {"damping": ("positive", True), "warm": ("vector", False), "previous": ("vector", False)}
-_ADAM_STATE = {"m": ("vector", True), "s": ("vector", True), "t": ("count", True)}
-
-
 def _check_scale(ops, A, name, dtype):
     """An InputError if the squares of ``A``'s entries overflow ``dtype``: the gradient's
     statistics (the empirical Fisher's diagonal of the preconditioner, Adam's second moment) hold
@@ -522,8 +515,8 @@ def _check_scale(ops, A, name, dtype):
         )
 
 
-def _warm_up(objective, method, curvature, theta, kind):
-    """Run every backend product that ``method``'s iterations use once, on two examples, so that
+def _warm_up(objective, opt, theta, kind):
+    """Run every backend product that the iterations use once, on two examples, so that
     compiling their kernels (numba's, or the GPU's) is not counted in the history's times.
 
     Only the backend is called: the objective's evaluation count, the optimizer and the data are
@@ -533,16 +526,4 @@ def _warm_up(objective, method, curvature, theta, kind):
     fwd = ops.forward(theta, X)
     ops.loss(fwd, T)
     ops.error(fwd, T, kind)
-    if method == "adam":
-        ops.gradient(fwd, T)
-        return
-    ops.gradient_and_diag(fwd, T)
-    v = ops.copy(theta)
-    if curvature == "empirical":
-        ops.empirical_fisher_vp(fwd, T, v)
-    else:
-        ops.fisher_vp(fwd, v)
-    if method in ("geo", "geof"):
-        ops.connection_vp(fwd, v)
-    elif method == "perturb":
-        ops.perturb_vp(fwd, T, v)
+    opt.warm_up(theta)

@@ -100,11 +100,11 @@ def test_corrections_follow_the_threshold(data):
         assert want.any() and not want.all()
 
 
-@pytest.mark.parametrize("method", ["geof", "mid", "adam"])
+@pytest.mark.parametrize("method", METHODS)
 def test_checkpoint_then_resume_is_the_uninterrupted_run(method, data, tmp_path):
-    """6 iterations in one go against 3 iterations, a checkpoint, and a resumed run to 6: same θ
-    and history bit for bit (times aside).  geof carries the previous update, mid the warm
-    start, Adam its moments and step count."""
+    """Every registered method: 6 iterations in one go against 3 iterations, a checkpoint, and a
+    resumed run to 6: same θ and history bit for bit (times aside).  geof carries the previous
+    update, mid the warm start, Adam its moments and step count."""
     X, Xt = data
     opts = dict(X_test=Xt, T_test=Xt, threshold=np.inf, chunks=3, batch_size=20)
     whole = train(autoencoder(), X, X, method, 6, checkpoint=tmp_path / "whole.npz", **opts)

@@ -1,0 +1,134 @@
+"""The training methods of :func:`riemannopt.nn.train`: one protocol, one registry.
+
+Every method is a :class:`TrainingMethod` entry of :data:`METHODS` that declares what the loop,
+the study and the command line need — its name, a description citing its source, its colour in
+figures, whether it uses the curvature (and then whether its rule needs targets on the curvature
+data), the entries of its checkpoint state — and builds the run's *optimizer*, an object with
+this protocol (:class:`~riemannopt.nn.protocol.Optimizer`):
+
+``initial() -> dict``
+    The history's fields of iteration 0 that the method owns (``damping``).
+``warm_up(theta)``
+    Run every backend product its iterations use once, on two examples, so that compiling
+    their kernels is not timed (touching nothing the run depends on).
+``step(k, ev) -> Update``
+    Iteration ``k`` (from 1) from the evaluation ``ev`` at θ: the new θ, the history's fields
+    (``damping``, ``cg_iterations``, ``rho``, ``rate``, ``corrected``) and, if the method
+    evaluated the objective at the new θ anyway, that evaluation (otherwise the loop evaluates
+    it after the clock stops: Adam needs it only for the history).
+``state() -> dict`` / ``load(state, theta, done)``
+    What carries over between iterations, on the host, for checkpoints; and its restoration
+    after ``done`` iterations (an InputError when the state does not fit them).
+
+:func:`~riemannopt.nn.train` is then a generic loop with no method names in it.  Adding a
+method is one class with this protocol and one entry here (CONTRIBUTING.md).
+"""
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from riemannopt.errors import MethodError
+from riemannopt.nn.adam import Adam
+from riemannopt.nn.curvature import Curvature
+from riemannopt.nn.hf import HessianFree
+from riemannopt.nn.protocol import Optimizer, RunSettings, Update
+from riemannopt.nn.rules import RULES
+
+__all__ = ["TrainingMethod", "Optimizer", "Update", "RunSettings", "METHODS", "get_method"]
+
+
+@dataclass(frozen=True)
+class TrainingMethod:
+    """One registered training method.
+
+    Attributes
+    ----------
+    name : str
+        The name :func:`~riemannopt.nn.train` and ``riemannopt nn --methods`` take.
+    description : str
+        What it is, with its source.
+    color : str
+        Its colour in figures (the integrators' colour where the method is one of theirs).
+    uses_curvature : bool
+        Whether its iterations use the curvature (the Fisher or the empirical Fisher on chunks):
+        ``curvature``, ``chunks``, ``curvature_data``, ``damping`` apply to it.
+    needs_targets : bool
+        Whether it needs targets on the curvature data (with the Fisher curvature).
+    state : dict
+        Its checkpoint state, ``{entry: (kind, required)}`` (see
+        :func:`~riemannopt.nn.checkpoint.check_checkpoint`).
+    build : callable
+        ``build(objective, settings)`` → the run's optimizer (see :class:`Optimizer`), from the
+        :class:`~riemannopt.nn.objective.Objective` and the :class:`RunSettings`.
+    """
+
+    name: str
+    description: str
+    color: str
+    uses_curvature: bool
+    state: dict
+    build: Callable = field(repr=False)
+    needs_targets: bool = False
+
+
+_HF_STATE = {"damping": ("positive", True), "warm": ("vector", False), "previous": ("vector", False)}
+_ADAM_STATE = {"m": ("vector", True), "s": ("vector", True), "t": ("count", True)}
+
+
+def _hessian_free(rule):
+    def build(objective, s):
+        curvature = Curvature(objective, s.curvature, s.chunks, s.curvature_X, s.curvature_T)
+        return HessianFree(
+            objective,
+            curvature,
+            rule,
+            damping=s.damping,
+            threshold=s.threshold,
+            max_cg=s.max_cg,
+            cg=s.cg_options,
+        )
+
+    return build
+
+
+def _adam(objective, s):
+    return Adam(objective, lr=s.lr, batch_size=s.batch_size, seed=s.seed)
+
+
+# Colours: the integrators' (riemannopt.integrators.methods) for the methods of both.
+_HF = {
+    "ng": ("Hessian-free natural gradient (Martens 2010; paper §7.2, App. D–E)", "#1f77b4"),
+    "mid": ("midpoint integrator on Hessian-free natural gradient (paper §3)", "#ff7f0e"),
+    "geo": ("geodesic correction (paper eq. 7)", "#2ca02c"),
+    "geof": ("faster geodesic correction (paper eq. 8–9)", "#d62728"),
+    "perturb": ("small-curvature correction (paper App. F, eq. 20)", "#17becf"),
+}
+
+#: The training methods, by name: the Hessian-free direction rules, then Adam.
+METHODS = {
+    name: TrainingMethod(
+        name,
+        _HF[name][0],
+        _HF[name][1],
+        uses_curvature=True,
+        state=_HF_STATE,
+        build=_hessian_free(rule),
+        needs_targets=rule.needs_targets,
+    )
+    for name, rule in RULES.items()
+}
+METHODS["adam"] = TrainingMethod(
+    "adam",
+    "Adam (Kingma & Ba 2015), one epoch of minibatches per iteration (the paper's Figure 3 baseline)",
+    "#bcbd22",
+    uses_curvature=False,
+    state=_ADAM_STATE,
+    build=_adam,
+)
+
+
+def get_method(name):
+    """The :class:`TrainingMethod` called ``name``; a MethodError otherwise."""
+    if not isinstance(name, str) or name not in METHODS:
+        raise MethodError(f"unknown training method {name!r}; expected one of {list(METHODS)}")
+    return METHODS[name]
