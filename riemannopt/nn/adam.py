@@ -1,7 +1,10 @@
 """Adam (Kingma & Ba 2015), the first-order baseline of the paper's Figure 3.
 
-One *iteration* of :class:`Adam` is one pass over the training data in minibatches, so that per
-iteration it sees as many examples as one Hessian-free gradient.  The minibatches are contiguous
+One *iteration* of :class:`Adam` sees the training data once, as one Hessian-free gradient
+does: by default (``batch_size=None``) it is **one Adam step with the full-batch gradient**,
+the baseline of the paper's Figure 3 (the authors' code: one step per iteration, rate 10⁻³);
+with a ``batch_size`` it is an epoch of minibatch steps, a much stronger curve that is not
+comparable with the paper's.  The minibatches are contiguous
 slices of the once-shuffled data (:class:`~riemannopt.nn.objective.Objective`), visited in an
 order drawn from ``(seed, iteration)``: a run resumed from a checkpoint visits them as the
 uninterrupted run would have.
@@ -26,8 +29,8 @@ class Adam:
         Learning rate (paper: 10⁻³).
     beta1, beta2, eps : float
         Adam's constants (0.9, 0.999, 10⁻⁸).
-    batch_size : int
-        Examples per minibatch.
+    batch_size : int or None
+        Examples per minibatch; ``None``: the whole training set (one step per iteration).
     seed : int
         Seed of the minibatch order.
 
@@ -35,12 +38,12 @@ class Adam:
     ------
     InputError
         ``lr`` or ``eps`` not a finite number > 0, ``beta1`` or ``beta2`` outside ``[0, 1)``,
-        ``batch_size`` not an integer >= 1, ``seed`` not an integer >= 0.
+        ``batch_size`` not None or an integer >= 1, ``seed`` not an integer >= 0.
     """
 
     name = "adam"
 
-    def __init__(self, objective, *, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, batch_size=100, seed=0):
+    def __init__(self, objective, *, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, batch_size=None, seed=0):
         self.objective = objective
         self.ops = ops = objective.ops
         self.lr = check_number(lr, "lr", low=0, strict=True)
@@ -49,8 +52,8 @@ class Adam:
         self.beta2 = check_number(beta2, "beta2", low=0, high=1, strict_high=True)
         self.eps = check_number(eps, "eps", low=0, strict=True)
         self.seed = check_number(seed, "seed", integer=True, low=0)
-        batch_size = check_number(batch_size, "batch_size", integer=True, low=1)
         n = objective.n
+        batch_size = n if batch_size is None else check_number(batch_size, "batch_size", integer=True, low=1)
         self.batches = [(a, min(a + batch_size, n)) for a in range(0, n, batch_size)]
         n_params = objective.net.n_params
         self.m = ops.zeros(n_params)

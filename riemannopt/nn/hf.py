@@ -11,7 +11,11 @@ At θ, with the evaluation of the objective ``f`` on all the training data:
 4. the reduction ratio ``ρ`` of ``u(1)`` against the undamped quadratic model
    ``q(u) = ∇fᵀu + ½uᵀFu`` (one more curvature product), and the Levenberg–Marquardt update of
    λ (:mod:`riemannopt.nn.damping`); the threshold test that switches the corrections uses the
-   λ of this iteration;
+   λ of this iteration.  By default (``rho="chunk"``, Martens 2010 §4.1 and the paper's code)
+   ρ is measured on the iteration's curvature chunk: ``f_chunk(θ + u) − f_chunk(θ)`` (the
+   chunk's mean loss plus the weight decay) over ``q`` with the chunk's curvature ``F`` without
+   the weight decay's ``w·diag(m)``; ``rho="full"`` measures the numerator on all the training
+   data (riemannopt's earlier choice; it reuses the line search's first evaluation);
 5. Armijo's line search on the rate ``r`` (:func:`riemannopt.nn.search.armijo`), starting at
    ``r = 1`` (the paper's default rate).
 
@@ -52,13 +56,26 @@ class HessianFree:
         The warm start is ``decay`` × the previous iteration's solution (Martens: 0.95).
     power : float
         Exponent of the preconditioner ``(diag + λ)^power`` (Martens: ¾).
+    rho : {"chunk", "full"}
+        Where the reduction ratio's actual change is measured (see the module docstring).
     cg : dict, optional
         Further options of :func:`~riemannopt.nn.solve_damped` (e.g. ``eps=0`` with a fixed
         ``max_cg`` for like-for-like timings).
     """
 
     def __init__(
-        self, objective, curvature, rule, *, damping=45.0, threshold=10.0, max_cg=50, decay=0.95, power=0.75, cg=None
+        self,
+        objective,
+        curvature,
+        rule,
+        *,
+        damping=45.0,
+        threshold=10.0,
+        max_cg=50,
+        decay=0.95,
+        power=0.75,
+        cg=None,
+        rho="chunk",
     ):
         self.objective = objective
         self.curvature = curvature
@@ -69,6 +86,7 @@ class HessianFree:
         self.decay = float(decay)
         self.power = float(power)
         self.cg = dict(max_iter=int(max_cg), **(cg or {}))
+        self.rho = rho
         self.warm = None
         self.previous = None
 
@@ -146,7 +164,9 @@ class HessianFree:
         def midpoint(u):
             mid = objective.evaluate(ops.axpby(1.0, theta, 1.0, u))
             if mid.fwd is None:
-                raise NonFiniteError(f"mid: the midpoint of iteration {k} is not finite", method="mid", step=k)
+                raise NonFiniteError(
+                    f"{self.name}: the midpoint of iteration {k} is not finite", method=self.name, step=k
+                )
             gm, dm = self._gradient(mid, k, "the midpoint")
             return gm, self.curvature.at(mid, k), ops.damped_power(dm, lam, self.power)
 
@@ -163,6 +183,22 @@ class HessianFree:
             evaluate=lambda u: objective.evaluate(ops.axpby(1.0, theta, 1.0, u)),
             midpoint=midpoint,
         )
+
+    def ratio(self, k, step, ev, u, new, at=None):
+        """ρ of the update ``u`` from ``ev`` (at θ) to ``new`` (the evaluation at ``θ + u``),
+        with the quadratic model of ``step`` (its gradient and curvature); ``at``: the step made
+        at θ, whose chunk forward pass gives ``f_chunk(θ)`` (default ``step`` itself)."""
+        ops, objective = self.ops, self.objective
+        g = step.grad
+        quadratic = 0.5 * ops.dot(u, step.metric.fvp(u))
+        if self.rho == "full":
+            return reduction_ratio(new.value - ev.value, ops.dot(g, u) + quadratic)
+        X, T = self.curvature.chunk(k)
+        # f_chunk(θ) from the chunk's forward pass that the curvature already made at θ
+        before = ops.loss((at or step).metric.fwd, T) + objective.decay(ev.theta)
+        after = objective.chunk_value(new.theta, X, T)
+        predicted = ops.dot(g, u) + quadratic - objective.curvature_decay_quadratic(u)
+        return reduction_ratio(after - before, predicted)
 
     def step(self, k, ev):
         """Iteration ``k`` (from 1) from the evaluation ``ev`` at θ.
@@ -181,8 +217,7 @@ class HessianFree:
 
         u1 = proposal.update(1.0, ops)
         first = proposal.evaluation or step.evaluate(u1)
-        predicted = ops.dot(g, u1) + 0.5 * ops.dot(u1, step.metric.fvp(u1))
-        rho = reduction_ratio(first.value - ev.value, predicted)
+        rho = self.ratio(k, step, ev, u1, first)
 
         def at_rate(r):
             e = step.evaluate(proposal.update(r, ops))

@@ -5,7 +5,8 @@ The objective is (Martens 2010)
     ``f(θ) = L(θ) + ½·w·‖m ⊙ θ‖²``,
 
 ``L`` the mean negative log-likelihood over the training set, ``w`` the weight decay and ``m``
-the mask of the weights (biases are not decayed).  The data are validated, shuffled once (with
+the mask of the decayed parameters: every parameter in the paper's code (built on Martens'),
+the weights only in riemannopt's earlier default (``decay_biases=False``).  The data are validated, shuffled once (with
 the run's seed) and moved to the backend once; minibatches (:meth:`Objective.batch`) are then
 contiguous slices, so that on a GPU nothing but scalars crosses to the host afterwards.
 """
@@ -58,6 +59,12 @@ class Objective:
         ``w ≥ 0``.
     seed : int
         Seed of the one shuffle of the examples.
+    decay_biases : bool
+        Whether the biases are decayed too (the paper's code: yes).
+    decay_in_curvature : bool
+        Whether ``w·diag(m)`` is added to the curvature products (:meth:`add_curvature_decay_`).
+        The paper's code leaves it out (it enters only the preconditioner, through
+        :meth:`gradient`'s diagonal); ``λ ≫ w`` makes the difference small.
 
     Attributes
     ----------
@@ -68,12 +75,12 @@ class Objective:
     n : int
         Number of training examples.
     mask : array or None
-        ``m`` (ones on the weights, zeros on the biases) when ``w > 0``.
+        ``m`` (ones on the decayed parameters, zeros elsewhere) when ``w > 0``.
     evaluations : int
         Forward passes on the whole training set so far (:meth:`evaluate` calls).
     """
 
-    def __init__(self, net, X, T, weight_decay, seed):
+    def __init__(self, net, X, T, weight_decay, seed, *, decay_biases=False, decay_in_curvature=True):
         self.net = net
         self.ops = ops = net.backend
         X = net.inputs(X)
@@ -83,12 +90,16 @@ class Objective:
         self.X = ops.asarray(ops.to_numpy(X)[order], "X")
         self.T = ops.asarray(ops.to_numpy(T)[order], "T")
         self.weight_decay = float(weight_decay)
+        self.decay_in_curvature = bool(decay_in_curvature)
         self.evaluations = 0
         self.mask = None
         if self.weight_decay:
-            mask = np.zeros(net.n_params, dtype=net.dtype)
-            for W, _ in net.layout.views(mask):
-                W[...] = 1
+            if decay_biases:
+                mask = np.ones(net.n_params, dtype=net.dtype)
+            else:
+                mask = np.zeros(net.n_params, dtype=net.dtype)
+                for W, _ in net.layout.views(mask):
+                    W[...] = 1
             self.mask = ops.asarray(mask, "mask")
 
     def batch(self, start, stop):
@@ -128,8 +139,30 @@ class Objective:
             ops.axpy_(self.weight_decay, self.mask, diag)
         return g, diag
 
+    def chunk_value(self, theta, X, T):
+        """``f`` on the examples ``(X, T)`` (a curvature chunk) at ``theta``: their mean negative
+        log-likelihood plus the weight decay; ``inf`` for a non-finite θ or value."""
+        ops = self.ops
+        if not ops.all_finite(theta):
+            return float("inf")
+        value = ops.loss(ops.forward(theta, X), T) + self.decay(theta)
+        return value if np.isfinite(value) else float("inf")
+
     def add_decay_(self, v, out):
-        """``out += w · m ⊙ v`` (the weight decay's curvature); returns ``out``."""
+        """``out += w · m ⊙ v`` (the weight decay's gradient at ``v = θ``, or its curvature);
+        returns ``out``."""
         if self.weight_decay:
             self.ops.axpy_(self.weight_decay, self.ops.multiply(self.mask, v), out)
         return out
+
+    def curvature_decay_quadratic(self, u):
+        """``½·w·‖m ⊙ u‖²`` when the decay is in the curvature products, else 0: what the
+        decay adds to ``½ uᵀ(curvature)u``."""
+        if not (self.weight_decay and self.decay_in_curvature):
+            return 0.0
+        return 0.5 * self.weight_decay * self.ops.dot(self.ops.multiply(self.mask, u), u)
+
+    def add_curvature_decay_(self, v, out):
+        """:meth:`add_decay_` when the decay is in the curvature products
+        (``decay_in_curvature``), else nothing; returns ``out``."""
+        return self.add_decay_(v, out) if self.decay_in_curvature else out

@@ -55,3 +55,4 @@ class RunSettings:
     batch_size: int
     cg_options: dict
     kind: str  # the error the paper reports (objective.error_kind)
+    rho: str = "chunk"

@@ -10,7 +10,8 @@ returns a :class:`Proposal`, the update path ``u(r) = r·direction + r²·correc
 ``ng`` (Martens 2010)
     ``d = −A⁻¹∇f`` by truncated PCG warm-started from 0.95 × the previous solution; the saved
     CG iterates are backtracked on the objective; ``u(r) = r·d``.
-``mid`` (§3)
+``mid1`` (§3's integrator, riemannopt's variant; the paper's two-pass ``mid`` is
+:class:`riemannopt.nn.midpoint.TwoPassMidpoint`)
     ``ng``'s step ``d₁`` (the velocity of the natural-gradient flow as Hessian-free computes
     it, backtracking included), then at the midpoint ``θ + ½d₁`` (the half step of the unit
     rate) the gradient, the curvature and the preconditioner again,
@@ -36,6 +37,7 @@ Appendix D); otherwise every rule returns exactly ``ng``'s proposal.
 """
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable
 
 from riemannopt.errors import MethodError
 from riemannopt.nn.directions import (
@@ -45,6 +47,14 @@ from riemannopt.nn.directions import (
     perturbation_correction,
 )
 from riemannopt.nn.search import backtrack
+
+if TYPE_CHECKING:
+    from riemannopt.nn.backends.base import Backend
+    from riemannopt.nn.curvature import LocalCurvature
+    from riemannopt.nn.objective import Evaluation
+
+#: A backend vector (a numpy array, or a device array of the cuda backend).
+Array = Any
 
 __all__ = ["Step", "Proposal", "Rule", "RULES", "get_rule"]
 
@@ -61,7 +71,7 @@ class Step:
         The backend's vector operations.
     grad : array
         ``∇f(θ)`` (weight decay included).
-    metric : riemannopt.nn.curvature.Metric
+    metric : riemannopt.nn.curvature.LocalCurvature
         ``fvp`` (``F v`` plus weight decay), ``cvp`` (``Γ_first(v, v)``), ``pvp`` (eq. 20 bracket)
         at θ.
     damping : float
@@ -82,17 +92,17 @@ class Step:
         ``u ↦ (grad, metric, precond)`` at ``θ + u``, same chunk and λ.
     """
 
-    ops: object
-    grad: object
-    metric: object
+    ops: "Backend"
+    grad: "Array"
+    metric: "LocalCurvature"
     damping: float
-    precond: object
+    precond: "Array"
     cg: dict
-    warm: object
-    previous: object
+    warm: "Array | None"
+    previous: "Array | None"
     corrections: bool
-    evaluate: object
-    midpoint: object
+    evaluate: "Callable[[Array], Evaluation]"
+    midpoint: "Callable[[Array], tuple[Array, LocalCurvature, Array]]"
 
     def solve_natural(self, fvp=None, grad=None, precond=None, x0=_WARM, save=True):
         """``−A⁻¹ grad`` (by default this step's products, gradient, preconditioner and warm
@@ -191,9 +201,10 @@ class NG(Rule):
 
 
 class Mid(Rule):
-    """The midpoint integrator (§3)."""
+    """riemannopt's one-pass midpoint (§3's integrator, not the paper's implementation of it:
+    :mod:`riemannopt.nn.midpoint`)."""
 
-    name = "mid"
+    name = "mid1"
 
     def propose(self, step):
         first = _natural(step)

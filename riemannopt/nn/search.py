@@ -85,10 +85,11 @@ def backtrack(candidates, evaluate):
     return SearchResult(i, 1.0, value, payload, n)
 
 
-def armijo(evaluate, f0, slope, *, c=1e-2, shrink=0.8, max_tries=60, first=None):
+def armijo(evaluate, f0, slope, *, c=1e-2, shrink=0.8, max_tries=60, first=None, start=1.0):
     """Backtracking line search on the rate ``r`` of an update path ``u(r)``.
 
-    Accepts the first ``r`` in ``1, shrink, shrink², ...`` with
+    Accepts the first ``r`` in ``start, start·shrink, start·shrink², ...`` (``start = 1``, the
+    paper's rate, unless a caller continues from another search) with
     ``φ(r) ≤ f0 + c · r · min(slope, 0)``, where ``φ(r)`` is the objective at ``θ + u(r)`` and
     ``slope = φ'(0)``.  For a straight update ``u(r) = r·p`` this is Armijo's condition with
     ``slope = ∇fᵀp`` (Martens' code); for a curved one (``geo``: ``r·d − ½r²·c``) ``φ'(0)`` is
@@ -106,7 +107,9 @@ def armijo(evaluate, f0, slope, *, c=1e-2, shrink=0.8, max_tries=60, first=None)
     c, shrink, max_tries : float, float, int
         Sufficient-decrease constant, factor by which ``r`` shrinks, and number of rates tried.
     first : tuple, optional
-        ``(φ(1), payload)`` when it is already known (it is skipped from ``evaluate``).
+        ``(φ(start), payload)`` when it is already known (it is skipped from ``evaluate``).
+    start : float
+        The first rate tried.
 
     Returns
     -------
@@ -115,7 +118,7 @@ def armijo(evaluate, f0, slope, *, c=1e-2, shrink=0.8, max_tries=60, first=None)
         none of ``max_tries`` rates was accepted; ``index`` the number of rates tried.
     """
     slope = min(slope, 0.0)
-    r = 1.0
+    r = float(start)
     n = 0
     for k in range(max_tries):
         if k == 0 and first is not None:

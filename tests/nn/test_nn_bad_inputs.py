@@ -470,13 +470,13 @@ PARTS = [
     ),
     Row(
         "Adam/beta1 = 1",
-        lambda c: Adam(Objective(autoencoder(), c.X, c.X, 0.0, 0), np.zeros(N_PARAMS, np.float32), beta1=1.0),
+        lambda c: Adam(Objective(autoencoder(), c.X, c.X, 0.0, 0), beta1=1.0),
         E.InputError,
         r"beta1 must be a finite number >= 0 and < 1, got 1\.0",
     ),
     Row(
         "Adam/seed 1.5",
-        lambda c: Adam(Objective(autoencoder(), c.X, c.X, 0.0, 0), np.zeros(N_PARAMS, np.float32), seed=1.5),
+        lambda c: Adam(Objective(autoencoder(), c.X, c.X, 0.0, 0), seed=1.5),
         E.InputError,
         "seed must be an integer >= 0, got 1.5",
     ),

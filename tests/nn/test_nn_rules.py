@@ -105,8 +105,8 @@ def test_geof_with_a_previous_update_and_with_zero():
 
 def test_mid_direction_is_the_natural_gradient_at_the_midpoint():
     """d = −A(θ_m)⁻¹∇f(θ_m) at θ_m = θ + ½d₁, d₁ = −A(θ)⁻¹∇f(θ), all dense."""
-    net, X, T, theta, obj, opt = setup(rule="mid")
-    p = RULES["mid"].propose(opt.context(1, obj.evaluate(theta)))
+    net, X, T, theta, obj, opt = setup(rule="mid1")
+    p = RULES["mid1"].propose(opt.context(1, obj.evaluate(theta)))
     d1 = np.linalg.solve(damped(net, theta, X), -grad_f(net, theta, X, T))
     mid = theta + 0.5 * d1
     want = np.linalg.solve(damped(net, mid, X), -grad_f(net, mid, X, T))
@@ -135,7 +135,7 @@ def test_perturb_correction_against_finite_differences():
     np.testing.assert_allclose(p.update(0.5, net.backend), 0.5 * v + 0.25 * p.correction, rtol=1e-12)
 
 
-@pytest.mark.parametrize("rule", ["mid", "geo", "geof", "perturb"])
+@pytest.mark.parametrize("rule", ["mid1", "geo", "geof", "perturb"])
 def test_no_correction_at_or_above_the_threshold(rule):
     """λ = threshold: corrections off, the proposal is ng's bit for bit."""
     net, X, T, theta, obj, opt = setup(loss="squared", rule=rule, threshold=LAM)
@@ -149,7 +149,7 @@ def test_no_correction_at_or_above_the_threshold(rule):
 
 
 def test_registry():
-    assert list(RULES) == ["ng", "mid", "geo", "geof", "perturb"] and get_rule("geof") is RULES["geof"]
+    assert list(RULES) == ["ng", "mid1", "geo", "geof", "perturb"] and get_rule("geof") is RULES["geof"]
     assert [r.name for r in RULES.values() if r.needs_targets] == ["perturb"]
     with pytest.raises(MethodError, match="unknown direction rule 'adam'"):
         get_rule("adam")

@@ -183,11 +183,11 @@ def test_diverging_adam_raises_training_error(data):
 
 def test_curvature_on_other_data(data):
     """The metric on given inputs: with chunks = 1 and the training inputs themselves (no
-    targets), the run is the default run up to summation order (float64, 1e-8); on other inputs
-    it differs.  The empirical Fisher trains too."""
+    targets, so ρ on all the training data), the run is the default run up to summation order
+    (float64, 1e-8); on other inputs it differs.  The empirical Fisher trains too."""
     X, Xt = data
     net = autoencoder(np.float64)
-    opts = dict(chunks=1, dtype=np.float64, threshold=np.inf)
+    opts = dict(chunks=1, dtype=np.float64, threshold=np.inf, rho="full")
     base = train(net, X, X, "geo", 3, **opts).history
     same = train(net, X, X, "geo", 3, curvature_data=X, **opts).history
     np.testing.assert_allclose(same["train_loss"], base["train_loss"], rtol=1e-8)
