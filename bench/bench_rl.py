@@ -5,7 +5,7 @@ initialized 64-64 tanh policy, then the three updates of :func:`riemannopt.rl.po
 on that same batch, interleaved within each repeat so that load from other processes falls on
 all of them alike, with the default settings of ``riemannopt rl`` (damping 0.01, at most 10 CG
 steps per solve, trust region 0.01), on the exact Fisher and on the Kronecker-factored one
-(``--fisher kfac``).  The baseline is ``ng`` on the same Fisher; the products it is made of
+(``--curvature kfac``).  The baseline is ``ng`` on the same Fisher; the products it is made of
 (the surrogate gradient, one Fisher-vector and one connection-vector product on the stored
 forward pass) and the collection of the batch (environment steps plus the policy's forward
 passes) are timed too, to show where the time goes.
@@ -58,7 +58,7 @@ def bench(env_id, repeats, seed=0):
     fns, iters = {}, {}
     for curv in rl.CURVATURES:
         for m in rl.METHODS:
-            name = m if curv == "exact" else f"{m} (kfac)"
+            name = m if curv == "fisher" else f"{m} (kfac)"
             fns[name] = lambda m=m, curv=curv: rl.policy_update(policy, params, batch, m, curvature=curv, **kw)
             iters[name] = fns[name]().cg_iterations
     fns["gradient"] = lambda: state.surrogate_gradient(batch.actions, adv)

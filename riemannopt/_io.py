@@ -48,8 +48,10 @@ def deferred_interrupt():
                 signal.raise_signal(signal.SIGINT)
 
 
-def atomic_write(path, write, *, binary=True):
-    """Write ``path`` through ``write(file)`` atomically and safely against Ctrl-C.
+def atomic_write(path, content, *, binary=True):
+    """Write ``path`` atomically and safely against Ctrl-C: every file the package writes
+    (checkpoints, histories, figures through :func:`save_figure`, generated modules, caches)
+    goes through here.
 
     The bytes go to a temporary file in the same directory, are flushed to disk, and the file is
     renamed over ``path`` (``os.replace`` is atomic on POSIX and Windows); SIGINT is deferred
@@ -58,11 +60,23 @@ def atomic_write(path, write, *, binary=True):
     Parameters
     ----------
     path : str or Path
-    write : callable
-        Called with the open temporary file.
+    content : str, bytes or callable
+        The text (written as UTF-8), the bytes, or a function called with the open temporary
+        file that writes into it (for writers that take a file: ``np.savez``, ``pickle.dump``,
+        ``Figure.savefig``).
     binary : bool
-        Open it in binary mode (else text, UTF-8).
+        For a callable ``content``: open the file in binary mode (else text, UTF-8).
     """
+    if isinstance(content, str):
+        text = content
+        write, binary = (lambda f: f.write(text)), False
+    elif isinstance(content, (bytes, bytearray, memoryview)):
+        data = content
+        write, binary = (lambda f: f.write(data)), True
+    elif callable(content):
+        write = content
+    else:
+        raise TypeError(f"atomic_write writes a str, bytes or a function of the file, got {type(content).__name__}")
     path = Path(path)
     if path.is_symlink():  # write where the link points, keeping the link
         path = path.resolve()

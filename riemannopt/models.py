@@ -174,7 +174,14 @@ def beta_fisher():
 # ``*_mle(data)`` fits the family by maximum likelihood: loss the mean negative log-likelihood
 # over the data rows (Problem(data=...)), metric the Fisher information.
 _u = sp.Symbol("u", real=True)  # the standardised variable of the quadratures
+# Positive coordinates let sympy cancel the substitutions (log(λ u^{1/k}) = log λ + log(u)/k); a
+# condition such as λ > 0 on them evaluates to True, so the domains are built unevaluated.
 _lam, _k = sp.symbols("lambda k", positive=True)
+
+
+def _positive(*symbols):
+    """``[s > 0, ...]`` left unevaluated (for symbols that sympy already knows are positive)."""
+    return [sp.StrictGreaterThan(s, 0, evaluate=False) for s in symbols]
 
 
 def weibull_log_density(lam=_lam, k=_k, x=_x):
@@ -211,7 +218,7 @@ def weibull_mle(data, level=4):
         weibull_fisher(level),
         -weibull_log_density(x=y),
         data={y: data},
-        domain=[_lam > 0, _k > 0],
+        domain=_positive(_lam, _k),
         name="weibull",
     )
 
@@ -265,7 +272,7 @@ def von_mises_mle(data, level=4):
     data = _data(data)
     y = sp.Symbol("y", real=True)
     return Problem(
-        von_mises_fisher(level), -von_mises_log_density(x=y), data={y: data}, domain=[_kappa > 0], name="von Mises"
+        von_mises_fisher(level), -von_mises_log_density(x=y), data={y: data}, domain=_positive(_kappa), name="von Mises"
     )
 
 
@@ -346,7 +353,7 @@ def negative_binomial_mle(counts):
         negative_binomial_fisher(),
         -negative_binomial_log_density(k=y),
         data={y: counts},
-        domain=[_r > 0, _p > 0, _p < 1],
+        domain=[*_positive(_r, _p), sp.StrictLessThan(_p, 1, evaluate=False)],
         name="negative binomial",
     )
 

@@ -15,6 +15,7 @@ __all__ = [
     "method_color",
     "METHOD_COLORS",
     "RL_LABELS",
+    "RL_CURVATURE_LABELS",
 ]
 
 _TITLES = {
@@ -63,9 +64,9 @@ def gamma_panels(result):
     Parameters
     ----------
     result : riemannopt.experiments.GammaResult
+        Its losses ``nll[reparam, method]``, ``reparams``, ``methods``, ``lr`` and the legend
+        label of each method, ``labels[method]`` (computed by the experiment).
     """
-    from riemannopt.experiments.gamma import GAMMA_METHODS
-
     k = len(result.reparams)
     cols = 2 if k > 1 else 1
     rows = -(-k // cols)
@@ -92,7 +93,7 @@ def gamma_panels(result):
                 marker="o",
                 ms=3,
                 color=method_color(m),
-                label=GAMMA_METHODS.get(m, m),
+                label=result.labels[m],
                 **styles.get(m, {}),
             )
         ax.set_title(_TITLES.get(r, r), fontsize="medium")
@@ -193,11 +194,13 @@ def invariance_figure(studies, expected=None, title=None):
     ----------
     studies : sequence of InvarianceStudy
     expected : dict, optional
-        ``{method: order or None}`` (default :data:`riemannopt.experiments.INVARIANCE_ORDERS`).
+        ``{method: order or None}`` (default: each method's order as the registry,
+        :mod:`riemannopt.integrators.methods`, declares it; the same as
+        :data:`riemannopt.experiments.INVARIANCE_ORDERS`).
     title : str, optional
     """
     if expected is None:
-        from riemannopt.experiments.orders import INVARIANCE_ORDERS as expected
+        expected = {name: m.invariance for name, m in METHODS.items()}
     fig, (ax,), axes_height = _order_figure(1, len(studies), 6.4, titles=1)
     floor = 1e-17  # so that exactly-invariant methods with a zero gap still show
     for st in studies:
@@ -218,50 +221,46 @@ def invariance_figure(studies, expected=None, title=None):
     return fig
 
 
-_ERROR_LABELS = {
-    "squared": "training error (squared reconstruction)",
-    "classification": "training error (classification)",
-}
-
-
-def training_figure(study, clock="cpu", title=None):
+def training_figure(curves, *, clock="cpu", ylabel="training error", legend_title=None, title=None):
     """Figure 3 of the paper: training error against iterations (solid lines, bottom axis) and
     against time (dashed lines, top axis), one colour per method.
 
     With several seeds each line is the mean over seeds; the shaded band spans the seeds' range
-    at each iteration.  A time curve is drawn up to the time every seed's run reached.
+    at each iteration.  The curves come computed (:meth:`riemannopt.experiments.NNStudy.figure`
+    draws a study).
 
     Parameters
     ----------
-    study : riemannopt.experiments.NNStudy
+    curves : dict
+        ``{method: (errors, times, time_errors)}`` in legend order: ``errors`` of shape
+        ``(seeds, iterations)``, the training error of each seed's run, and the mean over seeds
+        ``time_errors`` at the times ``times``; None for a method without a run (not drawn; it
+        keeps its place in matplotlib's colour cycle, used by a method without a colour of its
+        own).
     clock : {"cpu", "wall"}
-        Processor time (steadier on a shared machine) or wall time.
+        The clock ``times`` are measured on: processor time or wall time (the top axis' label).
+    ylabel : str
+        What the training error measures.
+    legend_title : str, optional
+        The seeds the curves summarize.
     title : str, optional
     """
-    from riemannopt.experiments.nn import STUDY_CLOCKS, _value_at
-
-    key = STUDY_CLOCKS[clock]
     fig = Figure(figsize=(7.2, 4.8), layout="constrained")
     ax = fig.subplots()
     top = ax.twiny()
     drawn = False
     positive = True
-    for i, m in enumerate(study.methods):
-        hs = study.histories(m)
-        if not hs:
+    for i, (m, curve) in enumerate(curves.items()):
+        if curve is None:
             continue
         drawn = True
         color = method_color(m) or f"C{i}"
-        n = min(len(h["train_error"]) for h in hs)
-        errs = np.array([h["train_error"][:n] for h in hs])
+        errs, t, mean = curve
         positive &= bool(np.all(errs > 0))
-        it = np.arange(n)
+        it = np.arange(errs.shape[1])
         ax.plot(it, errs.mean(axis=0), color=color, lw=1.8, label=m)
-        if len(hs) > 1:
+        if len(errs) > 1:
             ax.fill_between(it, errs.min(axis=0), errs.max(axis=0), color=color, alpha=0.15, lw=0)
-        t_end = min(h[key][-1] for h in hs)
-        t = np.linspace(0.0, t_end, 200)
-        mean = np.mean([[_value_at(h, "train_error", key, x) for x in t] for h in hs], axis=0)
         top.plot(t, mean, color=color, lw=1.4, ls="--", alpha=0.85)
     if drawn and positive:
         ax.set_yscale("log")
@@ -271,15 +270,12 @@ def training_figure(study, clock="cpu", title=None):
         ax.tick_params(axis="y", which="minor", labelsize="x-small")
     ax.set_xlabel("iteration (solid lines)")
     top.set_xlabel(f"{'processor' if clock == 'cpu' else 'wall'} time, s (dashed lines)")
-    ax.set_ylabel(_ERROR_LABELS.get(getattr(study, "error", None), "training error"))
+    ax.set_ylabel(ylabel)
     ax.grid(alpha=0.3, which="both")
-    seeds = f"{len(study.seeds)} seeds, mean and range" if len(study.seeds) > 1 else f"seed {study.seeds[0]}"
     if drawn:
-        ax.legend(title=seeds, fontsize="small", title_fontsize="small", loc="upper right")
-    title = title or f"Training the {study.preset} network"
-    if getattr(study, "interrupted", False):
-        title += f"\n{study.interruption()}"
-    fig.suptitle(title, fontsize="medium")
+        ax.legend(title=legend_title, fontsize="small", title_fontsize="small", loc="upper right")
+    if title:
+        fig.suptitle(title, fontsize="medium")
     return fig
 
 
@@ -287,6 +283,10 @@ def training_figure(study, clock="cpu", title=None):
 #: its natural-gradient baseline ACKTR; here ``ng`` is natural gradient on the exact or the
 #: Kronecker-factored Fisher).
 RL_LABELS = {"ng": "ng", "mid": "mid (midpoint)", "geo": "geo (geodesic correction)"}
+
+#: How :func:`rl_figure`'s title names the curvature of a study's updates
+#: (:data:`riemannopt.rl.CURVATURES`).
+RL_CURVATURE_LABELS = {"fisher": "exact Fisher", "kfac": "Kronecker-factored Fisher"}
 
 
 def _steps_label(x, _pos=None):
@@ -345,7 +345,7 @@ def rl_figure(study, n_points=100):
     for ax in axes[::cols]:
         ax.set_ylabel("average episode return")
     n = len(study.seeds)
-    fisher = {"exact": "exact Fisher", "kfac": "Kronecker-factored Fisher"}.get(study.config.curvature, "")
+    fisher = RL_CURVATURE_LABELS.get(study.config.curvature, "")
     title = (
         f"Natural policy gradient ({fisher})\nmean ± std over {n} seed{'s' if n > 1 else ''} "
         f"(last {study.window} episodes per point)"

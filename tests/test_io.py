@@ -30,6 +30,44 @@ def test_atomic_write_replaces_the_file_whole(tmp_path):
     assert (tmp_path / "t.txt").read_text(encoding="utf-8") == "λ = 45\n"
 
 
+def test_atomic_write_takes_the_text_or_the_bytes_themselves(tmp_path):
+    """A str is written as UTF-8 text, bytes as they are; anything else is refused before a
+    temporary file exists."""
+    atomic_write(tmp_path / "t.txt", "λ = 45\n")
+    assert (tmp_path / "t.txt").read_bytes() == "λ = 45\n".encode()
+    atomic_write(tmp_path / "b.bin", CONTENT)
+    assert (tmp_path / "b.bin").read_bytes() == CONTENT
+    atomic_write(tmp_path / "m.bin", memoryview(CONTENT[:10]))
+    assert (tmp_path / "m.bin").read_bytes() == CONTENT[:10]
+    with pytest.raises(TypeError, match="got int"):
+        atomic_write(tmp_path / "n.bin", 3)
+    assert not (tmp_path / "n.bin").exists() and temporaries(tmp_path) == []
+
+
+def test_every_file_the_package_writes_goes_through_atomic_write():
+    """The source of the package opens no file for writing and renames or replaces nothing
+    outside riemannopt/_io.py (numba's own cache files excepted: numba writes them): a search of
+    the source for the calls that would."""
+    import re
+    from pathlib import Path
+
+    import riemannopt
+
+    root = Path(riemannopt.__file__).parent
+    pattern = re.compile(
+        r"open\([^)]*['\"][wax]b?\+?['\"]|\.write_(text|bytes)\(|os\.(replace|rename)\(|mkstemp\(|"
+        r"NamedTemporaryFile|\.savefig\(|np\.savez?(_compressed)?\([^f]"
+    )
+    offenders = []
+    for path in sorted(root.rglob("*.py")):
+        if path.name == "_io.py" or "__pycache__" in path.parts:
+            continue
+        for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if pattern.search(line) and "atomic_write" not in line:
+                offenders.append(f"{path.relative_to(root)}:{i}: {line.strip()}")
+    assert offenders == []
+
+
 def test_permissions_are_those_of_open_or_of_the_file_replaced(tmp_path):
     """A new file gets what ``open`` gives under the umask (not mkstemp's private 0600); a
     replaced file keeps its own mode.  Reference: a file created with ``open`` in the same place."""

@@ -100,3 +100,28 @@ def test_gamma_figure_shows_every_iteration_of_every_curve():
         lo, hi = ax.get_ylim()
         assert lo < -0.10 and hi > 1.0056
         assert hi - lo < 2 * (1.0056 + 0.10)  # scaled to the data, not to a default range
+
+
+def test_plot_draws_what_it_is_given():
+    """Data flows one way: riemannopt.plot imports nothing from the experiments or rl packages
+    (they compute values and labels and call it), checked on its source's import statements."""
+    import ast
+    import inspect
+
+    import riemannopt.plot
+
+    tree = ast.parse(inspect.getsource(riemannopt.plot))
+    imported = [n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
+    imported += [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
+    assert not [m for m in imported if m.startswith(("riemannopt.experiments", "riemannopt.rl"))], imported
+
+
+def test_gamma_legend_uses_the_experiments_labels():
+    """The exact flow and Riemannian Euler with an exact exponential map are labelled as in the
+    paper's Figure 2 (the labels GammaResult gives), in the legend and in the table."""
+    reparams = ("identity", "squares")
+    nll = {(r, m): np.linspace(1, 0.5, 3) for r in reparams for m in ("ng", "exact", "re")}
+    result = GammaResult(nll=nll, x={}, reparams=reparams, methods=("ng", "exact", "re"), lr=0.5, steps=2)
+    fig = gamma_panels(result)
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["ng", "ng(exact)", "geo(exact)"]
+    assert "geo(exact)" in result.table()

@@ -249,7 +249,7 @@ def _report(study, args):
 
     with deferred_interrupt():
         if args.history is not None:
-            atomic_write(args.history, lambda f: json.dump(study.to_json(), f), binary=False)
+            atomic_write(args.history, json.dumps(study.to_json()))
         print(study.table(iterations=args.table_iters, clock=args.clock))
         other = "wall" if args.clock == "cpu" else "cpu"
         print(study.table(clock=other, with_iterations=False))

@@ -18,6 +18,7 @@ from riemannopt.cli._args import (
 __all__ = ["HELP", "register"]
 
 _METHODS = ("ng", "mid", "geo")
+_CURVATURES = ("fisher", "kfac")  # riemannopt.rl.CURVATURES, without importing riemannopt.rl
 
 
 def _env_list(text):
@@ -84,11 +85,11 @@ def register(sub):
     )
     p.add_argument("--damping", type=positive_float, default=1e-2, help="λ of the damped Fisher F + λI (default: 0.01)")
     p.add_argument(
-        "--fisher",
-        choices=("exact", "kfac"),
-        default="exact",
-        help="exact: Fisher-vector products with truncated CG; kfac: ACKTR's Kronecker-factored Fisher "
-        "(default: exact)",
+        "--curvature",
+        choices=_CURVATURES,
+        default="fisher",
+        help="fisher: the Fisher itself, by exact Fisher-vector products with truncated CG; kfac: ACKTR's "
+        "Kronecker-factored Fisher (default: fisher)",
     )
     p.add_argument("--cg-iters", type=positive_int, default=10, help="the most CG steps per solve (default: 10)")
     p.add_argument("--envs", type=positive_int, default=8, help="parallel environments (default: 8)")
@@ -200,8 +201,8 @@ def run(args):
     """Train the study (or load it with ``--from-history``), then report it.  Ctrl-C ends the
     training and keeps what finished; the exit status is 130 if Ctrl-C stopped the study, else 1
     if a run failed, else 0."""
-    import riemannopt.plot  # noqa: F401 - imported now, not in the report, where Ctrl-C would lose the study
     from riemannopt.errors import InputError
+    from riemannopt.plot import RL_CURVATURE_LABELS  # imported now: in the report, Ctrl-C would lose the study
     from riemannopt.progress import progress
     from riemannopt.rl.study import Study, run_study
     from riemannopt.rl.training import RLConfig
@@ -212,7 +213,7 @@ def run(args):
         lr=args.lr,
         max_kl=args.max_kl,
         damping=args.damping,
-        curvature=args.fisher,
+        curvature=args.curvature,
         cg_iters=args.cg_iters,
         n_envs=args.envs,
         n_steps=args.steps_per_env,
@@ -227,7 +228,7 @@ def run(args):
     if args.resume_study is not None:
         study = dataclasses.replace(args.resume_study, interrupted=True)
     print(
-        f"natural policy gradient ({args.fisher} Fisher) on {', '.join(args.env)}: methods "
+        f"natural policy gradient ({RL_CURVATURE_LABELS[args.curvature]}) on {', '.join(args.env)}: methods "
         f"{', '.join(args.methods)}, {len(seeds)} seed(s), {args.timesteps} steps each, batch {config.batch}",
         flush=True,
     )

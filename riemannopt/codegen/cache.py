@@ -107,17 +107,13 @@ def _read_entry(path):
     return text
 
 
-def _write_atomic(path, text):
-    # Another process may compile the same problem at the same time: never expose half a file, and
-    # never leave the temporary file behind.
-    atomic_write(path, lambda f: f.write(text), binary=False)
-
-
 def _store(configured, path, text):
     """Write the entry; into the private directory if ``path``'s cannot be written.  Returns the
-    path written."""
+    path written.  Another process may compile the same problem at the same time: the write is
+    atomic (:func:`riemannopt._io.atomic_write`), never half a file, never a temporary file left
+    behind."""
     try:
-        _write_atomic(path, text)
+        atomic_write(path, text)
         return path
     except OSError as exc:
         error = exc
@@ -125,7 +121,7 @@ def _store(configured, path, text):
     if private == path:  # the private directory itself cannot be written
         raise CompileError(f"cannot write the generated module {path}: {error}")
     try:
-        _write_atomic(private, text)
+        atomic_write(private, text)
     except OSError as exc:
         raise CompileError(f"cannot write the generated module to {path} nor to {private}: {exc}") from exc
     return private

@@ -129,9 +129,10 @@ class _DataEmitter(_Emitter):
     def _split(self, exprs, rowsyms, name, indent="        "):
         """CSE of ``exprs``: the definitions no row changes (computed once, before the loop), those
         it does (in the loop, at ``indent``), and the reduced expressions."""
+        hoisted, exprs = _hoist_functions(exprs, set(rowsyms))
         powers, exprs = _share_exponentials(exprs)
         repl, reduced = sp.cse(exprs, symbols=sp.numbered_symbols("_t"), order="none")
-        repl = powers + repl
+        repl = hoisted + powers + repl
         row_dependent = set(rowsyms)
         outer, inner = [], []
         for s, e in repl:  # a subexpression that no row changes is computed once, before the loop
@@ -177,12 +178,14 @@ class _DataEmitter(_Emitter):
         body.append(f"{indent}_l = {self._print(reduced[0], name)}")
         accumulate = [f"_q = {weight} * math.exp(_l)", "_mass += _q"]
         accumulate += [f"_s{k} += _q * ({self._print(e, name)})" for k, e in enumerate(reduced[1:]) if e != 0]
+        # A node where exp(ℓ) underflows, or where ℓ is NaN (an overflow far in the tails, such as
+        # ∞ − ∞), contributes nothing: the total-probability check below catches a NaN where the
+        # mass is.
         if support.discrete:
-            body.append(f"{indent}if _l >= -745.0:  # else exp(ℓ) underflows: the term is nothing")
+            body.append(f"{indent}if _l >= -745.0:")
             body += [f"{indent}    {line}" for line in accumulate]
             body += [
-                f"{indent}elif _l != _l:",
-                f"{indent}    _mass = np.nan",
+                f"{indent}elif _l != _l:  # NaN from here on: stop, and let the check judge the sum",
                 f"{indent}    _closed = True",
                 f"{indent}    break",
                 f"{indent}if _l > _peak:",
@@ -200,7 +203,7 @@ class _DataEmitter(_Emitter):
                 "        _mass = np.nan",
             ]
         else:
-            body.append(f"{indent}if _l < -745.0:  # exp(ℓ) underflows: the node contributes nothing")
+            body.append(f"{indent}if not _l >= -745.0:")
             body.append(f"{indent}    continue")
             body += [f"{indent}{line}" for line in accumulate]
         body.append(f"    _ok = abs(_mass - 1.0) <= {M.tol!r}  # the rule checks itself on the total probability")
@@ -347,6 +350,27 @@ def _common(expr):
     """``expr`` with the factors common to the terms of its top-level sum pulled out (sympy's
     ``gcd_terms`` at the top level only: ``factor_terms`` would recurse, at seconds per entry)."""
     return sp.gcd_terms(expr, fraction=False) if isinstance(expr, sp.Add) else expr
+
+
+def _hoist_functions(exprs, rowsyms):
+    """Name every maximal subexpression that no row changes (``besseli(1, κ)²/besseli(0, κ)``),
+    so that it is computed once before the loop: CSE names only repeated subexpressions, and one
+    that occurs once inside a row's expression would be evaluated at every row.  Returns the
+    ``(symbol, subexpression)`` definitions and the rewritten expressions."""
+    names = sp.numbered_symbols("_h")
+    calls = {}
+
+    def visit(e):
+        if not e.args or not e.free_symbols:
+            return e
+        if not e.free_symbols & rowsyms:
+            if e not in calls:
+                calls[e] = next(names)
+            return calls[e]
+        return e.func(*map(visit, e.args))
+
+    out = [visit(e) for e in exprs]
+    return list((s, c) for c, s in calls.items()), out
 
 
 def _share_exponentials(exprs):

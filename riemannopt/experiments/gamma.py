@@ -46,6 +46,12 @@ class GammaResult:
     steps: int
     failures: dict = field(default_factory=dict)
 
+    @property
+    def labels(self):
+        """``{method: label}``: each method's name in the table and the figure (its label in
+        :data:`GAMMA_METHODS`, else its own name)."""
+        return {m: GAMMA_METHODS.get(m, m) for m in self.methods}
+
     def final(self, reparam, method):
         """Final NLL of one run."""
         return self.nll[reparam, method][-1]
@@ -57,11 +63,12 @@ class GammaResult:
 
     def table(self):
         """Final NLL per method × parameterization, and each method's spread across them."""
-        w = max(len(GAMMA_METHODS.get(m, m)) for m in self.methods) + 2
+        labels = self.labels
+        w = max(len(labels[m]) for m in self.methods) + 2
         head = f"{'method':<{w}}" + "".join(f"{r:>14}" for r in self.reparams) + f"{'spread':>12}"
         lines = [f"final mean NLL after {self.steps} iterations (lr = {self.lr})", head]
         for m in self.methods:
-            row = f"{GAMMA_METHODS.get(m, m):<{w}}" + "".join(_cell(self.final(r, m)) for r in self.reparams)
+            row = f"{labels[m]:<{w}}" + "".join(_cell(self.final(r, m)) for r in self.reparams)
             lines.append(row + f"{self.spread(m):>12.2e}")
         for (r, m), msg in self.failures.items():
             lines.append(f"! {m} under {r} failed: {msg}")

@@ -24,6 +24,13 @@ __all__ = ["nn_study", "NNStudy", "STUDY_CLOCKS"]
 STUDY_CLOCKS = {"cpu": "cpu_seconds", "wall": "seconds"}
 
 
+#: The y-axis label of :meth:`NNStudy.figure` for each kind of training error.
+_ERROR_LABELS = {
+    "squared": "training error (squared reconstruction)",
+    "classification": "training error (classification)",
+}
+
+
 def _value_at(history, key, clock, t):
     """``history[key]`` at the last entry whose clock is ≤ ``t``."""
     i = int(np.searchsorted(history[clock], t, side="right")) - 1
@@ -191,11 +198,43 @@ class NNStudy:
                 where = f"in {m} (seed {s}) after iteration {int(h['iteration'][-1])} of {self.iters}"
         return f"interrupted by Ctrl-C {where}"
 
+    def curves(self, clock="cpu", n_times=200):
+        """What :meth:`figure` draws: per method (in :attr:`methods` order), None if it has no
+        run, else ``(errors, times, time_errors)``: the training error of each seed's run up to
+        the shortest run's last iteration, shape ``(seeds, iterations)``; ``n_times`` times from
+        0 to the time every seed's run reached on ``clock``; and the mean over seeds of the
+        training error at the last iteration finished by each of those times."""
+        key = STUDY_CLOCKS[clock]
+        out = {}
+        for m in self.methods:
+            hs = self.histories(m)
+            if not hs:
+                out[m] = None
+                continue
+            n = min(len(h["train_error"]) for h in hs)
+            errors = np.array([h["train_error"][:n] for h in hs])
+            times = np.linspace(0.0, min(h[key][-1] for h in hs), n_times)
+            mean = np.mean([[_value_at(h, "train_error", key, t) for t in times] for h in hs], axis=0)
+            out[m] = (errors, times, mean)
+        return out
+
     def figure(self, clock="cpu", title=None):
-        """Figure 3's layout (:func:`riemannopt.plot.training_figure`)."""
+        """Figure 3's layout (:func:`riemannopt.plot.training_figure`) of :meth:`curves`: the
+        error against iterations and against time on ``clock``, the mean and range over seeds;
+        the title says where Ctrl-C stopped an interrupted study."""
         from riemannopt.plot import training_figure
 
-        return training_figure(self, clock=clock, title=title)
+        seeds = f"{len(self.seeds)} seeds, mean and range" if len(self.seeds) > 1 else f"seed {self.seeds[0]}"
+        title = title or f"Training the {self.preset} network"
+        if self.interrupted:
+            title += f"\n{self.interruption()}"
+        return training_figure(
+            self.curves(clock),
+            clock=clock,
+            ylabel=_ERROR_LABELS.get(self.error, "training error"),
+            legend_title=seeds,
+            title=title,
+        )
 
     # -- JSON -----------------------------------------------------------------------------------
 

@@ -16,14 +16,19 @@ Fisher is not the metric of a model manifold), on the same examples as the curva
 
 import numpy as np
 
-__all__ = ["Curvature", "Metric", "CURVATURES"]
+__all__ = ["Curvature", "LocalCurvature", "CURVATURES"]
 
 #: The curvature matrices :func:`riemannopt.nn.train` accepts.
 CURVATURES = ("fisher", "empirical")
 
 
-class Metric:
-    """The curvature products at one θ on one chunk of examples.
+class LocalCurvature:
+    """The curvature products at one θ on one chunk of examples: the damped system's matrix (the
+    Fisher or the empirical Fisher, plus the weight decay), the connection of the Fisher metric
+    and the small-curvature bracket.
+
+    (Not :class:`riemannopt.Metric`, the symbolic metric of a manifold: this is the curvature
+    matrix of Martens (2010) evaluated at one point, on one chunk.)
 
     Parameters
     ----------
@@ -44,12 +49,13 @@ class Metric:
         self.T = T
 
     def fvp(self, v):
-        """``(F + w·diag(m)) v`` (``F`` the Fisher or the empirical Fisher)."""
+        """``(F + w·diag(m)) v`` (``F`` the Fisher or the empirical Fisher; the decay's term only
+        with ``decay_in_curvature``)."""
         if self.kind == "empirical":
             y = self.ops.empirical_fisher_vp(self.fwd, self.T, v)
         else:
             y = self.ops.fisher_vp(self.fwd, v)
-        return self.objective.add_decay_(v, y)
+        return self.objective.add_curvature_decay_(v, y)  # the decay only if it is in the curvature
 
     def cvp(self, v):
         """``Γ_first(v, v)`` of the Fisher metric (Prop. 2)."""
@@ -91,8 +97,8 @@ class Curvature:
         return self.X[a:b], None if self.T is None else self.T[a:b]
 
     def at(self, ev, k):
-        """The :class:`Metric` at the evaluation ``ev`` for iteration ``k``; with one chunk of
-        the training data it reuses the evaluation's forward pass."""
+        """The :class:`LocalCurvature` at the evaluation ``ev`` for iteration ``k``; with one
+        chunk of the training data it reuses the evaluation's forward pass."""
         X, T = self.chunk(k)
         fwd = ev.fwd if self.own and self.chunks == 1 else self.objective.ops.forward(ev.theta, X)
-        return Metric(self.objective, self.kind, fwd, T)
+        return LocalCurvature(self.objective, self.kind, fwd, T)

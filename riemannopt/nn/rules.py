@@ -10,8 +10,7 @@ returns a :class:`Proposal`, the update path ``u(r) = r·direction + r²·correc
 ``ng`` (Martens 2010)
     ``d = −A⁻¹∇f`` by truncated PCG warm-started from 0.95 × the previous solution; the saved
     CG iterates are backtracked on the objective; ``u(r) = r·d``.
-``mid1`` (§3's integrator, riemannopt's variant; the paper's two-pass ``mid`` is
-:class:`riemannopt.nn.midpoint.TwoPassMidpoint`)
+``mid1`` (§3's integrator: riemannopt's variant of the paper's two-pass ``mid``, :mod:`riemannopt.nn.midpoint`)
     ``ng``'s step ``d₁`` (the velocity of the natural-gradient flow as Hessian-free computes
     it, backtracking included), then at the midpoint ``θ + ½d₁`` (the half step of the unit
     rate) the gradient, the curvature and the preconditioner again,

@@ -16,11 +16,11 @@ is made; everything else works without it.  ``import riemannopt`` does not impor
 from riemannopt.rl.advantages import gae, standardize
 from riemannopt.rl.envs import EnvInfo, env_info, make_vec_env, require_gymnasium
 from riemannopt.rl.kfac import KFAC
-from riemannopt.rl.policy import CategoricalPolicy, GaussianPolicy, Policy, PolicyState, make_policy
+from riemannopt.rl.policy import POLICIES, CategoricalPolicy, GaussianPolicy, Policy, PolicyState, make_policy
 from riemannopt.rl.rollout import Batch, Collector, RunningNorm
 from riemannopt.rl.study import Study, run_study
 from riemannopt.rl.training import PAPER_LR, TUNED_LR, RLConfig, RLResult, default_lr, train
-from riemannopt.rl.updates import CURVATURES, METHODS, UpdateResult, policy_update, step_rate
+from riemannopt.rl.updates import CURVATURES, METHODS, RENAMED_CURVATURES, UpdateResult, policy_update, step_rate
 from riemannopt.rl.value import ValueFunction
 
 __all__ = [
@@ -34,6 +34,7 @@ __all__ = [
     "PolicyState",
     "GaussianPolicy",
     "CategoricalPolicy",
+    "POLICIES",
     "make_policy",
     "Batch",
     "Collector",
@@ -46,6 +47,7 @@ __all__ = [
     "train",
     "METHODS",
     "CURVATURES",
+    "RENAMED_CURVATURES",
     "KFAC",
     "UpdateResult",
     "policy_update",

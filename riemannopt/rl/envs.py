@@ -10,6 +10,7 @@ import numpy as np
 
 from riemannopt._checks import check_number
 from riemannopt.errors import BackendUnavailableError, InputError, MethodError
+from riemannopt.rl.policy import POLICIES
 
 __all__ = ["EnvInfo", "require_gymnasium", "env_info", "make_vec_env", "check_env_id"]
 
@@ -43,12 +44,17 @@ class EnvInfo:
     ----------
     env_id : str
     obs_dim : int
-    kind : {"gaussian", "categorical"}
-        The policy family its action space calls for (Box → Gaussian, Discrete → categorical).
+    kind : str
+        The policy distribution its action space calls for, a key of
+        :data:`riemannopt.rl.policy.POLICIES` (the first whose
+        :meth:`~riemannopt.rl.Policy.space_size` accepts the space: Box → ``"gaussian"``,
+        Discrete → ``"categorical"``).
     n : int
-        Action dimensions (Gaussian) or number of actions (categorical).
+        The distribution's size there: action dimensions (Gaussian) or number of actions
+        (categorical).
     low, high : ndarray or None
-        Action bounds of a Box space (actions are clipped to them before stepping).
+        Action bounds (of a Box space; the Gaussian policy clips its actions to them before
+        stepping), or None.
     max_episode_steps : int or None
     """
 
@@ -69,8 +75,8 @@ def env_info(env_id):
     BackendUnavailableError
         gymnasium (or the package the environment needs, e.g. ``mujoco``) is not installed.
     MethodError
-        An unknown environment id, or observation / action spaces other than a flat Box and a
-        Box or Discrete action space.
+        An unknown environment id, an observation space other than a flat Box, or an action
+        space no policy distribution acts in (a flat Box or a Discrete one).
     InputError
         ``env_id`` is not a string.
     """
@@ -88,21 +94,13 @@ def env_info(env_id):
         obs, act = env.observation_space, env.action_space
         if not isinstance(obs, gym.spaces.Box) or len(obs.shape) != 1:
             raise MethodError(f"{env_id}: riemannopt.rl needs a flat Box observation space, got {obs}")
-        if isinstance(act, gym.spaces.Box) and len(act.shape) == 1:
-            return EnvInfo(
-                env_id,
-                obs.shape[0],
-                "gaussian",
-                act.shape[0],
-                act.low.astype(float),
-                act.high.astype(float),
-                env.spec.max_episode_steps,
-            )
-        if isinstance(act, gym.spaces.Discrete):
-            return EnvInfo(
-                env_id, obs.shape[0], "categorical", int(act.n), max_episode_steps=env.spec.max_episode_steps
-            )
-        raise MethodError(f"{env_id}: riemannopt.rl needs a flat Box or a Discrete action space, got {act}")
+        for kind, policy in POLICIES.items():
+            size = policy.space_size(act, gym.spaces)
+            if size is not None:
+                n, low, high = size
+                return EnvInfo(env_id, obs.shape[0], kind, n, low, high, env.spec.max_episode_steps)
+        spaces = " or ".join(policy.action_space for policy in POLICIES.values())
+        raise MethodError(f"{env_id}: riemannopt.rl needs {spaces} action space, got {act}")
     finally:
         env.close()
 

@@ -18,9 +18,11 @@ The expectation over actions in ``G_l`` is taken exactly, not by sampling as ACK
 Fisher of the output distribution with respect to the output pre-activation ``s_L`` is a sum of
 ``m`` outer products ``Σ_j u_j u_jᵀ`` (Gaussian: ``u_j = e_j/σ``, ``m`` = action dimensions;
 categorical: ``u_j = √y_j (e_j − y)``, ``m`` = actions), and ``m`` backward passes carry the
-``u_j`` down to every layer.  The factors come from the current batch only (ACKTR keeps running
-averages across updates).  The Gaussian policy's log σ has its exact Fisher ``2k`` (its block is
-exactly diagonal, see :mod:`riemannopt.rl.policy`).
+``u_j`` down to every layer; the policy supplies them (:meth:`~riemannopt.rl.Policy.output_fisher_factors`).
+The factors come from the current batch only (ACKTR keeps running averages across updates).  The
+distribution's own parameters (the Gaussian policy's log σ) keep their exact Fisher
+(:meth:`~riemannopt.rl.Policy.extra_fisher`: ``2k`` for log σ, whose block is exactly diagonal,
+see :mod:`riemannopt.rl.policy`).
 
 For a network with a single (linear) layer and a Gaussian policy ``g_l g_lᵀ = I/σ²`` does not
 depend on the state, so the factorization is exact: a check used by the tests.
@@ -33,7 +35,6 @@ import numpy as np
 from riemannopt._checks import check_number
 from riemannopt.errors import NotPositiveDefiniteError
 from riemannopt.nn.activations import get_activation
-from riemannopt.rl.policy import gaussian_precision
 
 __all__ = ["KFAC"]
 
@@ -43,7 +44,10 @@ class KFAC:
 
     Parameters
     ----------
-    policy : GaussianPolicy or CategoricalPolicy
+    policy : Policy
+        A :class:`~riemannopt.rl.GaussianPolicy`, a :class:`~riemannopt.rl.CategoricalPolicy`
+        or any distribution that answers :meth:`~riemannopt.rl.Policy.output_fisher_factors`
+        and :meth:`~riemannopt.rl.Policy.extra_fisher`.
     params : ndarray
     obs : ndarray, shape (n, obs_dim)
 
@@ -53,14 +57,18 @@ class KFAC:
         ``A_{l−1}``, shape ``(n_in + 1, n_in + 1)`` per layer.
     G : list of ndarray
         ``G_l``, shape ``(n_out, n_out)`` per layer.
+    extra_fisher : ndarray
+        The exact (diagonal) Fisher of the distribution's own parameters, which follow the
+        network's in the flat vector (``[2k]`` for a Gaussian policy's log σ; empty for a
+        categorical policy).
     """
 
     def __init__(self, policy, params, obs):
         self.policy = policy
-        self.gaussian = not policy.discrete
         net = policy.net
-        params = policy._check_params(params)
-        theta = params[:-1] if self.gaussian else params
+        params = policy.check_params(params)
+        self._n_net = net.n_params
+        theta = policy.network_params(params)
         layers = net.unflatten(theta)
         acts = [get_activation(name) for name in net.activations]
         x = np.asarray(obs, dtype=np.float64)
@@ -71,14 +79,8 @@ class KFAC:
             x = act.value(x @ W.T + b)
         self.A = [np.hstack([a, np.ones((n, 1))]) for a in inputs]
         self.A = [a.T @ a / n for a in self.A]
-        if self.gaussian:
-            prec = gaussian_precision(params)
-            k = x.shape[1]
-            signals = [np.broadcast_to(math.sqrt(prec) * np.eye(k)[j], (n, k)) for j in range(k)]
-            self.log_std_fisher = 2.0 * k
-        else:
-            y = x
-            signals = [np.sqrt(y[:, [j]]) * (np.eye(y.shape[1])[j] - y) for j in range(y.shape[1])]
+        signals = policy.output_fisher_factors(params, x)
+        self.extra_fisher = policy.extra_fisher(params)
         self.G = [np.zeros((W.shape[0], W.shape[0])) for W, _ in layers]
         for u in signals:
             g = np.array(u)
@@ -90,27 +92,26 @@ class KFAC:
 
     def _blocks(self, v):
         """``[M_l = [W_l, b_l]]`` of the network part of ``v``."""
-        theta = v[:-1] if self.gaussian else v
-        return [np.hstack([W, b[:, None]]) for W, b in self._layout.views(theta)]
+        return [np.hstack([W, b[:, None]]) for W, b in self._layout.views(v[: self._n_net])]
 
     def _flat(self, blocks, tail):
+        """The flat vector of the layers' ``blocks`` followed by the distribution's ``tail``."""
         out = np.empty(self.policy.n_params)
-        theta = out[:-1] if self.gaussian else out
-        for (W, b), M in zip(self._layout.views(theta), blocks):
+        for (W, b), M in zip(self._layout.views(out[: self._n_net]), blocks):
             W[...] = M[:, :-1]
             b[...] = M[:, -1]
-        if self.gaussian:
-            out[-1] = tail
+        out[self._n_net :] = tail
         return out
 
     def fvp(self, v):
         """``F̂ v``: the block-diagonal Kronecker-factored Fisher times ``v``."""
         v = np.asarray(v, dtype=np.float64)
         blocks = [G @ M @ A for M, A, G in zip(self._blocks(v), self.A, self.G)]
-        return self._flat(blocks, self.log_std_fisher * v[-1] if self.gaussian else None)
+        return self._flat(blocks, self.extra_fisher * v[self._n_net :])
 
     def solve(self, v, damping):
-        """``(F̂ + λ)⁻¹ v`` with factored Tikhonov damping (exact for the log σ block).
+        """``(F̂ + λ)⁻¹ v`` with factored Tikhonov damping (exact for the distribution's own
+        parameters, such as log σ).
 
         ``damping`` must be > 0: the factors ``A`` and ``G`` are singular whenever an input or an
         output of a layer is constant over the batch, and only the damping makes them
@@ -134,4 +135,4 @@ class KFAC:
                     "raise the damping",
                     method="kfac",
                 ) from None
-        return self._flat(blocks, v[-1] / (self.log_std_fisher + damping) if self.gaussian else None)
+        return self._flat(blocks, v[self._n_net :] / (self.extra_fisher + damping))

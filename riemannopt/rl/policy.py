@@ -44,6 +44,19 @@ importance ratios).  Its gradient is a loss gradient of the network at *pseudo-t
 
 Both are exact (no sampling or differencing), so every update uses the network's own
 validated products.
+
+**One class per distribution.**  Everything the rest of :mod:`riemannopt.rl` knows of a policy
+distribution it asks the policy object: which action spaces it acts in and its size there
+(:meth:`Policy.space_size`, asked by :func:`~riemannopt.rl.env_info`), how a sampled action is
+handed to the environment (:meth:`Policy.env_actions`, the rollouts), the split of the flat
+parameters into the network's θ and the distribution's own (:meth:`Policy.network_params`, σ's
+ς here), the Fisher blocks the Kronecker-factored curvature needs
+(:meth:`Policy.output_fisher_factors`, :meth:`Policy.extra_fisher`, asked by
+:class:`~riemannopt.rl.KFAC`), and, through :meth:`Policy.linearize`, log-probabilities, the
+surrogate's gradient, Fisher and connection products, KL divergences, entropies and samples.
+A subclass that sets :attr:`Policy.kind` is entered in :data:`POLICIES` when it is defined, and
+:func:`make_policy` and :func:`~riemannopt.rl.env_info` find it there (CONTRIBUTING.md: "a
+policy distribution").
 """
 
 import math
@@ -54,7 +67,15 @@ from riemannopt._checks import check_finite, check_number
 from riemannopt.errors import InputError, MethodError, NonFiniteError, ShapeError
 from riemannopt.nn import MLP
 
-__all__ = ["Policy", "GaussianPolicy", "CategoricalPolicy", "PolicyState", "make_policy", "LOG_STD_LIMIT"]
+__all__ = [
+    "Policy",
+    "GaussianPolicy",
+    "CategoricalPolicy",
+    "PolicyState",
+    "POLICIES",
+    "make_policy",
+    "LOG_STD_LIMIT",
+]
 
 _LOG_2PI = math.log(2 * math.pi)
 
@@ -63,10 +84,16 @@ _LOG_2PI = math.log(2 * math.pi)
 #: An update that takes ς further has diverged.
 LOG_STD_LIMIT = 100.0
 
+#: The policy distributions by :attr:`Policy.kind`, in the order :func:`~riemannopt.rl.env_info`
+#: tries them on an action space.  Every subclass of :class:`Policy` that sets ``kind`` is
+#: entered when it is defined.
+POLICIES = {}
+
 
 class Policy:
-    """What the Gaussian and categorical policies share: a network, a flat parameter vector,
-    :meth:`linearize` for the products at one point and :meth:`sample`.
+    """A policy distribution: what the Gaussian and categorical policies share (a network, a
+    flat parameter vector, :meth:`linearize` for the products at one point and :meth:`sample`)
+    and what a subclass answers for the rest of :mod:`riemannopt.rl` (see the module docstring).
 
     Parameters
     ----------
@@ -82,6 +109,15 @@ class Policy:
 
     Attributes
     ----------
+    kind : str
+        The distribution's name, its key in :data:`POLICIES` (set by each subclass).
+    action_space : str
+        The action spaces it acts in, in words ("a flat Box"), for error messages.
+    discrete : bool
+        Its actions are integers.
+    n_extra : int
+        Parameters of the distribution itself, after the network's in the flat vector (the
+        Gaussian policy's ς; none for the categorical policy).
     net : MLP
         The network (float64, numpy backend).
     n_params : int
@@ -90,7 +126,20 @@ class Policy:
         The vector operations of CG on these parameter vectors (``net.backend``).
     """
 
+    kind = None
+    action_space = None
     discrete = False
+    n_extra = 0
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        kind = cls.__dict__.get("kind")
+        if kind is None:
+            return
+        old = POLICIES.get(kind)
+        if old is not None and (old.__module__, old.__qualname__) != (cls.__module__, cls.__qualname__):
+            raise TypeError(f"two policy distributions named {kind!r}: {old.__qualname__} and {cls.__qualname__}")
+        POLICIES[kind] = cls
 
     def __init__(self, obs_dim, hidden, activation, n_out, output, loss):
         self.obs_dim = check_number(obs_dim, "obs_dim", integer=True, low=1, cls=ShapeError)
@@ -112,7 +161,9 @@ class Policy:
         self.net.unflatten(theta)[-1][0][...] *= out_scale  # a view into θ
         return theta
 
-    def _check_params(self, params):
+    def check_params(self, params):
+        """``params`` as a float64 vector of :attr:`n_params` finite entries, else a
+        :class:`~riemannopt.errors.ShapeError` or :class:`~riemannopt.errors.NonFiniteError`."""
         params = np.asarray(params, dtype=np.float64)
         if params.shape != (self.n_params,):
             raise ShapeError(f"policy parameters must have shape ({self.n_params},), got {params.shape}")
@@ -122,6 +173,46 @@ class Policy:
         """One action per row of ``obs`` drawn from ``π(· | s)``, with ``rng`` a
         :class:`numpy.random.Generator` (the only source of randomness)."""
         return self.linearize(params, obs).sample(rng)
+
+    # -- what the rest of riemannopt.rl asks of a distribution ------------------------------------
+
+    @classmethod
+    def space_size(cls, space, spaces):
+        """Whether this distribution acts in the gymnasium action space ``space`` (``spaces``
+        is the module ``gymnasium.spaces``, so that this module need not import gymnasium):
+        ``(n, low, high)``, its size as :func:`make_policy` takes it and the action bounds
+        (None: unbounded), or None if it does not act there."""
+        raise NotImplementedError
+
+    @classmethod
+    def make(cls, obs_dim, n, hidden, activation, *, log_std):
+        """The policy of size ``n`` (:meth:`space_size`) for :func:`make_policy`; options a
+        distribution has no use for (``log_std`` for a categorical policy) are ignored."""
+        return cls(obs_dim, n, hidden, activation)
+
+    def env_actions(self, actions, low, high):
+        """``actions`` as sampled, one row per environment, as the environment takes them,
+        given the action bounds of :meth:`space_size` (the Gaussian policy clips to them; by
+        default they pass unchanged)."""
+        return actions
+
+    def network_params(self, params):
+        """The network's θ, the first ``net.n_params`` entries of ``params`` (a view)."""
+        return params[: self.net.n_params]
+
+    def output_fisher_factors(self, params, y):
+        """The Fisher of the action distribution with respect to the network's output
+        pre-activation ``s_L``, per state, as a sum of outer products ``Σ_j u_j u_jᵀ``: the list of
+        the ``u_j``, each of shape ``(n, n_out)``, given the network's outputs ``y`` (after the
+        output activation) on the ``n`` states.  :class:`~riemannopt.rl.KFAC` carries them down the
+        layers."""
+        raise NotImplementedError
+
+    def extra_fisher(self, params):
+        """The Fisher of the distribution's own :attr:`n_extra` parameters, shape ``(n_extra,)``:
+        the diagonal of its block, which must be diagonal and uncoupled from θ (as ς's is), so
+        that :class:`~riemannopt.rl.KFAC` inverts it exactly."""
+        return np.empty(0)
 
 
 def _weights(weights, n):
@@ -183,6 +274,10 @@ class GaussianPolicy(Policy):
         Initial ς = log σ.
     """
 
+    kind = "gaussian"
+    action_space = "a flat Box"
+    n_extra = 1
+
     def __init__(self, obs_dim, act_dim, hidden=(64, 64), activation="tanh", log_std=0.0):
         act_dim = check_number(act_dim, "act_dim", integer=True, low=1, cls=ShapeError)
         log_std = check_number(log_std, "log_std", low=-LOG_STD_LIMIT, high=LOG_STD_LIMIT)
@@ -199,8 +294,37 @@ class GaussianPolicy(Policy):
 
     def linearize(self, params, obs):
         """The forward pass at ``params`` on the states ``obs`` (one per row)."""
-        params = self._check_params(params)
+        params = self.check_params(params)
         return GaussianState(self, params, self.net.linearize(params[:-1], obs))
+
+    @classmethod
+    def space_size(cls, space, spaces):
+        """A flat Box of ``k`` dimensions: ``(k, low, high)``."""
+        if isinstance(space, spaces.Box) and len(space.shape) == 1:
+            return space.shape[0], space.low.astype(float), space.high.astype(float)
+        return None
+
+    @classmethod
+    def make(cls, obs_dim, n, hidden, activation, *, log_std):
+        return cls(obs_dim, n, hidden, activation, log_std)
+
+    def env_actions(self, actions, low, high):
+        """The actions clipped to the bounds (the sampled ones, unclipped, are what the
+        log-probabilities and gradients are of)."""
+        if low is None and high is None:
+            return actions
+        return np.clip(actions, low, high)
+
+    def output_fisher_factors(self, params, y):
+        """``u_j = e_j / σ``: the mean network's output layer is linear, and the Fisher of
+        ``N(μ, σ² I)`` in μ is ``I/σ²``."""
+        prec = gaussian_precision(params)
+        n, k = y.shape
+        return [np.broadcast_to(math.sqrt(prec) * np.eye(k)[j], (n, k)) for j in range(k)]
+
+    def extra_fisher(self, params):
+        """ς's Fisher ``2k`` (see the module docstring)."""
+        return np.array([2.0 * self.act_dim])
 
 
 def gaussian_precision(params):
@@ -280,6 +404,8 @@ class CategoricalPolicy(Policy):
     """``softmax(z_θ(s))`` over ``n_actions`` discrete actions; the Fisher and connection are
     those of the ``softmax_ce`` loss (paper App. B.3).  The parameters are the network's θ."""
 
+    kind = "categorical"
+    action_space = "a Discrete"
     discrete = True
 
     def __init__(self, obs_dim, n_actions, hidden=(64, 64), activation="tanh"):
@@ -293,8 +419,21 @@ class CategoricalPolicy(Policy):
 
     def linearize(self, params, obs):
         """The forward pass at ``params`` on the states ``obs`` (one per row)."""
-        params = self._check_params(params)
+        params = self.check_params(params)
         return CategoricalState(self, params, self.net.linearize(params, obs))
+
+    @classmethod
+    def space_size(cls, space, spaces):
+        """A Discrete space of ``m`` actions: ``(m, None, None)``."""
+        if isinstance(space, spaces.Discrete):
+            return int(space.n), None, None
+        return None
+
+    def output_fisher_factors(self, params, y):
+        """``u_j = √y_j (e_j − y)``: the Fisher of ``softmax(s)`` in the logits ``s`` is
+        ``diag(y) − y yᵀ = Σ_j y_j (e_j − y)(e_j − y)ᵀ``."""
+        m = y.shape[1]
+        return [np.sqrt(y[:, [j]]) * (np.eye(m)[j] - y) for j in range(m)]
 
 
 class CategoricalState(PolicyState):
@@ -355,10 +494,10 @@ class CategoricalState(PolicyState):
 
 
 def make_policy(kind, obs_dim, n, hidden=(64, 64), activation="tanh", log_std=0.0):
-    """A :class:`GaussianPolicy` (``kind="gaussian"``, ``n`` action dimensions) or a
-    :class:`CategoricalPolicy` (``kind="categorical"``, ``n`` actions)."""
-    if kind == "gaussian":
-        return GaussianPolicy(obs_dim, n, hidden, activation, log_std)
-    if kind == "categorical":
-        return CategoricalPolicy(obs_dim, n, hidden, activation)
-    raise MethodError(f"unknown policy kind {kind!r}; expected 'gaussian' or 'categorical'")
+    """The policy of the distribution ``kind`` (a key of :data:`POLICIES`) of size ``n``: a
+    :class:`GaussianPolicy` (``kind="gaussian"``, ``n`` action dimensions) or a
+    :class:`CategoricalPolicy` (``kind="categorical"``, ``n`` actions); ``log_std`` is the
+    Gaussian policy's initial log σ."""
+    if not isinstance(kind, str) or kind not in POLICIES:
+        raise MethodError(f"unknown policy kind {kind!r}; expected one of {', '.join(map(repr, POLICIES))}")
+    return POLICIES[kind].make(obs_dim, n, hidden, activation, log_std=log_std)

@@ -70,8 +70,9 @@ class Batch:
     obs : ndarray, shape (N, obs_dim)
         Normalized observations (the policy's inputs).
     actions : ndarray
-        Actions as sampled (before clipping to the action bounds), shape ``(N, k)``, or ``(N,)``
-        integers for a discrete policy.
+        Actions as sampled, before the policy hands them to the environment
+        (:meth:`~riemannopt.rl.Policy.env_actions`, e.g. clipped to the action bounds): shape
+        ``(N, k)``, or ``(N,)`` integers for a discrete policy.
     log_probs : ndarray, shape (N,)
         ``log π_old(a | s)`` of the policy that acted.
     advantages : ndarray, shape (N,)
@@ -101,7 +102,8 @@ class Collector:
     env : gymnasium.vector.VectorEnv
         From :func:`~riemannopt.rl.make_vec_env` (same-step autoreset).
     info : EnvInfo
-        The environment's description (action bounds, policy kind).
+        The environment's description (its action bounds, handed with each batch of actions to
+        the policy's :meth:`~riemannopt.rl.Policy.env_actions`).
     seed : int
         Seeds the environments (``seed, seed + 1, ...``) and the action noise.
     normalize : bool
@@ -169,7 +171,7 @@ class Collector:
             a = state.sample(self.rng)
             log_probs[t] = state.log_prob(a)
             actions.append(a)
-            env_a = np.clip(a, self.info.low, self.info.high) if self.info.kind == "gaussian" else a
+            env_a = policy.env_actions(a, self.info.low, self.info.high)
             obs, r, term, trunc, info = self.env.step(env_a)
             self.steps += n
             obs = self._finite(obs, "observation")

@@ -212,12 +212,16 @@ class Study:
     def save(self, path):
         """Write :meth:`to_dict` as JSON to ``path``, atomically (a reader, a crash or Ctrl-C
         sees the old file or the new one, never half of one)."""
-        text = json.dumps(self.to_dict())
-        atomic_write(path, lambda f: f.write(text), binary=False)
+        atomic_write(path, json.dumps(self.to_dict()))
 
     @classmethod
     def load(cls, path):
         """A study saved by :meth:`save`.
+
+        A study saved before the exact Fisher's curvature was named ``"fisher"`` (it was
+        ``"exact"``) loads with ``config.curvature == "fisher"``
+        (:meth:`RLConfig.from_dict <riemannopt.rl.RLConfig.from_dict>`), so that it can be
+        resumed with today's settings.
 
         Raises
         ------
@@ -229,14 +233,12 @@ class Study:
             data = json.load(f)
         if isinstance(data, dict) and "preset" in data and "env_ids" not in data:
             raise InputError(f"{path} is the history of a network-training study (riemannopt nn), not of riemannopt rl")
-        config = dict(data["config"])
-        config["hidden"] = tuple(config["hidden"])
         study = cls(
             data["env_ids"],
             data["methods"],
             data["seeds"],
             data["timesteps"],
-            RLConfig(**config),
+            RLConfig.from_dict(data["config"]),
             window=data["window"],
             interrupted=bool(data.get("interrupted", False)),
         )

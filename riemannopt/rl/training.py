@@ -20,7 +20,7 @@ from riemannopt.rl.advantages import standardize
 from riemannopt.rl.envs import check_env_id, env_info, make_vec_env
 from riemannopt.rl.policy import make_policy
 from riemannopt.rl.rollout import Collector
-from riemannopt.rl.updates import CURVATURES, METHODS, policy_update
+from riemannopt.rl.updates import CURVATURES, METHODS, RENAMED_CURVATURES, _unknown_curvature, policy_update
 from riemannopt.rl.value import ValueFunction
 
 __all__ = ["RLConfig", "RLResult", "PAPER_LR", "TUNED_LR", "MAX_LOG_STD", "default_lr", "train"]
@@ -90,9 +90,10 @@ class RLConfig:
     damping : float
         λ of the damped Fisher ``F + λI`` (> 0 with ``curvature="kfac"``, whose Kronecker
         factors are singular without it).
-    curvature : {"exact", "kfac"}
-        The Fisher of the updates: exact products with CG, or ACKTR's Kronecker factors
-        (:func:`~riemannopt.rl.policy_update`).
+    curvature : {"fisher", "kfac"}
+        The Fisher of the updates: the Fisher itself by exact products with CG, or ACKTR's
+        Kronecker factors (:func:`~riemannopt.rl.policy_update`).  (Studies saved with the
+        earlier name ``"exact"`` load as ``"fisher"``: :meth:`from_dict`.)
     cg_iters : int
         The most CG steps per solve.
     n_envs, n_steps : int
@@ -113,7 +114,7 @@ class RLConfig:
     lr: float = None
     max_kl: float = 0.01
     damping: float = 1e-2
-    curvature: str = "exact"
+    curvature: str = "fisher"
     cg_iters: int = 10
     n_envs: int = 8
     n_steps: int = 256
@@ -130,8 +131,8 @@ class RLConfig:
         def put(name, value):  # a frozen dataclass: store the checked, normalized value
             object.__setattr__(self, name, value)
 
-        if self.curvature not in CURVATURES:
-            raise InputError(f"RLConfig.curvature must be one of {', '.join(CURVATURES)}, got {self.curvature!r}")
+        if not isinstance(self.curvature, str) or self.curvature not in CURVATURES:
+            raise InputError(f"RLConfig.curvature: {_unknown_curvature(self.curvature)}")
         for name in ("lr", "max_kl"):
             value = getattr(self, name)
             if value is not None:
@@ -162,6 +163,19 @@ class RLConfig:
     def resolved(self, env_id):
         """This config with ``lr`` filled in for ``env_id``."""
         return self if self.lr is not None else replace(self, lr=default_lr(env_id))
+
+    @classmethod
+    def from_dict(cls, data):
+        """The config of ``dataclasses.asdict(config)`` as JSON gives it back (a list for
+        ``hidden``), as a study or run saves it; a curvature saved under an earlier name
+        (:data:`~riemannopt.rl.updates.RENAMED_CURVATURES`: ``"exact"``) is read as its name
+        now (``"fisher"``)."""
+        config = dict(data)
+        config["hidden"] = tuple(config["hidden"])
+        curvature = config.get("curvature")
+        if isinstance(curvature, str) and curvature in RENAMED_CURVATURES:
+            config["curvature"] = RENAMED_CURVATURES[curvature]
+        return cls(**config)
 
 
 @dataclass
@@ -243,15 +257,14 @@ class RLResult:
 
     @classmethod
     def from_dict(cls, data):
-        """The inverse of :meth:`to_dict` (``params`` is None)."""
-        config = dict(data["config"])
-        config["hidden"] = tuple(config["hidden"])
+        """The inverse of :meth:`to_dict` (``params`` is None; the config read by
+        :meth:`RLConfig.from_dict`)."""
         steps = data.get("steps")
         return cls(
             data["env_id"],
             data["method"],
             int(data["seed"]),
-            RLConfig(**config),
+            RLConfig.from_dict(data["config"]),
             np.asarray(data["episode_steps"], dtype=int),
             np.asarray(data["episode_returns"], dtype=float),
             {k: np.asarray(v) for k, v in data["updates"].items()},

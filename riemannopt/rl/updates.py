@@ -5,7 +5,8 @@ standardized advantages ``Â``; its gradient at the policy that collected the ba
 gradient, and its metric is the policy's Fisher on the sampled states (Kakade 2002).  By default
 every direction comes from :mod:`riemannopt.nn.directions`, the functions the supervised trainer
 uses, with the damped Fisher ``A = F + λI`` applied by exact Fisher-vector products and solved by
-truncated CG; ``curvature="kfac"`` replaces ``A⁻¹`` by the inverse of the Kronecker-factored
+truncated CG (``curvature="fisher"``, the name :mod:`riemannopt.nn` gives the same matrix);
+``curvature="kfac"`` replaces ``A⁻¹`` by the inverse of the Kronecker-factored
 Fisher of the paper's ACKTR runs (:mod:`riemannopt.rl.kfac`), keeping the exact connection:
 
 * ``ng``: ``d = −A⁻¹∇L`` (:func:`~riemannopt.nn.directions.natural_direction`), update ``r·d``;
@@ -43,14 +44,28 @@ from riemannopt.errors import MethodError, NonFiniteError, ShapeError
 from riemannopt.nn.directions import geodesic_correction, geodesic_update, natural_direction
 from riemannopt.rl.kfac import KFAC
 
-__all__ = ["METHODS", "CURVATURES", "UpdateResult", "step_rate", "policy_update"]
+__all__ = ["METHODS", "CURVATURES", "RENAMED_CURVATURES", "UpdateResult", "step_rate", "policy_update"]
 
 #: The update rules of this module.
 METHODS = ("ng", "mid", "geo")
 
-#: The metrics an update can use: the exact Fisher (products and CG) or its Kronecker-factored
-#: approximation (ACKTR's).
-CURVATURES = ("exact", "kfac")
+#: The metrics an update can use: the Fisher itself (exact products and CG; ``"fisher"`` as in
+#: :data:`riemannopt.nn.CURVATURES`) or its Kronecker-factored approximation (ACKTR's).
+CURVATURES = ("fisher", "kfac")
+
+#: Curvature names of earlier versions and their names now: studies saved with them load under
+#: the new name (:meth:`riemannopt.rl.Study.load`); given to a function they are refused with a
+#: message naming the new one.
+RENAMED_CURVATURES = {"exact": "fisher"}
+
+
+def _unknown_curvature(curvature):
+    """The message for a curvature not in :data:`CURVATURES` (saying what a renamed one is now
+    called)."""
+    text = f"unknown curvature {curvature!r}; expected one of {', '.join(CURVATURES)}"
+    if isinstance(curvature, str) and curvature in RENAMED_CURVATURES:
+        text += f" ({curvature!r} is now called {RENAMED_CURVATURES[curvature]!r})"
+    return text
 
 
 @dataclass
@@ -106,7 +121,7 @@ def step_rate(lr, dFd, max_kl=None):
 
 
 def policy_update(
-    policy, params, batch, method, *, lr, max_kl=None, damping=1e-2, curvature="exact", advantages=None, **cg
+    policy, params, batch, method, *, lr, max_kl=None, damping=1e-2, curvature="fisher", advantages=None, **cg
 ):
     """One update of the policy parameters by ``method`` on ``batch`` (see the module docstring).
 
@@ -124,8 +139,8 @@ def policy_update(
         δ of the trust region (None: a fixed step ``η``).
     damping : float
         λ of ``A = F + λI`` (≥ 0; > 0 with ``curvature="kfac"``).
-    curvature : {"exact", "kfac"}
-        ``"exact"``: Fisher-vector products and truncated CG; ``"kfac"``: the Kronecker-factored
+    curvature : {"fisher", "kfac"}
+        ``"fisher"``: exact Fisher-vector products and truncated CG; ``"kfac"``: the Kronecker-factored
         Fisher of :class:`~riemannopt.rl.kfac.KFAC` (ACKTR's), inverted in closed form, with
         factored damping.  The connection product is exact either way (as in the paper).
     advantages : ndarray, optional
@@ -152,8 +167,8 @@ def policy_update(
     """
     if method not in METHODS:
         raise MethodError(f"unknown policy update {method!r}; expected one of {', '.join(METHODS)}")
-    if curvature not in CURVATURES:
-        raise MethodError(f"unknown curvature {curvature!r}; expected one of {', '.join(CURVATURES)}")
+    if not isinstance(curvature, str) or curvature not in CURVATURES:
+        raise MethodError(_unknown_curvature(curvature))
     lr = check_number(lr, "lr", low=0, strict=True)
     if max_kl is not None:
         max_kl = check_number(max_kl, "max_kl", low=0, strict=True)

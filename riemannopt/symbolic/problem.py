@@ -109,7 +109,10 @@ class Problem:
         ``{symbol: value}``: runtime constants (data statistics, targets, ...) that may appear in
         the metric, the loss or the domain.  Changing their values never recompiles.
     domain : sequence of sympy relationals, optional
-        Conditions that every point must satisfy (e.g. ``[alpha > 0, beta > 0]``).
+        Conditions that every point must satisfy (e.g. ``[alpha > 0, beta > 0]``).  A condition
+        that sympy decides from the symbols' assumptions (``x > 0`` of a Symbol declared
+        ``positive=True``) is already ``True`` and checks nothing: declare the coordinates
+        ``real=True``, or write ``sympy.Gt(x, 0, evaluate=False)``.
     name : str, optional
         A label used in figures and messages.
     data : dict, optional

@@ -61,6 +61,19 @@ def test_measurements_at_fixed_iterations_and_times(study):
     assert "† a run had finished" in text
 
 
+def test_figure_curves_are_the_studys_measurements(study):
+    """What the figure draws: per method, each seed's errors up to the shortest run and, at each
+    time of the grid up to the earliest end, the mean over seeds of :meth:`NNStudy.at_time` (the
+    measurement the table uses); a method without a run is None."""
+    study.methods = (*study.methods, "mid")
+    curves = study.curves("wall", n_times=7)
+    assert list(curves) == ["ng", "geof", "adam", "mid"] and curves["mid"] is None
+    errors, times, mean = curves["ng"]
+    np.testing.assert_array_equal(errors, [[10, 5, 3, 2], [10, 6, 4, 3]])
+    np.testing.assert_allclose(times, np.linspace(0, 3, 7))  # ng seed 0 ends at 3 s
+    np.testing.assert_allclose(mean, [study.at_time("ng", "train_error", t, "wall").mean() for t in times])
+
+
 def test_json_round_trip_and_figure(study, tmp_path):
     study.failures["ng", 2] = "diverged"
     study.settings["threshold"] = float("inf")

@@ -62,7 +62,7 @@ BAD_USAGE = [
     (["rl", "--env", "NoSuchEnv-v0"], "--env: unknown gymnasium environment 'NoSuchEnv-v0'"),
     (["rl", "--env", "Pendulum-v1,Pendulum-v1"], "environments must be distinct"),
     (["rl", "--methods", "ng,geof"], "--methods: unknown method geof"),
-    (["rl", "--fisher", "diagonal"], "--fisher: invalid choice: 'diagonal'"),
+    (["rl", "--curvature", "diagonal"], "--curvature: invalid choice: 'diagonal'"),
     (["rl", "--timesteps", "0"], "--timesteps: expected a positive integer"),
     (["rl", "--seeds", "-2"], "--seeds: expected a positive integer"),
     (["rl", "--lr", "0"], "--lr: expected a positive finite number"),
@@ -100,3 +100,13 @@ def test_missing_gymnasium_is_bad_usage_naming_the_extra(monkeypatch, capsys):
     assert main(["rl"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and 'pip install "riemannopt[rl]"' in err, err
+
+
+def test_the_command_offers_the_packages_methods_and_curvatures():
+    """The command lists the methods and curvatures without importing riemannopt.rl: its lists are
+    the package's, and the curvature is named as riemannopt.nn names it ("fisher")."""
+    from riemannopt import rl
+    from riemannopt.cli import rl as cli_rl
+
+    assert cli_rl._METHODS == rl.METHODS and cli_rl._CURVATURES == rl.CURVATURES
+    assert "fisher" in rl.CURVATURES and "exact" not in rl.CURVATURES

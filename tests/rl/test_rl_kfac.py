@@ -116,7 +116,10 @@ def test_kfac_solve_is_the_inverse_of_the_factored_damping(setup):
     for M, A, G in zip(blocks, kf.A, kf.G):
         pi = math.sqrt((np.trace(A) / len(A)) / (np.trace(G) / len(G)))
         damped.append((G + math.sqrt(lam) / pi * np.eye(len(G))) @ M @ (A + pi * math.sqrt(lam) * np.eye(len(A))))
-    tail = (kf.log_std_fisher + lam) * kf.solve(v, lam)[-1] if isinstance(pol, GaussianPolicy) else None
+    # the distribution's own parameters: log σ's exact Fisher 2k (module docstring), none if categorical
+    expected = [2.0 * pol.act_dim] if isinstance(pol, GaussianPolicy) else []
+    np.testing.assert_array_equal(kf.extra_fisher, expected)
+    tail = (kf.extra_fisher + lam) * kf.solve(v, lam)[pol.net.n_params :]
     np.testing.assert_allclose(kf._flat(damped, tail), v, rtol=1e-10, atol=1e-12)
 
 

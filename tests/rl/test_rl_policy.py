@@ -20,7 +20,7 @@ import itertools
 import numpy as np
 import pytest
 
-from riemannopt.errors import InputError, ShapeError
+from riemannopt.errors import InputError, MethodError, ShapeError
 from riemannopt.rl import CategoricalPolicy, GaussianPolicy
 
 OBS, HIDDEN, ACT, NACT, NSTATES = 2, (3,), 2, 3, 4
@@ -242,3 +242,73 @@ def test_bad_inputs_name_the_problem(gauss, cat):
         cpol.linearize(cparams, cX).log_prob(np.array([0, 1, 2, 3]))
     with pytest.raises(ShapeError, match="act_dim must be an integer >= 1"):
         GaussianPolicy(2, 0)
+
+
+# -- the distribution as the rest of riemannopt.rl asks it ----------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["gauss", "cat"])
+def test_output_fisher_factors_sum_to_the_output_distributions_fisher(kind, gauss, cat):
+    """Σ_j u_j u_jᵀ per state against the Fisher of the output distribution in the output layer's
+    pre-activation, written out: I/σ² for N(μ, σ² I) (linear output), diag(y) − y yᵀ for
+    softmax(s); and the distribution's own parameters' Fisher, 2k for log σ and none for the
+    categorical policy, against the exact Fisher of the module above (its last diagonal entry)."""
+    pol, params, X, _ = gauss if kind == "gauss" else cat
+    n_out = ACT if kind == "gauss" else NACT
+    y = ref_net(pol.network_params(params), X, [OBS, *HIDDEN, n_out], "linear" if kind == "gauss" else "softmax")
+    us = pol.output_fisher_factors(params, y)
+    ours = sum(np.einsum("ni,nj->nij", u, u) for u in us)
+    if kind == "gauss":
+        ref = np.broadcast_to(np.exp(-2 * params[-1]) * np.eye(ACT), ours.shape)
+        np.testing.assert_allclose(pol.extra_fisher(params), [gauss_exact_fisher(params, X)[-1, -1]], rtol=1e-12)
+    else:
+        ref = np.stack([np.diag(r) - np.outer(r, r) for r in y])
+        assert pol.extra_fisher(params).shape == (0,)
+    np.testing.assert_allclose(ours, ref, rtol=1e-12, atol=1e-15)
+    assert pol.network_params(params).shape == (pol.n_params - pol.n_extra,)
+
+
+def test_env_actions_and_action_spaces(gauss, cat):
+    """A Gaussian policy's actions reach the environment clipped to the action bounds (the sampled
+    ones are what the batch keeps); a categorical policy's pass as they are.  Each distribution
+    says which gymnasium spaces it acts in and its size there."""
+    pol, *_ = gauss
+    a = np.array([[-3.0, 0.5], [2.5, -0.1]])
+    np.testing.assert_array_equal(
+        pol.env_actions(a, np.array([-2.0, -1.0]), np.array([2.0, 1.0])), [[-2, 0.5], [2, -0.1]]
+    )
+    assert pol.env_actions(a, None, None) is a
+    ints = np.array([0, 2, 1])
+    assert cat[0].env_actions(ints, None, None) is ints
+    gym = pytest.importorskip("gymnasium")
+    box = gym.spaces.Box(-2.0, 2.0, (3,))
+    n, low, high = GaussianPolicy.space_size(box, gym.spaces)
+    assert n == 3 and np.all(low == -2) and np.all(high == 2)
+    assert CategoricalPolicy.space_size(box, gym.spaces) is None
+    assert CategoricalPolicy.space_size(gym.spaces.Discrete(5), gym.spaces) == (5, None, None)
+    assert GaussianPolicy.space_size(gym.spaces.Discrete(5), gym.spaces) is None
+    assert GaussianPolicy.space_size(gym.spaces.Box(-1.0, 1.0, (2, 2)), gym.spaces) is None
+
+
+def test_a_new_distribution_is_one_class(monkeypatch):
+    """A subclass of Policy that sets ``kind`` is entered in POLICIES when defined, and
+    make_policy builds it by that name; a second class of the same name is refused."""
+    from riemannopt.rl import policy as policy_module
+
+    monkeypatch.setattr(policy_module, "POLICIES", dict(policy_module.POLICIES))
+
+    class Coin(CategoricalPolicy):
+        kind = "coin"
+
+        def __init__(self, obs_dim, n, hidden=(4,), activation="tanh"):
+            super().__init__(obs_dim, 2, hidden, activation)
+
+    assert policy_module.POLICIES["coin"] is Coin
+    made = policy_module.make_policy("coin", 3, 7, (5,))
+    assert type(made) is Coin and made.n_actions == 2 and made.hidden == (5,)
+    with pytest.raises(TypeError, match="two policy distributions named 'coin'"):
+        type("OtherCoin", (CategoricalPolicy,), {"kind": "coin"})
+    with pytest.raises(
+        MethodError, match="unknown policy kind 'die'; expected one of 'gaussian', 'categorical', 'coin'"
+    ):
+        policy_module.make_policy("die", 3, 7)

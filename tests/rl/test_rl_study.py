@@ -1,9 +1,12 @@
 """Study bookkeeping and the Figure-4 plot on hand-made runs (no environment needed): curves are
 averages of the last episodes, summaries are over seeds, a saved study loads back equal."""
 
+import json
+
 import numpy as np
 import pytest
 
+from riemannopt.errors import InputError
 from riemannopt.plot import method_color, rl_figure
 from riemannopt.rl import RLConfig, RLResult, Study
 
@@ -117,6 +120,29 @@ def test_partial_runs_are_marked_in_table_figure_and_history(study, tmp_path):
         (False, None, None),
         (False, geo1.failure, 60),
     ]
+
+
+def test_a_study_saved_with_the_old_curvature_name_loads_as_fisher(study, tmp_path):
+    """The exact Fisher's curvature was called "exact" before it took riemannopt.nn's name
+    "fisher": a study saved then (its config and each run's config say "exact") loads with
+    "fisher", equal to the same study saved today, and is drawn with the same title; "exact"
+    given directly is refused with a message naming the new name."""
+    path = tmp_path / "old.json"
+    study.save(path)
+    data = json.loads(path.read_text())
+    assert data["config"]["curvature"] == "fisher"
+    data["config"]["curvature"] = "exact"
+    for r in data["runs"]:
+        r["config"]["curvature"] = "exact"
+    path.write_text(json.dumps(data))
+    old = Study.load(path)
+    assert old.config == study.config and old.config.curvature == "fisher"
+    assert all(r.config.curvature == "fisher" for runs in old.results.values() for r in runs)
+    assert old.table() == study.table()
+    assert rl_figure(old)._suptitle.get_text() == rl_figure(study)._suptitle.get_text()
+    assert "(exact Fisher)" in rl_figure(old)._suptitle.get_text()
+    with pytest.raises(InputError, match="'exact' is now called 'fisher'"):
+        RLConfig(curvature="exact")
 
 
 # -- resuming a stopped study ---------------------------------------------------------------------

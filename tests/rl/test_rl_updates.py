@@ -131,6 +131,8 @@ def test_unknown_method(setup):
     pol, params, batch = setup
     with pytest.raises(MethodError, match="unknown policy update 'geof'"):
         policy_update(pol, params, batch, "geof", lr=0.1)
+    with pytest.raises(MethodError, match="unknown curvature 'exact'.*'exact' is now called 'fisher'"):
+        policy_update(pol, params, batch, "ng", lr=0.1, curvature="exact")
 
 
 @pytest.mark.parametrize(
