@@ -32,6 +32,9 @@ from riemannopt.nn.adam import Adam
 from riemannopt.nn.curvature import Curvature
 from riemannopt.nn.hf import HessianFree
 from riemannopt.nn.midpoint import TwoPassMidpoint
+from riemannopt.nn.ncg import NaturalConjugateGradient
+from riemannopt.nn.ngd import MinibatchNaturalGradient
+from riemannopt.nn.sgd import SGD
 from riemannopt.nn.protocol import Optimizer, RunSettings, Update
 from riemannopt.nn.rules import RULES
 
@@ -55,6 +58,9 @@ class TrainingMethod:
         ``curvature``, ``chunks``, ``curvature_data``, ``damping`` apply to it.
     needs_targets : bool
         Whether it needs targets on the curvature data (with the Fisher curvature).
+    defaults : dict
+        Its own defaults of :func:`~riemannopt.nn.train`'s ``lr`` and ``batch_size`` (when they
+        are not given).
     state : dict
         Its checkpoint state, ``{entry: (kind, required)}`` (see
         :func:`~riemannopt.nn.checkpoint.check_checkpoint`).
@@ -70,6 +76,7 @@ class TrainingMethod:
     state: dict
     build: Callable = field(repr=False)
     needs_targets: bool = False
+    defaults: dict = field(default_factory=dict)
 
 
 _HF_STATE = {"damping": ("positive", True), "warm": ("vector", False), "previous": ("vector", False)}
@@ -91,12 +98,36 @@ def _hessian_free(rule):
     return build
 
 
+def _natural_gradient(objective, s):
+    if s.ng_batch is None:  # batch mode with a line search (Pascanu & Bengio's NGD-L)
+        return _hessian_free(RULES["ng"])(objective, s)
+    return MinibatchNaturalGradient(
+        objective, _curvature(objective, s), batch=s.ng_batch, rate=s.ng_rate, **_hf_options(s)
+    )
+
+
+def _ncg(variant):
+    def build(objective, s):
+        return NaturalConjugateGradient(
+            objective, _curvature(objective, s), variant=variant, search=s.ncg_search, **_hf_options(s)
+        )
+
+    return build
+
+
+def _sgd(objective, s):
+    return SGD(objective, lr=s.lr, batch_size=s.batch_size, seed=s.seed)
+
+
 def _two_pass_midpoint(objective, s):
     return TwoPassMidpoint(objective, _curvature(objective, s), **_hf_options(s))
 
 
 def _adam(objective, s):
     return Adam(objective, lr=s.lr, batch_size=s.batch_size, seed=s.seed)
+
+
+_NCG_STATE = _HF_STATE | {"direction": ("vector", False), "natural": ("vector", False), "rz": ("positive", False)}
 
 
 def _hf_method(name, description, color, rule, build=None):
@@ -115,7 +146,14 @@ def _hf_method(name, description, color, rule, build=None):
 METHODS = {
     m.name: m
     for m in (
-        _hf_method("ng", "Hessian-free natural gradient (Martens 2010; paper §7.2, App. D–E)", "#1f77b4", RULES["ng"]),
+        _hf_method(
+            "ng",
+            "Hessian-free natural gradient (Martens 2010; paper §7.2, App. D–E); with ng_batch, minibatch natural "
+            "gradient at a fixed rate (Pascanu & Bengio 2014 §10's NGD; riemannopt.nn.ngd)",
+            "#1f77b4",
+            RULES["ng"],
+            build=_natural_gradient,
+        ),
         _hf_method(
             "mid",
             "midpoint integrator (paper §3) as the paper's implementation runs it: two Hessian-free passes, "
@@ -135,6 +173,34 @@ METHODS = {
         _hf_method("geof", "faster geodesic correction (paper eq. 8–9)", "#d62728", RULES["geof"]),
         _hf_method("perturb", "small-curvature correction (paper App. F, eq. 20)", "#17becf", RULES["perturb"]),
         TrainingMethod(
+            "ncg-f",
+            "natural conjugate gradient with Polak–Ribière, ignoring the change of metric (Pascanu & Bengio 2014 "
+            "§9–10's NCG-F; riemannopt.nn.ncg)",
+            "#6a3d9a",
+            uses_curvature=True,
+            state=_NCG_STATE,
+            build=_ncg("f"),
+        ),
+        TrainingMethod(
+            "ncg-l",
+            "natural conjugate gradient with the two-dimensional search of Pascanu & Bengio 2014 eq. 21–22 "
+            "(NCG-L; riemannopt.nn.ncg)",
+            "#b15928",
+            uses_curvature=True,
+            state=_NCG_STATE,
+            build=_ncg("l"),
+        ),
+        TrainingMethod(
+            "sgd",
+            "stochastic gradient descent, an epoch of minibatches at a fixed rate per iteration (Pascanu & Bengio "
+            "2014 §10: 100 examples, rate 0.01)",
+            "#525252",
+            uses_curvature=False,
+            state={},
+            build=_sgd,
+            defaults={"lr": 0.01, "batch_size": 100},
+        ),
+        TrainingMethod(
             "adam",
             "Adam (Kingma & Ba 2015): one full-batch step per iteration at rate 10⁻³ as in the paper's Figure 3 "
             "(batch_size=None), or an epoch of minibatches per iteration",
@@ -142,6 +208,7 @@ METHODS = {
             uses_curvature=False,
             state=_ADAM_STATE,
             build=_adam,
+            defaults={"lr": 1e-3, "batch_size": None},
         ),
     )
 }

@@ -56,3 +56,6 @@ class RunSettings:
     cg_options: dict
     kind: str  # the error the paper reports (objective.error_kind)
     rho: str = "chunk"
+    ng_batch: object = None  # ng's gradient minibatch (None: all the data, with a line search)
+    ng_rate: float = 1.0  # ng's fixed rate with ng_batch
+    ncg_search: str = "cobyla"

@@ -23,6 +23,7 @@ from riemannopt.nn.checkpoint import check_checkpoint, load_checkpoint, save_che
 from riemannopt.nn.curvature import CURVATURES
 from riemannopt.nn.methods import METHODS, RunSettings, get_method
 from riemannopt.nn.mlp import MLP, float_dtype
+from riemannopt.nn.ncg import NCG_SEARCHES
 from riemannopt.nn.objective import Objective, error_kind
 from riemannopt.progress import progress as progress_bar
 
@@ -173,8 +174,11 @@ def train(
     curvature="fisher",
     curvature_data=None,
     dtype=np.float32,
-    lr=1e-3,
+    lr=None,
     batch_size=None,
+    ng_batch=None,
+    ng_rate=1.0,
+    ncg_search="cobyla",
     cg_options=None,
     progress=None,
     callback=None,
@@ -204,10 +208,11 @@ def train(
         labels).
     method : str
         A key of the registry :data:`~riemannopt.nn.METHODS` (:mod:`riemannopt.nn.methods`):
-        ``ng``: Hessian-free natural gradient; ``mid``: midpoint integrator (§3); ``geo``:
-        geodesic correction (eq. 7); ``geof``: faster geodesic correction (eq. 8–9);
-        ``perturb``: the small-curvature correction of App. F (eq. 20); ``adam``: Adam, one
-        epoch of minibatches per iteration.
+        ``ng``: Hessian-free natural gradient; ``mid``: the paper's two-pass midpoint (§3);
+        ``mid1``: riemannopt's one-pass midpoint; ``geo``: geodesic correction (eq. 7);
+        ``geof``: faster geodesic correction (eq. 8–9); ``perturb``: the small-curvature
+        correction of App. F (eq. 20); ``ncg-f``, ``ncg-l``: natural conjugate gradient
+        (Pascanu & Bengio §9); ``sgd``; ``adam``.
     iters : int
         Iterations to run (in total, counting those of a resumed checkpoint).
     seed : int
@@ -252,8 +257,17 @@ def train(
     dtype : {numpy.float32, numpy.float64}
         Floating type of θ and of every computation (float32 is the fast default).
     lr, batch_size : float, int or None
-        Adam's learning rate (paper: 10⁻³) and minibatch size; ``None`` (default): one step
-        with the full-batch gradient per iteration, the paper's Figure 3 baseline.
+        The learning rate and minibatch size of ``adam`` and ``sgd``; ``None``: the method's
+        own defaults — Adam 10⁻³ with one full-batch step per iteration (the paper's Figure 3
+        baseline; an ``int`` runs an epoch of minibatches per iteration), SGD 0.01 on
+        minibatches of 100 (Pascanu & Bengio §10).
+    ng_batch, ng_rate : int or None, float
+        ``ng`` on minibatches of ``ng_batch`` examples at the fixed rate ``ng_rate``, the
+        gradient and the curvature on different minibatches (Pascanu & Bengio §10's NGD,
+        :mod:`riemannopt.nn.ngd`); ``None`` (default): on all the data with the line search.
+    ncg_search : {"cobyla", "model"}
+        How ``ncg-l`` solves its two-dimensional problem (eq. 21 of Pascanu & Bengio): scipy's
+        COBYLA as they do, or the damped quadratic model on the plane (:mod:`riemannopt.nn.ncg`).
     cg_options : dict, optional
         Further options of :func:`~riemannopt.nn.solve_damped` among ``eps``, ``tol``,
         ``min_gap``, ``gap_ratio`` (``eps=0`` runs every solve for exactly ``max_cg`` steps).
@@ -317,7 +331,16 @@ def train(
     if rho not in ("chunk", "full"):
         raise InputError(f"rho must be 'chunk' or 'full', got {rho!r}")
     chunks = check_number(chunks, "chunks", low=1, integer=True)
+    if lr is None:
+        lr = entry.defaults.get("lr", 1e-3)
     lr = check_number(lr, "lr", low=0, strict=True)
+    if batch_size is None:
+        batch_size = entry.defaults.get("batch_size")
+    if ng_batch is not None:
+        ng_batch = check_number(ng_batch, "ng_batch", low=1, integer=True)
+    ng_rate = check_number(ng_rate, "ng_rate", low=0, strict=True)
+    if ncg_search not in NCG_SEARCHES:
+        raise InputError(f"ncg_search must be one of {list(NCG_SEARCHES)}, got {ncg_search!r}")
     if batch_size is not None:
         batch_size = check_number(batch_size, "batch_size", low=1, integer=True)
     if cg_options is not None and not isinstance(cg_options, dict):
@@ -384,6 +407,9 @@ def train(
         curvature_examples=None if curv_X is None else n_curv,
         lr=lr,
         batch_size=batch_size,
+        ng_batch=ng_batch,
+        ng_rate=ng_rate,
+        ncg_search=ncg_search,
         cg_options=cg_options,
     )
     config = _config(net, method, objective.n, settings)
@@ -403,6 +429,9 @@ def train(
             cg_options=cg_options,
             kind=kind,
             rho=rho,
+            ng_batch=ng_batch,
+            ng_rate=ng_rate,
+            ncg_search=ncg_search,
         ),
     )
 

@@ -37,7 +37,9 @@ def test_every_method_decreases_the_loss(method, data):
     res = train(autoencoder(), X, X, method, 8, X_test=Xt, T_test=Xt, threshold=np.inf, chunks=2, batch_size=10)
     h = res.history
     assert len(h["iteration"]) == 9 and np.all(np.isfinite(h["train_loss"]))
-    bound = 0.9 if method == "adam" else 0.65  # measured: 0.85 and 0.57–0.59
+    # first-order methods 0.9 (measured: adam 0.85 full-batch with batch_size=10 minibatches, sgd
+    # 0.67), the curvature methods 0.65 (measured 0.57–0.59)
+    bound = 0.65 if METHODS[method].uses_curvature else 0.9
     assert h["train_loss"][-1] < bound * h["train_loss"][0], h["train_loss"]
     assert h["test_error"][-1] < h["test_error"][0]
     assert res.theta.dtype == np.float32 and not res.interrupted
@@ -200,7 +202,7 @@ def test_curvature_on_other_data(data):
 @pytest.mark.parametrize(
     "kwargs, error, match",
     [
-        (dict(method="sgd"), MethodError, "unknown training method 'sgd'"),
+        (dict(method="sgdm"), MethodError, "unknown training method 'sgdm'"),
         (dict(curvature="hessian"), MethodError, "unknown curvature 'hessian'"),
         (dict(dtype=np.int32), MethodError, "dtype must be float32 or float64"),
         (dict(iters=-1), InputError, "iters must be an integer >= 0"),
