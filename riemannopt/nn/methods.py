@@ -34,9 +34,9 @@ from riemannopt.nn.hf import HessianFree
 from riemannopt.nn.midpoint import TwoPassMidpoint
 from riemannopt.nn.ncg import NaturalConjugateGradient
 from riemannopt.nn.ngd import MinibatchNaturalGradient
-from riemannopt.nn.sgd import SGD
 from riemannopt.nn.protocol import Optimizer, RunSettings, Update
 from riemannopt.nn.rules import RULES
+from riemannopt.nn.sgd import SGD
 
 __all__ = ["TrainingMethod", "Optimizer", "Update", "RunSettings", "METHODS", "get_method"]
 

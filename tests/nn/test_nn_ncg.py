@@ -72,7 +72,7 @@ def test_ncg_f_iterations(seed):
     f, grad, A = dense(net, obj)
     opt = NaturalConjugateGradient(obj, Curvature(obj), variant="f", **options())
     ev = obj.evaluate(theta)
-    lam, th, d_prev, N_prev = LAM, theta.copy(), None, None
+    lam, th, th_prev, d_prev, N_prev = LAM, theta.copy(), None, None, None
     conjugated = []
     for k in range(1, 7):
         up = opt.step(k, ev)
