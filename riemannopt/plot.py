@@ -5,12 +5,14 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, NullFormatter
 
 from riemannopt.integrators.methods import METHODS
+from riemannopt.nn.methods import METHODS as TRAINING_METHODS
 
 __all__ = [
     "gamma_panels",
     "convergence_figure",
     "invariance_figure",
     "training_figure",
+    "benchmark_figure",
     "rl_figure",
     "method_color",
     "METHOD_COLORS",
@@ -28,7 +30,7 @@ _TITLES = {
 
 #: One colour per method, the same in every figure: the registry's colours of the integrators
 #: (:mod:`riemannopt.integrators.methods`), and those of the training-only methods.
-METHOD_COLORS = {name: m.color for name, m in METHODS.items()} | {"perturb": "#17becf", "adam": "#bcbd22"}
+METHOD_COLORS = {name: m.color for name, m in METHODS.items()} | {name: m.color for name, m in TRAINING_METHODS.items()}
 
 
 def method_color(method):
@@ -274,6 +276,40 @@ def training_figure(curves, *, clock="cpu", ylabel="training error", legend_titl
     ax.grid(alpha=0.3, which="both")
     if drawn:
         ax.legend(title=legend_title, fontsize="small", title_fontsize="small", loc="upper right")
+    if title:
+        fig.suptitle(title, fontsize="medium")
+    return fig
+
+
+def benchmark_figure(curves, *, clock="cpu", ylabel="training error", legend_title=None, title=None):
+    """Pascanu & Bengio's Figure 3 layout: training error against iterations (left) and against
+    time (right), both on logarithmic axes, one colour per method (the mean over seeds, the
+    seeds' range shaded on the left).  ``curves`` and the other parameters are those of
+    :func:`training_figure`."""
+    fig = Figure(figsize=(9.6, 4.2), layout="constrained")
+    left, right = fig.subplots(1, 2, sharey=True)
+    positive = True
+    for i, (m, curve) in enumerate(curves.items()):
+        if curve is None:
+            continue
+        color = method_color(m) or f"C{i}"
+        errs, t, mean = curve
+        positive &= bool(np.all(errs > 0))
+        it = np.arange(1, errs.shape[1])  # iteration 0 has no place on a log axis
+        left.plot(it, errs.mean(axis=0)[1:], color=color, lw=1.8, label=m)
+        if len(errs) > 1:
+            left.fill_between(it, errs.min(axis=0)[1:], errs.max(axis=0)[1:], color=color, alpha=0.15, lw=0)
+        keep = np.asarray(t) > 0
+        right.plot(np.asarray(t)[keep], np.asarray(mean)[keep], color=color, lw=1.8)
+    for ax in (left, right):
+        ax.set_xscale("log")
+        if positive:
+            ax.set_yscale("log")
+        ax.grid(alpha=0.3, which="both")
+    left.set_xlabel("iteration")
+    right.set_xlabel(f"{'processor' if clock == 'cpu' else 'wall'} time, s")
+    left.set_ylabel(ylabel)
+    left.legend(title=legend_title, fontsize="small", title_fontsize="small")
     if title:
         fig.suptitle(title, fontsize="medium")
     return fig

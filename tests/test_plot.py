@@ -125,3 +125,20 @@ def test_gamma_legend_uses_the_experiments_labels():
     fig = gamma_panels(result)
     assert [t.get_text() for t in fig.legends[0].get_texts()] == ["ng", "ng(exact)", "geo(exact)"]
     assert "geo(exact)" in result.table()
+
+
+def test_benchmark_figure_log_axes():
+    """Pascanu & Bengio's layout: two panels, logarithmic x axes, one line per method starting at
+    iteration 1 (the mean over seeds), colours from the training-method registry."""
+    from riemannopt.plot import benchmark_figure
+
+    errs = np.array([[4.0, 2.0, 1.0, 0.5], [4.0, 3.0, 1.5, 0.7]])
+    curves = {"ncg-l": (errs, np.array([0.0, 1.0, 2.0]), np.array([4.0, 1.5, 0.6])), "sgd": None}
+    fig = benchmark_figure(curves, title="t")
+    left, right = fig.axes
+    assert left.get_xscale() == right.get_xscale() == "log" and left.get_yscale() == "log"
+    (line,) = left.get_lines()
+    np.testing.assert_array_equal(line.get_xdata(), [1, 2, 3])
+    np.testing.assert_allclose(line.get_ydata(), errs.mean(axis=0)[1:])
+    assert line.get_color() == method_color("ncg-l")
+    np.testing.assert_array_equal(right.get_lines()[0].get_xdata(), [1.0, 2.0])
