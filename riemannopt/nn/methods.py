@@ -106,6 +106,11 @@ def _natural_gradient(objective, s):
     )
 
 
+def _minibatch_natural_gradient(objective, s):
+    batch = s.ng_batch or max(1, objective.n // 4)  # Pascanu & Bengio: 5000 of CURVES' 20000
+    return MinibatchNaturalGradient(objective, _curvature(objective, s), batch=batch, rate=s.ng_rate, **_hf_options(s))
+
+
 def _ncg(variant):
     def build(objective, s):
         return NaturalConjugateGradient(
@@ -172,6 +177,15 @@ METHODS = {
         _hf_method("geo", "geodesic correction (paper eq. 7)", "#2ca02c", RULES["geo"]),
         _hf_method("geof", "faster geodesic correction (paper eq. 8–9)", "#d62728", RULES["geof"]),
         _hf_method("perturb", "small-curvature correction (paper App. F, eq. 20)", "#17becf", RULES["perturb"]),
+        _hf_method(
+            "ngd",
+            "minibatch natural gradient at a fixed rate, gradient and curvature on different minibatches "
+            "(Pascanu & Bengio 2014 §10's NGD: ng_batch examples, default a quarter of the data, rate ng_rate = 1; "
+            "riemannopt.nn.ngd)",
+            "#1a9850",
+            RULES["ng"],
+            build=_minibatch_natural_gradient,
+        ),
         TrainingMethod(
             "ncg-f",
             "natural conjugate gradient with Polak–Ribière, ignoring the change of metric (Pascanu & Bengio 2014 "

@@ -262,9 +262,11 @@ def train(
         baseline; an ``int`` runs an epoch of minibatches per iteration), SGD 0.01 on
         minibatches of 100 (Pascanu & Bengio §10).
     ng_batch, ng_rate : int or None, float
-        ``ng`` on minibatches of ``ng_batch`` examples at the fixed rate ``ng_rate``, the
-        gradient and the curvature on different minibatches (Pascanu & Bengio §10's NGD,
-        :mod:`riemannopt.nn.ngd`); ``None`` (default): on all the data with the line search.
+        Minibatch natural gradient (Pascanu & Bengio §10's NGD, :mod:`riemannopt.nn.ngd`):
+        ``ngd`` always, ``ng`` when ``ng_batch`` is given — minibatches of ``ng_batch`` examples
+        (``ngd``'s default: a quarter of the training set), the gradient and the curvature on
+        different minibatches, the fixed rate ``ng_rate``.  ``ng`` without ``ng_batch`` runs on
+        all the data with the line search (their NGD-L).
     ncg_search : {"cobyla", "model"}
         How ``ncg-l`` solves its two-dimensional problem (eq. 21 of Pascanu & Bengio): scipy's
         COBYLA as they do, or the damped quadratic model on the plane (:mod:`riemannopt.nn.ncg`).
