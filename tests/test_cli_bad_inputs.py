@@ -164,7 +164,7 @@ def test_version_is_the_installed_package_version(capsys):
 
 # -- nn_study: bad arguments raise before the first run ---------------------------------------------
 STUDY = [
-    (dict(methods=["ng", "sgd"]), E.MethodError, r"unknown training method 'sgd' in methods"),
+    (dict(methods=["ng", "lbfgs"]), E.MethodError, r"unknown training method 'lbfgs' in methods"),
     (dict(iters=-1), E.InputError, r"iters must be an integer >= 0, got -1"),
     (dict(iters=2.5), E.InputError, r"iters must be an integer >= 0, got 2.5"),
     (dict(seeds=(0, -1)), E.InputError, r"seeds\[1\] must be an integer >= 0, got -1"),

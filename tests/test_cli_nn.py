@@ -2,12 +2,13 @@
 one line before any training."""
 
 import json
+import sys
 
 import numpy as np
 import pytest
 
 from riemannopt.cli import main
-from riemannopt.nn import available_backends
+from riemannopt.nn import available_backends, datasets
 from riemannopt.nn.backends.numpy_backend import NumpyBackend
 from riemannopt.nn.datasets import curves
 
@@ -54,6 +55,51 @@ def test_nn_command_writes_figure_and_histories(tiny_npz, tmp_path, capsys):
     run = data["runs"]["geof"]["1"]
     assert run["iteration"] == [0, 1, 2] and len(run["train_error"]) == 3 and run["damping"][0] == 45.0
     assert data["settings"]["threshold"] == 5.0 and data["settings"]["dtype"] == "float32"
+    # the paper's defaults: train's, and the preset's weight decay
+    settings = data["settings"]
+    assert settings["weight_decay"] == 1e-5 and settings["decay_biases"] is True and settings["rho"] == "chunk"
+    assert settings["decay_in_curvature"] is False and "method_options" not in settings
+    assert "paired with ng: seeds on which" in text and "| geof | " in text.split("paired with ng")[1]
+
+
+def test_nn_options_reach_the_study(tiny_npz, tmp_path, capsys):
+    """--chunks defaults to the preset's; --rho, --no-decay-biases, --decay-in-curvature,
+    --weight-decay, --threshold reach every run and --adam-batch only Adam's."""
+    hist = tmp_path / "nn.json"
+    argv = ["nn", "--data", str(tiny_npz), "--methods", "ng,adam", "--iters", "1", "--out", str(tmp_path / "nn.png")]
+    assert main([*argv, "--history", str(hist)]) == 0
+    assert "4 curvature chunks" in capsys.readouterr().out
+    assert json.loads(hist.read_text())["settings"]["chunks"] == 4  # curves-small's, as CURVES
+    extra = ["--rho", "full", "--no-decay-biases", "--decay-in-curvature", "--weight-decay", "2e-5"]
+    extra += ["--threshold", "0", "--adam-batch", "8", "--chunks", "3"]
+    assert main([*argv, "--history", str(hist), *extra]) == 0
+    out = capsys.readouterr().out
+    assert "threshold 0, 3 curvature chunks, rho on the full training set, weight decay 2e-05 (weights only, " in out
+    assert "Adam minibatches of 8" in out
+    s = json.loads(hist.read_text())["settings"]
+    assert (s["rho"], s["decay_biases"], s["decay_in_curvature"], s["weight_decay"]) == ("full", False, True, 2e-5)
+    assert (s["threshold"], s["chunks"], s["method_options"]) == (0.0, 3, {"adam": {"batch_size": 8}})
+    assert "batch_size" not in s
+
+
+def test_nn_digits_presets_run(tmp_path, capsys):
+    """The digits presets train on scikit-learn's bundled images (a few iterations)."""
+    pytest.importorskip("sklearn")
+    for name in ("digits-ae", "digits-classifier"):
+        argv = ["nn", "--dataset", name, "--methods", "ng,mid1,adam", "--iters", "2", "--out", str(tmp_path / "d.png")]
+        assert main(argv) == 0
+        out = capsys.readouterr().out
+        assert f"{name}: 1 seed(s) 0, 2 iterations" in out and "| mid1 |" in out and "8 curvature chunks" in out
+
+
+def test_nn_digits_without_scikit_learn_is_bad_usage(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "sklearn", None)
+    monkeypatch.setitem(sys.modules, "sklearn.datasets", None)
+    monkeypatch.setattr(datasets, "_DIGITS", None)
+    assert main(["nn", "--dataset", "digits-ae"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and 'pip install "riemannopt[data]"' in err, err
+    assert err.startswith("riemannopt nn: error: --dataset digits-ae: the digits data set")
 
 
 def test_from_history_redraws_the_same_tables_without_training(tiny_npz, tmp_path, capsys):
@@ -88,7 +134,7 @@ def test_from_history_redraws_the_same_tables_without_training(tiny_npz, tmp_pat
 
 BAD_USAGE = [
     (["nn", "--from-history", "{tmp}/missing.json"], "--from-history: cannot read"),
-    (["nn", "--methods", "ng,sgd"], "--methods: unknown method sgd"),
+    (["nn", "--methods", "ng,lbfgs"], "--methods: unknown method lbfgs"),
     (["nn", "--methods", "ng,ng"], "methods must be distinct"),
     (["nn", "--dataset", "faces"], "invalid choice: 'faces'"),
     (["nn", "--iters", "0"], "--iters: expected a positive integer, got '0'"),
@@ -98,6 +144,13 @@ BAD_USAGE = [
     (["nn", "--damping", "0"], "--damping: expected a positive finite number"),
     (["nn", "--dtype", "float16"], "invalid choice: 'float16'"),
     (["nn", "--chunks", "5000"], "--chunks 5000 exceeds the 2000 training examples of curves-small"),
+    (
+        ["nn", "--data", "{small}"],
+        "the curves-small preset's 4 chunks exceeds the 3 training examples of {small} (set fewer with --chunks)",
+    ),
+    (["nn", "--rho", "chunks"], "invalid choice: 'chunks'"),
+    (["nn", "--adam-batch", "0"], "--adam-batch: expected a positive integer, got '0'"),
+    (["nn", "--weight-decay", "-1"], "--weight-decay: expected a number >= 0"),
     (["nn", "--dataset", "mnist-classifier"], "has no generated data: pass your arrays with --data"),
     (["nn", "--data", "{tmp}/missing.npz"], "--data: data file"),
     (["nn", "--dataset", "spirals", "--data", "{npz}"], "has 196 inputs, the spirals network takes 20"),
@@ -112,7 +165,10 @@ BAD_USAGE = [
 @pytest.mark.parametrize("argv, message", BAD_USAGE, ids=[" ".join(a) for a, _ in BAD_USAGE])
 def test_bad_usage_exits_2_with_one_line(argv, message, tiny_npz, tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(NumpyBackend, "forward", lambda *a: pytest.fail("training started"))
-    argv = [a.format(tmp=tmp_path, npz=tiny_npz) for a in argv]
+    small = tmp_path / "small.npz"
+    np.savez(small, X_train=np.zeros((3, 196)), X_test=np.zeros((2, 196)))
+    argv = [a.format(tmp=tmp_path, npz=tiny_npz, small=small) for a in argv]
+    message = message.format(small=small)
     try:
         status = main(argv)
     except SystemExit as exc:

@@ -22,7 +22,7 @@ _DEFAULT_METHODS = "ng,mid,geo,geof,adam"
 
 #: The subcommands this module adds, with their one-line help.
 HELP = {
-    "nn": "train a deep network with ng, mid, geo, geof, perturb, adam (Figure 3)",
+    "nn": "train a deep network with ng, mid, mid1, geo, geof, perturb, adam (Figure 3)",
 }
 
 
@@ -32,12 +32,19 @@ def register(sub):
     from riemannopt.nn.curvature import CURVATURES
 
     presets = "; ".join(f"{name}: {p.description}" for name, p in PRESETS.items())
+
+    def per_preset(field):
+        values = {name: getattr(q, field) for name, q in PRESETS.items()}
+        if len(set(values.values())) == 1:
+            return f"{next(iter(values.values())):g} for every preset"
+        return ", ".join(f"{name} {v:g}" for name, v in values.items())
+
     p = sub.add_parser(
         "nn",
         help=HELP["nn"],
         description="Train one preset network with each method for the same number of iterations (once per "
         "seed), print the mean and range over seeds of the training and test error at fixed iterations and at "
-        "fixed time, draw Figure 3's layout (error against iterations, solid; against time, dashed, top axis) "
+        "fixed time and, seed by seed, on how many seeds each method's training error is below ng's, draw Figure 3's layout (error against iterations, solid; against time, dashed, top axis) "
         "and write the histories as JSON. Exit status 1 if a run failed (its partial history is kept); 130 "
         "if Ctrl-C stopped the study (the runs finished before it, and the stopped run's partial history, "
         "are written and marked).",
@@ -72,18 +79,71 @@ def register(sub):
     p.add_argument("--seed", type=non_negative_int, default=0, help="first seed (default: 0)")
     p.add_argument("--backend", default="numpy", choices=list(BACKENDS), help="compute backend (default: numpy)")
     p.add_argument("--dtype", default="float32", choices=["float32", "float64"], help="default: float32")
-    p.add_argument("--max-cg", type=positive_int, default=50, help="CG steps per solve at most (default: 50)")
-    p.add_argument("--damping", type=positive_float, default=45.0, help="initial damping λ (default: 45)")
+    p.add_argument(
+        "--max-cg", type=positive_int, default=50, help="CG steps per solve at most (default: 50, paper App. E.1)"
+    )
+    p.add_argument(
+        "--damping", type=positive_float, default=45.0, help="initial damping λ (default: 45, paper App. E.1)"
+    )
     p.add_argument(
         "--threshold",
         type=non_negative_float,
         default=None,
-        help="corrections only while λ < threshold (default: the preset's, 5 for CURVES, 10 for MNIST "
-        "and spirals; 0: never, inf: always)",
+        help="corrections of mid, mid1, geo, geof, perturb only while λ < threshold (paper App. D); default: the "
+        f"preset's, as the paper's code sets per data set (5 CURVES, 10 MNIST, 0.1 FACES): {per_preset('threshold')}; "
+        "0: never, inf: always",
     )
-    p.add_argument("--weight-decay", type=non_negative_float, default=2e-5, help="default: 2e-5")
     p.add_argument(
-        "--chunks", type=positive_int, default=4, help="curvature minibatches, one per iteration (default: 4)"
+        "--weight-decay",
+        type=non_negative_float,
+        default=None,
+        metavar="W",
+        help="w of the decay ½·w·‖θ‖² added to the objective (default: the preset's, as the paper's code's "
+        f"weightcost: {per_preset('weight_decay')}; Martens 2010: 2e-5 on the weights only)",
+    )
+    p.add_argument(
+        "--decay-biases",
+        dest="decay_biases",
+        action="store_true",
+        default=True,
+        help="decay the biases too (the default, as the paper's code)",
+    )
+    p.add_argument(
+        "--no-decay-biases",
+        dest="decay_biases",
+        action="store_false",
+        help="decay the weights only (Martens 2010)",
+    )
+    p.add_argument(
+        "--decay-in-curvature",
+        action="store_true",
+        help="add w·I (the decay's curvature) to the curvature products too; by default it enters only the "
+        "gradient, the objective and the preconditioner, as in the paper's code",
+    )
+    p.add_argument(
+        "--rho",
+        default="chunk",
+        choices=["chunk", "full"],
+        help="where the reduction ratio ρ of the Levenberg-Marquardt damping rule is measured: chunk: on the "
+        "iteration's curvature chunk, against its curvature without the decay (Martens 2010 §4.1 and the paper's "
+        "code; the default); full: on the whole training set",
+    )
+    p.add_argument(
+        "--chunks",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="curvature minibatches: the training set is split into N chunks and each iteration computes the "
+        "curvature on the next one, in turn (Martens 2010 §4.3); default: the preset's, as the paper's code's numchunks (4 CURVES, 8 MNIST, 20 "
+        f"FACES): {per_preset('chunks')}",
+    )
+    p.add_argument(
+        "--adam-batch",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="Adam's minibatch size: one iteration is then an epoch of minibatch steps; default: one step with "
+        "the full-batch gradient per iteration, the paper's Figure 3 baseline",
     )
     p.add_argument("--curvature", default="fisher", choices=list(CURVATURES), help="default: fisher")
     p.add_argument(
@@ -176,11 +236,19 @@ def check(args):
             raise UsageError(f"--data: targets have {d.T_train.shape[1]} columns, {args.dataset} has {n_out} outputs")
     elif preset.data is None:
         raise UsageError(f"--dataset {args.dataset} has no generated data: pass your arrays with --data FILE.npz")
+    else:
+        try:
+            preset.check_data()
+        except BackendUnavailableError as exc:
+            raise UsageError(f"--dataset {args.dataset}: {exc}") from None
     if args.table_iters is not None and args.table_iters[-1] > args.iters:
         raise UsageError(f"--table-iters: iteration {args.table_iters[-1]} is beyond --iters {args.iters}")
     n = args.dataset_obj.n_train if args.dataset_obj is not None else preset.n_train
-    if args.chunks > n:
-        raise UsageError(f"--chunks {args.chunks} exceeds the {n} training examples of {args.data or args.dataset}")
+    chunks = preset.chunks if args.chunks is None else args.chunks
+    if chunks > n:
+        what = f"--chunks {chunks}" if args.chunks is not None else f"the {args.dataset} preset's {chunks} chunks"
+        hint = "" if args.chunks is not None else " (set fewer with --chunks)"
+        raise UsageError(f"{what} exceeds the {n} training examples of {args.data or args.dataset}{hint}")
 
 
 def _load_study(path, option):
@@ -209,20 +277,31 @@ def run(args):
     if args.from_history is not None:
         return _report(args.study, args)
 
+    from riemannopt.nn import get_preset
+
+    preset = get_preset(args.dataset)
     options = dict(
+        preset.training_options(),
         max_cg=args.max_cg,
         damping=args.damping,
-        weight_decay=args.weight_decay,
-        chunks=args.chunks,
+        decay_biases=args.decay_biases,
+        decay_in_curvature=args.decay_in_curvature,
+        rho=args.rho,
         curvature=args.curvature,
         dtype=np.dtype(args.dtype),
     )
-    if args.threshold is not None:
-        options["threshold"] = args.threshold
+    for key in ("threshold", "weight_decay", "chunks"):
+        if getattr(args, key) is not None:
+            options[key] = getattr(args, key)
     seeds = tuple(range(args.seed, args.seed + args.seeds))
+    adam = "full batch" if args.adam_batch is None else f"minibatches of {args.adam_batch}"
     print(
         f"riemannopt nn: {args.dataset}, methods {', '.join(args.methods)}, {args.iters} iterations, "
-        f"seed(s) {', '.join(map(str, seeds))}, {args.backend} backend, {args.dtype}"
+        f"seed(s) {', '.join(map(str, seeds))}, {args.backend} backend, {args.dtype}\n"
+        f"  threshold {options['threshold']:g}, {options['chunks']} curvature chunks, rho on "
+        f"{'the chunk' if args.rho == 'chunk' else 'the full training set'}, weight decay {options['weight_decay']:g} "
+        f"({'weights and biases' if args.decay_biases else 'weights only'}"
+        f"{', in the curvature too' if args.decay_in_curvature else ''}), Adam {adam}"
     )
     try:
         study = nn_study(
@@ -233,6 +312,7 @@ def run(args):
             data=args.dataset_obj,
             backend=args.backend,
             resume=args.resume_study,
+            method_options=None if args.adam_batch is None else {"adam": {"batch_size": args.adam_batch}},
             **options,
         )
     except InputError as exc:  # a saved study that is not this one: found before any training
@@ -253,6 +333,9 @@ def _report(study, args):
         print(study.table(iterations=args.table_iters, clock=args.clock))
         other = "wall" if args.clock == "cpu" else "cpu"
         print(study.table(clock=other, with_iterations=False))
+        paired = study.paired_table(iterations=args.table_iters, clock=args.clock)
+        if paired:
+            print(paired)
         save_figure(study.figure(clock=args.clock, title=args.title), args.out, dpi=120)
         print(f"figure written to {args.out}")
         if args.history is not None:

@@ -4,8 +4,8 @@ methods and seeds.
 :func:`nn_study` trains one preset network with every method for the same number of iterations,
 once per seed (seed ``s`` generates the data and initializes the network, so the methods are
 compared on the same data and start), and returns an :class:`NNStudy`: the histories, a table of
-the mean and spread of the errors at fixed iterations and at fixed time, the figure, and a JSON
-form.
+the mean and spread of the errors at fixed iterations and at fixed time, a paired table (on how
+many seeds each method beats ``ng``), the figure, and a JSON form.
 """
 
 import math
@@ -126,9 +126,7 @@ class NNStudy:
         with_iterations : bool
             Include the fixed-iteration columns (False: only the fixed-time ones).
         """
-        iterations = iterations or sorted({max(self.iters // 2, 1), self.iters})
-        t_end = self.common_time(clock)
-        times = times or [t_end / 2, t_end]
+        iterations, times = self._points(iterations, times, clock)
         has_test = any("test_error" in h for h in self.runs.values())
         cols = []
         if with_iterations:
@@ -179,6 +177,82 @@ class NNStudy:
             lines.append(f"! {m} (seed {s}) failed: {msg}")
         if self.interrupted:
             lines.append(f"! {self.interruption()}; the runs finished before it are kept")
+        return "\n".join(lines)
+
+    def _points(self, iterations, times, clock):
+        """The table's iterations and times: those given, or half and all of :attr:`iters` and of
+        :meth:`common_time`."""
+        iterations = list(iterations or sorted({max(self.iters // 2, 1), self.iters}))
+        if not times:
+            t_end = self.common_time(clock)
+            times = [t_end / 2, t_end]
+        return iterations, list(times)
+
+    def _per_seed(self, method, kind, at, clock):
+        """``{seed: training error}`` of ``method`` at iteration ``at`` (``kind="it"``) or time
+        ``at`` (``kind="t"``), as :meth:`at_iteration` and :meth:`at_time` measure it."""
+        c = STUDY_CLOCKS[clock]
+        out = {}
+        for s in self.seeds:
+            h = self.runs.get((method, s))
+            if h is None:
+                continue
+            e = h["train_error"]
+            out[s] = float(e[min(at, len(e) - 1)] if kind == "it" else _value_at(h, "train_error", c, at))
+        return out
+
+    def wins(self, method, iteration=None, time=None, clock="cpu", baseline="ng"):
+        """On how many seeds ``method``'s training error is below ``baseline``'s, at iteration
+        ``iteration`` or at time ``time`` (exactly one of them), seed by seed (each seed gives both
+        methods the same data and the same start).
+
+        A run that stopped before that point counts with its last value, as in :meth:`table`; a
+        NaN error counts as the worst.
+
+        Returns
+        -------
+        (int, int, int)
+            The seeds where it is strictly below, those where the two are equal (e.g. a correction
+            that was still off: the method is then ``ng`` exactly), and the seeds where both
+            methods ran.
+        """
+        if (iteration is None) == (time is None):
+            raise InputError("give exactly one of iteration and time")
+        kind, at = ("it", int(iteration)) if iteration is not None else ("t", float(time))
+        mine = self._per_seed(method, kind, at, clock)
+        base = self._per_seed(baseline, kind, at, clock)
+        common = [s for s in mine if s in base]
+        worst = lambda v: math.inf if math.isnan(v) else v  # noqa: E731
+        below = sum(worst(mine[s]) < worst(base[s]) for s in common)
+        tied = sum(worst(mine[s]) == worst(base[s]) for s in common)
+        return below, tied, len(common)
+
+    def paired_table(self, iterations=None, times=None, clock="cpu", baseline="ng"):
+        """Per seed, whether each method's training error is below ``baseline``'s: the count of
+        such seeds over the seeds both ran (e.g. ``3/3``; ``0/3 (2 equal)`` when two seeds tie, as
+        a correction does while it is still off), at the iterations and times of :meth:`table`
+        (same defaults).  The mean of :meth:`table` can hide a method that wins on
+        most seeds by a little and loses on one by a lot; this table shows it.  Empty string when
+        the study has no run of ``baseline``."""
+        if not self.histories(baseline):
+            return ""
+        iterations, times = self._points(iterations, times, clock)
+        cols = [(f"train @{k}", dict(iteration=k)) for k in iterations]
+        cols += [(f"train @{t:.3g}s", dict(time=t)) for t in times]
+        lines = [
+            f"paired with {baseline}: seeds on which the method's training error is below {baseline}'s "
+            f"(same seed: same data and start); times in {clock} seconds",
+            "| method | " + " | ".join(c[0] for c in cols) + " |",
+            "|---" * (len(cols) + 1) + "|",
+        ]
+        for m in self.methods:
+            if m == baseline:
+                continue
+            cells = []
+            for _, at in cols:
+                below, tied, n = self.wins(m, clock=clock, baseline=baseline, **at)
+                cells.append((f"{below}/{n}" + (f" ({tied} equal)" if tied else "")) if n else "—")
+            lines.append(f"| {m} | " + " | ".join(cells) + " |")
         return "\n".join(lines)
 
     def interruption(self):
@@ -345,7 +419,19 @@ def _cell(v):
     return f"{v.mean():.4g} [{v.min():.4g}, {v.max():.4g}]"
 
 
-def nn_study(preset, methods, iters, seeds=(0,), *, data=None, backend="numpy", progress=None, resume=None, **options):
+def nn_study(
+    preset,
+    methods,
+    iters,
+    seeds=(0,),
+    *,
+    data=None,
+    backend="numpy",
+    progress=None,
+    resume=None,
+    method_options=None,
+    **options,
+):
     """Train ``preset``'s network with each method for ``iters`` iterations, once per seed.
 
     Parameters
@@ -369,8 +455,13 @@ def nn_study(preset, methods, iters, seeds=(0,), *, data=None, backend="numpy", 
         file ``riemannopt nn --history`` wrote): its runs that reached ``iters`` or failed are
         kept as they are, and only the others are trained (a failed run would fail again: the
         runs are deterministic).  Its preset, ``iters`` and settings must be this call's.
+    method_options : dict, optional
+        ``{method: {option: value}}``: options of :func:`riemannopt.nn.train` for one method
+        only, over ``options`` (e.g. ``{"adam": {"batch_size": 100}}``).
     **options
-        Further options of :func:`riemannopt.nn.train` (``threshold`` defaults to the preset's).
+        Further options of :func:`riemannopt.nn.train`, for every method; ``threshold``, ``chunks`` and
+        ``weight_decay`` default to the preset's (:meth:`riemannopt.nn.Preset.training_options`:
+        the paper's code's settings for that data set).
 
     Returns
     -------
@@ -392,15 +483,26 @@ def nn_study(preset, methods, iters, seeds=(0,), *, data=None, backend="numpy", 
     for m in methods:
         if m not in METHODS:
             raise MethodError(f"unknown training method {m!r} in methods; expected one of {list(METHODS)}")
+    if method_options is None:
+        method_options = {}
+    if not isinstance(method_options, dict) or not all(isinstance(v, dict) for v in method_options.values()):
+        raise InputError("method_options must be a dict {method: {option: value}}")
+    for m in method_options:
+        if m not in METHODS:
+            raise MethodError(f"unknown training method {m!r} in method_options; expected one of {list(METHODS)}")
+    method_options = {m: dict(o) for m, o in method_options.items() if o}
     p = get_preset(preset) if isinstance(preset, str) else preset
-    options.setdefault("threshold", p.threshold)
+    for key, value in p.training_options().items():
+        options.setdefault(key, value)
+    if data is None:
+        p.check_data()  # a missing optional dependency (scikit-learn for digits) before any run
     study = NNStudy(
         p.name if data is None else f"{p.name} on {data.name}",
         tuple(methods),
         tuple(seeds),
         iters,
         {},
-        settings=dict(options, backend=backend),
+        settings=dict(options, backend=backend, **({"method_options": method_options} if method_options else {})),
         error=error_kind(p.loss),
     )
     kept = _resumable(study, resume)
@@ -426,7 +528,7 @@ def nn_study(preset, methods, iters, seeds=(0,), *, data=None, backend="numpy", 
                         X_test=d.X_test,
                         T_test=d.T_test,
                         progress=progress,
-                        **options,
+                        **{**options, **method_options.get(m, {})},
                     )
                 except TrainingError as exc:
                     with deferred_interrupt():

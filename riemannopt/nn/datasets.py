@@ -1,15 +1,19 @@
-"""Data for training: generated CURVES-like images, a generated classification set, a user's
-``.npz``.  Nothing downloads.
+"""Data for training: generated CURVES-like images, a generated classification set, scikit-learn's
+bundled handwritten digits, a user's ``.npz``.  Nothing downloads.
 
 * :func:`curves`: images of smooth curves through three random points, drawn with an
   anti-aliased pen into ``[0, 1]`` pixels, like the CURVES set of Hinton & Salakhutdinov (2006)
   used by Martens (2010) and the paper (§7.2), which is itself synthetic.
 * :func:`spirals`: interleaved spiral arms, one per class, embedded in more dimensions — a
   classification set no linear classifier can solve, for the ``softmax_ce`` classifier.
+* :func:`digits`: the 1797 8×8 handwritten digits that scikit-learn ships inside its wheel
+  (``sklearn.datasets.load_digits``; the optional ``data`` extra:
+  ``pip install "riemannopt[data]"``) — real images, a small MNIST.
 * :func:`load_npz`: a user's arrays (e.g. MNIST, which cannot be generated).
 
 Every generator is deterministic given its seed, and its training and test sets come from
-separate random streams (the test set does not change with ``n_train``).
+separate random streams (the test set does not change with ``n_train``); :func:`digits` splits
+the fixed images by a seeded permutation, its test set likewise independent of ``n_train``.
 """
 
 import os
@@ -20,9 +24,9 @@ from pathlib import Path
 import numpy as np
 
 from riemannopt._checks import allocate, as_float_array, check_finite, check_number
-from riemannopt.errors import InputError, ShapeError
+from riemannopt.errors import BackendUnavailableError, InputError, ShapeError
 
-__all__ = ["Dataset", "curves", "spirals", "load_npz"]
+__all__ = ["Dataset", "curves", "spirals", "digits", "require_sklearn", "load_npz"]
 
 
 @dataclass
@@ -238,6 +242,97 @@ def spirals(n_train, n_test, classes=5, dim=20, seed=0, *, turns=1.0, noise=0.02
     X_train, T_train = _spiral_points(np.random.default_rng([seed, 0]), X_train, classes, turns, noise, embed)
     X_test, T_test = _spiral_points(np.random.default_rng([seed, 1]), X_test, classes, turns, noise, embed)
     return Dataset(f"spirals{classes}", X_train, T_train, X_test, T_test, "classifier")
+
+
+# -- scikit-learn's digits ------------------------------------------------------------------------
+
+#: Images of :func:`digits` (scikit-learn's bundled copy of the UCI optical digits test set).
+DIGITS_IMAGES = 1797
+
+
+def require_sklearn():
+    """``sklearn.datasets.load_digits``, or a :class:`~riemannopt.errors.BackendUnavailableError`
+    saying how to install scikit-learn (the ``data`` extra)."""
+    try:
+        from sklearn.datasets import load_digits
+    except ImportError as exc:
+        raise BackendUnavailableError(
+            f"the digits data set is the one bundled with scikit-learn, which is not installed ({exc}); "
+            'install the data extra: pip install "riemannopt[data]"'
+        ) from None
+    return load_digits
+
+
+def _digit_images():
+    """The 1797 images (pixels 0–16 as float64) and labels, read once from scikit-learn's wheel."""
+    global _DIGITS
+    if _DIGITS is None:
+        load_digits = require_sklearn()
+        bunch = load_digits()
+        X = np.asarray(bunch.data, dtype=np.float64)
+        y = np.asarray(bunch.target, dtype=np.int64)
+        if X.shape != (DIGITS_IMAGES, 64) or y.shape != (DIGITS_IMAGES,):
+            raise InputError(f"sklearn.datasets.load_digits returned {X.shape} images, expected ({DIGITS_IMAGES}, 64)")
+        X.flags.writeable = y.flags.writeable = False
+        _DIGITS = (X, y)
+    return _DIGITS
+
+
+_DIGITS = None
+
+
+def digits(n_train=1200, n_test=597, seed=0, *, task="classifier", standardize=False):
+    """Real handwritten digits: the 1797 8×8 images bundled with scikit-learn
+    (``sklearn.datasets.load_digits``, read from its wheel, nothing downloaded), 64 inputs.
+
+    The pixels (0–16) are divided by 16 into ``[0, 1]``.  Seed ``s`` permutes the images once:
+    the training set is the first ``n_train`` of the permutation and the test set its last
+    ``n_test`` (so the test set does not change with ``n_train``); the two never overlap.
+
+    Parameters
+    ----------
+    n_train, n_test : int
+        ``n_train + n_test`` at most 1797 (default: 1200 and the other 597).
+    seed : int
+    task : {"classifier", "autoencoder"}
+        Targets: the labels 0–9, or the images themselves.
+    standardize : bool
+        Subtract the mean and divide by the standard deviation of all the pixels of the training
+        and test images (one number each), as the paper's code does for its MNIST classifier;
+        otherwise the inputs stay in ``[0, 1]`` (an auto-encoder's ``bce`` targets must).
+
+    Returns
+    -------
+    Dataset
+        ``X_train`` of shape ``(n_train, 64)``, float64; ``T_train`` integer labels in
+        ``[0, 10)`` (classifier) or ``X_train`` itself (auto-encoder).
+
+    Raises
+    ------
+    InputError
+        Counts or ``seed`` that are not integers in range, ``n_train + n_test > 1797``, an
+        unknown ``task``, or ``standardize`` not a bool.
+    BackendUnavailableError
+        scikit-learn is not installed (``pip install "riemannopt[data]"``).
+    """
+    n_train, n_test, seed = _count("n_train", n_train, 1), _count("n_test", n_test), _count("seed", seed)
+    if n_train + n_test > DIGITS_IMAGES:
+        raise InputError(f"n_train + n_test must be at most the {DIGITS_IMAGES} digit images, got {n_train} + {n_test}")
+    if task not in ("classifier", "autoencoder"):
+        raise InputError(f"task must be 'classifier' or 'autoencoder', got {task!r}")
+    if not isinstance(standardize, (bool, np.bool_)):
+        raise InputError(f"standardize must be True or False, got {standardize!r}")
+    images, labels = _digit_images()
+    order = np.random.default_rng([seed, 3]).permutation(DIGITS_IMAGES)
+    train, test = order[:n_train], order[DIGITS_IMAGES - n_test :]
+    X_train, X_test = images[train] / 16.0, images[test] / 16.0
+    if standardize:
+        both = np.concatenate([X_train, X_test])
+        mean, std = both.mean(), both.std()
+        X_train, X_test = (X_train - mean) / std, (X_test - mean) / std
+    if task == "autoencoder":
+        return Dataset("digits", X_train, X_train, X_test, X_test, "autoencoder")
+    return Dataset("digits", X_train, labels[train].copy(), X_test, labels[test].copy(), "classifier")
 
 
 # -- a user's arrays ------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from riemannopt.errors import InputError
+from riemannopt.errors import InputError, MethodError
 from riemannopt.experiments import NNStudy, nn_study
 from riemannopt.nn.datasets import curves
 from riemannopt.nn.presets import Preset
@@ -61,6 +61,45 @@ def test_measurements_at_fixed_iterations_and_times(study):
     assert "† a run had finished" in text
 
 
+def test_paired_table_counts_seeds_below_ng(study):
+    """Seed by seed against ng, at the table's iterations (1, 3) and times (1.5 s, 3 s): geof is
+    below ng at iteration 1 on both seeds (4 < 5, 4 < 6) and at iteration 3 (1 < 2, 2 < 3); at
+    1.5 s geof has finished no iteration (10, 10) and ng one on each seed (5, 6); at 3 s geof has
+    (4, 4) and ng (2, 4): below on no seed, equal on seed 1."""
+    assert study.wins("geof", iteration=1) == (2, 0, 2)
+    assert study.wins("geof", iteration=3) == (2, 0, 2)
+    assert study.wins("geof", time=1.5) == (0, 0, 2)
+    assert study.wins("geof", time=3.0) == (0, 1, 2)
+    assert study.wins("adam", iteration=3) == (0, 0, 2)
+    text = study.paired_table()
+    assert "paired with ng" in text
+    assert "| method | train @1 | train @3 | train @1.5s | train @3s |" in text
+    assert "| geof | 2/2 | 2/2 | 0/2 | 0/2 (1 equal) |" in text
+    assert "| adam | 0/2 | 0/2 | 0/2 | 0/2 |" in text
+    assert "| ng |" not in text
+    # The same iterations and times as the table when given.
+    # The iterations and times given: at 1 s ng has (5, 10), geof (10, 10), Adam its last (7, 8).
+    text = study.paired_table(iterations=[2], times=[1.0])
+    assert "| geof | 2/2 | 0/2 (1 equal) |" in text and "| adam | 0/2 | 1/2 |" in text
+    with pytest.raises(InputError, match="exactly one of iteration and time"):
+        study.wins("geof")
+
+
+def test_paired_table_pairs_by_seed_and_handles_missing_runs_and_nan(study):
+    """Only the seeds both methods ran count; a NaN error (a diverged run) is the worst; with no
+    ng run there is no paired table."""
+    study.runs["geof", 2] = history([10, 1, 1, 1], [0, 1, 2, 3])  # no ng seed 2: not counted
+    study.seeds = (0, 1, 2)
+    study.runs["ng", 1]["train_error"] = np.array([10, np.nan, np.nan, np.nan])
+    assert study.wins("geof", iteration=3) == (2, 0, 2)
+    study.runs["geof", 0]["train_error"] = np.array([10, np.nan, np.nan, np.nan])
+    assert study.wins("geof", iteration=3) == (1, 0, 2)  # seed 0: NaN against 2, lost
+    study.runs["geof", 1]["train_error"] = np.array([10, np.nan, np.nan, np.nan])
+    assert study.wins("geof", iteration=3) == (0, 1, 2)  # seed 1: both NaN, equal
+    del study.runs["ng", 0], study.runs["ng", 1]
+    assert study.paired_table() == ""
+
+
 def test_figure_curves_are_the_studys_measurements(study):
     """What the figure draws: per method, each seed's errors up to the shortest run and, at each
     time of the grid up to the earliest end, the mean over seeds of :meth:`NNStudy.at_time` (the
@@ -97,9 +136,32 @@ def test_tiny_study_runs_every_method():
     assert all(len(h["iteration"]) == 4 for h in st.runs.values()) and not st.failures
     assert st.settings["threshold"] == 5.0 and st.error == "squared"
     assert "| geof |" in st.table()
+    # the paired table of a real study: each count is over the two seeds
+    assert all(st.wins(m, iteration=3)[2] == 2 for m in ("geof", "adam"))
+    assert "| geof | " in st.paired_table() and "/2" in st.paired_table()
 
 
-def _tiny():
+def test_study_takes_the_presets_settings_and_per_method_options():
+    """threshold, chunks and weight_decay default to the preset's (the paper's per-data-set
+    settings) and are overridden by the call's; method_options reach only their method."""
+    p = _tiny(chunks=3, weight_decay=2e-5)
+    st = nn_study(p, ("ng",), 1, seeds=(0,))
+    assert (st.settings["chunks"], st.settings["weight_decay"], st.settings["threshold"]) == (3, 2e-5, 5.0)
+    st = nn_study(p, ("ng",), 1, seeds=(0,), chunks=2, threshold=1.0)
+    assert (st.settings["chunks"], st.settings["threshold"]) == (2, 1.0)
+    full = nn_study(p, ("ng", "adam"), 2, seeds=(0,))
+    mini = nn_study(p, ("ng", "adam"), 2, seeds=(0,), method_options={"adam": {"batch_size": 10}})
+    assert mini.settings["method_options"] == {"adam": {"batch_size": 10}} and "method_options" not in full.settings
+    np.testing.assert_array_equal(mini.runs["ng", 0]["train_error"], full.runs["ng", 0]["train_error"])
+    # minibatches of 10 over 30 examples: three Adam steps per iteration instead of one
+    assert mini.runs["adam", 0]["train_error"][-1] < full.runs["adam", 0]["train_error"][-1]
+    with pytest.raises(MethodError, match="unknown training method 'lbfgs' in method_options"):
+        nn_study(p, ("ng",), 1, method_options={"lbfgs": {}})
+    with pytest.raises(InputError, match="method_options must be a dict"):
+        nn_study(p, ("ng",), 1, method_options={"adam": 10})
+
+
+def _tiny(**settings):
     return Preset(
         "tiny",
         "tiny auto-encoder",
@@ -109,6 +171,7 @@ def _tiny():
         5.0,
         lambda seed: curves(30, 10, size=4, seed=seed),
         30,
+        **settings,
     )
 
 

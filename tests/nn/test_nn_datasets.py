@@ -1,12 +1,15 @@
 """Generated data sets and the .npz loader (riemannopt.nn.datasets)."""
 
+import sys
+
 import numpy as np
 import pytest
 from scipy.optimize import minimize
 from scipy.special import logsumexp
 
-from riemannopt.errors import InputError, ShapeError
-from riemannopt.nn.datasets import curves, load_npz, spirals
+from riemannopt.errors import BackendUnavailableError, InputError, ShapeError
+from riemannopt.nn import datasets
+from riemannopt.nn.datasets import curves, digits, load_npz, spirals
 
 
 def test_curves_are_deterministic_per_seed_and_in_range():
@@ -130,3 +133,76 @@ def test_load_npz_missing_or_unreadable(tmp_path):
     (tmp_path / "text.npz").write_text("hello")
     with pytest.raises(InputError, match="cannot read"):
         load_npz(tmp_path / "text.npz")
+
+
+# -- scikit-learn's digits ------------------------------------------------------------------------
+
+
+def test_digits_shape_range_split_and_determinism():
+    """1797 real 8×8 images in [0, 1]; seed s permutes them once: a disjoint train / test split
+    (default 1200 / 597, all the images), the same for the same seed, another for another, the
+    test set independent of n_train."""
+    pytest.importorskip("sklearn")
+    from sklearn.datasets import load_digits
+
+    d = digits(seed=3)
+    assert d.task == "classifier" and d.name == "digits"
+    assert d.X_train.shape == (1200, 64) and d.X_test.shape == (597, 64) and d.X_train.dtype == np.float64
+    for X in (d.X_train, d.X_test):
+        assert X.min() == 0.0 and X.max() == 1.0
+        np.testing.assert_array_equal(X * 16, np.round(X * 16))  # pixels 0–16 scaled by 1/16
+    assert d.T_train.dtype.kind == "i" and set(np.unique(d.T_train)) == set(range(10))
+    # Every image once: the split is a permutation of scikit-learn's images, labels kept with them.
+    ref = load_digits()
+    both = np.concatenate([d.X_train, d.X_test]) * 16
+    key = lambda X: sorted(map(bytes, X.astype(np.uint8)))  # noqa: E731
+    assert key(both) == key(ref.data)
+    i = int(np.flatnonzero((ref.data == d.X_train[0] * 16).all(axis=1))[0])
+    assert d.T_train[0] == ref.target[i]
+    again, other = digits(seed=3), digits(seed=4)
+    np.testing.assert_array_equal(again.X_train, d.X_train)
+    np.testing.assert_array_equal(again.T_test, d.T_test)
+    assert not np.array_equal(other.X_train, d.X_train)
+    small = digits(100, 597, seed=3)
+    np.testing.assert_array_equal(small.X_test, d.X_test)
+    np.testing.assert_array_equal(small.X_train, d.X_train[:100])
+
+
+def test_digits_autoencoder_and_standardized_inputs():
+    pytest.importorskip("sklearn")
+    ae = digits(50, 20, seed=1, task="autoencoder")
+    assert ae.task == "autoencoder" and ae.T_train is ae.X_train and ae.X_test.shape == (20, 64)
+    plain = digits(50, 20, seed=1)
+    np.testing.assert_array_equal(ae.X_train, plain.X_train)
+    std = digits(50, 20, seed=1, standardize=True)
+    both = np.concatenate([std.X_train, std.X_test])
+    assert abs(both.mean()) < 1e-12 and abs(both.std() - 1) < 1e-12
+    # one affine map for all pixels (the paper's code for the MNIST classifier)
+    scale = (std.X_train[0] - std.X_train[0].min()) / np.ptp(std.X_train[0])
+    np.testing.assert_allclose(scale, (plain.X_train[0] - plain.X_train[0].min()) / np.ptp(plain.X_train[0]))
+    np.testing.assert_array_equal(std.T_train, plain.T_train)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(n_train=1200, n_test=598), "n_train \\+ n_test must be at most the 1797 digit images"),
+        (dict(n_train=0), "n_train must be an integer >= 1"),
+        (dict(task="regression"), "task must be 'classifier' or 'autoencoder'"),
+        (dict(standardize="yes"), "standardize must be True or False"),
+    ],
+)
+def test_digits_arguments(kwargs, match):
+    """Arguments are checked before scikit-learn is needed."""
+    with pytest.raises(InputError, match=match):
+        digits(**kwargs)
+
+
+def test_digits_without_scikit_learn_name_the_extra(monkeypatch):
+    monkeypatch.setitem(sys.modules, "sklearn", None)
+    monkeypatch.setitem(sys.modules, "sklearn.datasets", None)
+    monkeypatch.setattr(datasets, "_DIGITS", None)
+    with pytest.raises(BackendUnavailableError, match=r'install the data extra: pip install "riemannopt\[data\]"'):
+        digits()
+    with pytest.raises(BackendUnavailableError, match="scikit-learn"):
+        datasets.require_sklearn()
