@@ -53,7 +53,7 @@ for method in ("ng", "geo", "geof"):
         seed=0,
         X_test=data.X_test,
         T_test=data.X_test,
-        threshold=preset.threshold,
+        **preset.training_options(),
     )
     h = results[method].history
     print(

@@ -33,7 +33,7 @@ data = ro.nn.datasets.curves(300 if QUICK else 2000, 100, size=14, seed=1)
 net = ro.nn.MLP(preset.sizes, preset.activations, preset.loss)
 iters = 6 if QUICK else 40
 results = {
-    m: ro.nn.train(net, data.X_train, data.X_train, m, iters, seed=1, threshold=preset.threshold)
+    m: ro.nn.train(net, data.X_train, data.X_train, m, iters, seed=1, **preset.training_options())
     for m in ("ng", "geo", "perturb")
 }
 for m, res in results.items():
