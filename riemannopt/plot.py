@@ -301,10 +301,14 @@ def benchmark_figure(curves, *, clock="cpu", ylabel="training error", legend_tit
             left.fill_between(it, errs.min(axis=0)[1:], errs.max(axis=0)[1:], color=color, alpha=0.15, lw=0)
         keep = np.asarray(t) > 0
         right.plot(np.asarray(t)[keep], np.asarray(mean)[keep], color=color, lw=1.8)
+    plain = FuncFormatter(lambda v, _: f"{v:g}")
     for ax in (left, right):
         ax.set_xscale("log")
         if positive:
             ax.set_yscale("log")
+            ax.yaxis.set_major_formatter(plain)
+            ax.yaxis.set_minor_formatter(plain)
+            ax.tick_params(axis="y", which="minor", labelsize="x-small")
         ax.grid(alpha=0.3, which="both")
     left.set_xlabel("iteration")
     right.set_xlabel(f"{'processor' if clock == 'cpu' else 'wall'} time, s")

@@ -184,3 +184,18 @@ def test_unavailable_backend_is_bad_usage(capsys):
     assert main(["nn", "--backend", "cuda"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("riemannopt nn: error: --backend cuda:") and err.count("\n") == 1
+
+
+def test_nn_pascanu_bengio_options_and_layout(tiny_npz, tmp_path):
+    """--ncg-search reaches ncg-l only, --ng-batch ngd only; --layout pascanu draws the two
+    log-axis panels."""
+    from matplotlib.image import imread
+
+    hist, png = tmp_path / "nn.json", tmp_path / "nn.png"
+    argv = ["nn", "--data", str(tiny_npz), "--methods", "ngd,ncg-l", "--iters", "2", "--out", str(png)]
+    argv += ["--ncg-search", "model", "--ng-batch", "10", "--layout", "pascanu", "--history", str(hist)]
+    assert main(argv) == 0
+    s = json.loads(hist.read_text())["settings"]
+    assert s["method_options"] == {"ncg-l": {"ncg_search": "model"}, "ngd": {"ng_batch": 10}}
+    height, width = imread(png).shape[:2]
+    assert width > 1.8 * height  # two panels side by side

@@ -145,6 +145,20 @@ def register(sub):
         help="Adam's minibatch size: one iteration is then an epoch of minibatch steps; default: one step with "
         "the full-batch gradient per iteration, the paper's Figure 3 baseline",
     )
+    p.add_argument(
+        "--ncg-search",
+        default="cobyla",
+        choices=["cobyla", "model"],
+        help="how ncg-l solves its two-dimensional search (Pascanu & Bengio eq. 21): scipy's COBYLA as they do, "
+        "or the damped quadratic model on the plane (default: cobyla)",
+    )
+    p.add_argument(
+        "--ng-batch",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="ngd's minibatch (Pascanu & Bengio's NGD; default: a quarter of the training set)",
+    )
     p.add_argument("--curvature", default="fisher", choices=list(CURVATURES), help="default: fisher")
     p.add_argument(
         "--clock",
@@ -154,6 +168,13 @@ def register(sub):
         "(default: cpu)",
     )
     p.add_argument("--out", type=figure_path, default="nn.png", help="figure file (default: nn.png)")
+    p.add_argument(
+        "--layout",
+        default="song",
+        choices=["song", "pascanu"],
+        help="the figure: the paper's Figure 3 (error against iterations and time on linear axes) or "
+        "Pascanu & Bengio's (two panels, logarithmic axes; default: song)",
+    )
     p.add_argument(
         "--history",
         type=output_path,
@@ -268,6 +289,18 @@ def _load_study(path, option):
         raise UsageError(f"{option}: {path}: {exc}") from None
 
 
+def _method_options(args):
+    """The options that reach one method only."""
+    out = {}
+    if args.adam_batch is not None:
+        out["adam"] = {"batch_size": args.adam_batch}
+    if args.ncg_search != "cobyla":
+        out["ncg-l"] = {"ncg_search": args.ncg_search}
+    if args.ng_batch is not None:
+        out["ngd"] = {"ng_batch": args.ng_batch}
+    return out or None
+
+
 def run(args):
     import numpy as np
 
@@ -312,7 +345,7 @@ def run(args):
             data=args.dataset_obj,
             backend=args.backend,
             resume=args.resume_study,
-            method_options=None if args.adam_batch is None else {"adam": {"batch_size": args.adam_batch}},
+            method_options=_method_options(args),
             **options,
         )
     except InputError as exc:  # a saved study that is not this one: found before any training
@@ -336,7 +369,7 @@ def _report(study, args):
         paired = study.paired_table(iterations=args.table_iters, clock=args.clock)
         if paired:
             print(paired)
-        save_figure(study.figure(clock=args.clock, title=args.title), args.out, dpi=120)
+        save_figure(study.figure(clock=args.clock, title=args.title, layout=args.layout), args.out, dpi=120)
         print(f"figure written to {args.out}")
         if args.history is not None:
             print(f"histories written to {args.history}")

@@ -292,17 +292,20 @@ class NNStudy:
             out[m] = (errors, times, mean)
         return out
 
-    def figure(self, clock="cpu", title=None):
-        """Figure 3's layout (:func:`riemannopt.plot.training_figure`) of :meth:`curves`: the
-        error against iterations and against time on ``clock``, the mean and range over seeds;
-        the title says where Ctrl-C stopped an interrupted study."""
-        from riemannopt.plot import training_figure
+    def figure(self, clock="cpu", title=None, layout="song"):
+        """The study's figure from :meth:`curves`: the error against iterations and against time
+        on ``clock``, the mean (and range) over seeds; the title says where Ctrl-C stopped an
+        interrupted study.  ``layout="song"``: the paper's Figure 3 (:func:`riemannopt.plot.training_figure`,
+        linear axes, time on the top axis); ``"pascanu"``: Pascanu & Bengio's Figure 3
+        (:func:`riemannopt.plot.benchmark_figure`, two panels, logarithmic axes)."""
+        from riemannopt.plot import benchmark_figure, training_figure
 
         seeds = f"{len(self.seeds)} seeds, mean and range" if len(self.seeds) > 1 else f"seed {self.seeds[0]}"
         title = title or f"Training the {self.preset} network"
         if self.interrupted:
             title += f"\n{self.interruption()}"
-        return training_figure(
+        draw = {"song": training_figure, "pascanu": benchmark_figure}[layout]
+        return draw(
             self.curves(clock),
             clock=clock,
             ylabel=_ERROR_LABELS.get(self.error, "training error"),
