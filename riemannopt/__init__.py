@@ -24,6 +24,7 @@ from riemannopt.integrators import (
     optimize,
     parallel_transport,
 )
+from riemannopt.minimizers import MINIMIZERS, minimize
 from riemannopt.symbolic import Metric, Problem, QuadratureMetric, fisher_metric
 
 __version__ = "0.1.0"
@@ -51,6 +52,8 @@ __all__ = [
     "nn",
     "convergence_order",
     "invariance_order",
+    "minimize",
+    "MINIMIZERS",
     "blas_threads",
 ]
 

@@ -2,8 +2,10 @@
 transport, the exact flow.
 
 The methods are entries of one registry (:mod:`.methods`).  Numerical core: the jitted step rules,
-ODE solvers and trajectory loop in :mod:`.kernels`, compiled once per machine; a problem's
-generated functions reach them as data (:mod:`.binding`), bound by :mod:`.link`.  Thin Python edges: :func:`optimize`, :func:`exp_map`,
+ODE solvers (one adaptive Runge–Kutta loop over the tableaus of :mod:`.tableaus`) and trajectory
+loop in :mod:`.kernels`, compiled once per machine; a problem's generated functions reach them as
+data (:mod:`.binding`), bound by :mod:`.link`.  Every outcome they report is a code of
+:mod:`.outcomes`, which also says what error each one raises.  Thin Python edges: :func:`optimize`, :func:`exp_map`,
 :func:`parallel_transport`, :func:`geodesic`.  This package never imports sympy.
 """
 

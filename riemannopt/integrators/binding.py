@@ -39,6 +39,8 @@ from numba.experimental.function_type import _get_jit_address, _get_wrapper_addr
 from numba.extending import intrinsic, overload
 
 from riemannopt.codegen.compiled import SIGNATURES
+from riemannopt.integrators.outcomes import VOCABULARY
+from riemannopt.integrators.tableaus import DIGEST as TABLEAUS
 
 __all__ = [
     "Functions",
@@ -82,8 +84,11 @@ FUNCTIONS_TYPE = types.NamedTuple([types.int64, _I1, *(types.FunctionType(s) for
 STEP_SIGNATURE = types.int64(FUNCTIONS_TYPE, _C1, _C1, _f8, types.int64, _C1, _f8, _f8, types.int64, _C1, _C1)
 STEP_TYPE = types.FunctionType(STEP_SIGNATURE)
 
-#: A digest of the types above: the kernels module records the one it was written for.
-LAYOUT = hashlib.sha256(f"{FUNCTIONS_TYPE}|{STEP_SIGNATURE}".encode()).hexdigest()[:12]
+#: A digest of what the kernels' machine code takes from outside ``kernels.py``: the types above,
+#: the outcome codes (:data:`riemannopt.integrators.outcomes.VOCABULARY`) and the Runge–Kutta
+#: tableaus (:data:`riemannopt.integrators.tableaus.DIGEST`), all frozen into it by numba.  The
+#: kernels module records the one it was written for (numba's cache sees edits of that file only).
+LAYOUT = hashlib.sha256(f"{FUNCTIONS_TYPE}|{STEP_SIGNATURE}|{VOCABULARY}|{TABLEAUS}".encode()).hexdigest()[:12]
 
 
 def _function(context, builder, ftype, c_addr, jit_addr):

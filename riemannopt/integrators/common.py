@@ -5,12 +5,13 @@ import numpy as np
 from riemannopt import errors
 from riemannopt._checks import as_count, as_float_array, check_finite
 from riemannopt.codegen import CompiledProblem
-from riemannopt.integrators.flows import WHY_DOMAIN, WHY_NON_FINITE, WHY_NOT_PD, WHY_STEP_CAP, WHY_TOLERANCE
+from riemannopt.integrators.outcomes import EXPMAP_FAILED, NOT_PD, OUT_OF_DOMAIN, STATUS_TEXT, WHY_DOMAIN, WHY_TEXT
 
 __all__ = [
     "as_compiled",
     "raise_status",
     "raise_expmap",
+    "raise_expmap_stop",
     "raise_flow_stop",
     "expmap_detail",
     "check_start",
@@ -19,45 +20,8 @@ __all__ = [
     "WHY_TEXT",
 ]
 
-# Status codes of kernels.py (OUT_OF_DOMAIN, NOT_PD, NON_FINITE, EXPMAP_FAILED, SINGULAR) → (exception
-# class, what is wrong with a point, what is wrong when an intermediate quantity of a step failed);
-# tests/integrators/test_failures.py checks the codes agree.
-STATUS_TEXT = {
-    1: (
-        errors.DomainError,
-        "is outside the domain",
-        "an intermediate point (such as the midpoint's half step) is outside the domain",
-    ),
-    2: (
-        errors.NotPositiveDefiniteError,
-        "has a metric that is singular or not positive definite",
-        "the metric at an intermediate point is singular or not positive definite",
-    ),
-    3: (
-        errors.NonFiniteError,
-        "is not finite (or its loss is not)",
-        "an intermediate value (the natural direction or a correction) is not finite",
-    ),
-    4: (
-        errors.ExpMapError,
-        "is where the ODE solver could not continue",
-        "the geodesic ODE solver could not finish the exponential map",
-    ),
-    5: (
-        errors.SingularHessianError,
-        "has a singular Hessian of the loss",
-        "the Hessian of the loss is singular there",
-    ),
-}
-
-# Why an ODE solve stopped short (the WHY_* codes of kernels.py and flows.py).
-WHY_TEXT = {
-    WHY_TOLERANCE: "every trial step was rejected by the error control until the step size vanished (a singularity?)",
-    WHY_DOMAIN: "it ran out of the domain",
-    WHY_NON_FINITE: "its values stopped being finite",
-    WHY_STEP_CAP: "the step cap max_steps = {max_steps} was used up",
-    WHY_NOT_PD: "the metric stopped being positive definite",
-}
+# STATUS_TEXT (a failure status → its exception class and texts) and WHY_TEXT (why an ODE solve
+# stopped) are the outcome vocabulary's (riemannopt.integrators.outcomes).
 
 
 def as_compiled(problem):
@@ -86,7 +50,29 @@ def expmap_detail(v, t, y, why, max_steps):
     )
 
 
-def raise_flow_stop(compiled, *, step, lr, t, y, why, max_steps, trajectory):
+# The reporters of a step rule's ODE solve that stopped short (status EXPMAP_FAILED), one of which
+# each registry entry names (Method.solve_stop): the solve from x_{step-1} = point stopped at time
+# t in the state y (its first n entries) because of why.
+
+
+def raise_expmap_stop(compiled, *, method, step, lr, point, t, y, why, max_steps, trajectory):
+    """Raise the ExpMapError of a step whose exponential map of ``η·d(point)`` stopped."""
+    d = np.empty(compiled.n)
+    compiled.function("direction")(point, compiled.p, d)  # the point may be invalid: no checks
+    detail = expmap_detail(lr * d, t, y, why, max_steps)
+    raise_status(
+        EXPMAP_FAILED,
+        compiled,
+        method=method,
+        step=step,
+        point=point,
+        trajectory=trajectory,
+        during=True,
+        detail=detail,
+    )
+
+
+def raise_flow_stop(compiled, *, method, step, lr, point, t, y, why, max_steps, trajectory):
     """Raise the ExpMapError of ``exact``, whose solve of the flow ``ẋ = d(x)`` from
     ``x_{step-1}`` stopped at ``t`` of ``η`` in ``y``."""
     t = (step - 1) * lr + t
@@ -97,10 +83,10 @@ def raise_flow_stop(compiled, *, step, lr, t, y, why, max_steps, trajectory):
     if why == WHY_DOMAIN:
         where += domain_text(compiled)
     msg = (
-        f"method 'exact' failed at step {step}: {where}; the partial trajectory ({len(trajectory)} "
+        f"method {method!r} failed at step {step}: {where}; the partial trajectory ({len(trajectory)} "
         "iterates) is in the exception's .trajectory"
     )
-    raise errors.ExpMapError(msg, method="exact", step=step, point=np.array(y), trajectory=trajectory, t=float(t))
+    raise errors.ExpMapError(msg, method=method, step=step, point=np.array(y), trajectory=trajectory, t=float(t))
 
 
 def raise_status(status, compiled, *, method, step, point, trajectory=None, during=None, detail="", where=None):
@@ -112,7 +98,7 @@ def raise_status(status, compiled, *, method, step, point, trajectory=None, duri
     """
     cls, text, text_during = STATUS_TEXT[status]
     point = np.array(point)
-    if status == 2 and not during and not _finite_metric(compiled, point):
+    if status == NOT_PD and not during and not _finite_metric(compiled, point):
         cls, text = errors.NonFiniteError, "has a metric that is not finite"
         if compiled.problem.metric.numeric:
             text += (
@@ -126,7 +112,7 @@ def raise_status(status, compiled, *, method, step, point, trajectory=None, duri
     else:
         where = f"x_{step} = {point} {text}"
     msg = f"method {method!r} failed at step {step}: {where}{detail}"
-    if status == 1:
+    if status == OUT_OF_DOMAIN:
         msg += domain_text(compiled)
     if trajectory is not None:
         msg += f"; the partial trajectory ({len(trajectory)} iterates) is in the exception's .trajectory"

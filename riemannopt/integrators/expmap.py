@@ -17,6 +17,7 @@ from riemannopt.integrators.common import (
 )
 from riemannopt.integrators.flows import ivp_samples
 from riemannopt.integrators.link import kernels_for
+from riemannopt.integrators.outcomes import EXPMAP_FAILED, NON_FINITE, OK, OUT_OF_DOMAIN
 
 __all__ = ["exp_map", "parallel_transport", "geodesic", "Geodesic"]
 
@@ -56,8 +57,8 @@ def _geodesic_rhs(C, K):
 def _geodesic_check(C, K):
     def check(y):
         if not np.all(np.isfinite(y)):
-            return K.NON_FINITE
-        return K.OK if K.in_domain(y[: C.n], C.p) else K.OUT_OF_DOMAIN
+            return NON_FINITE
+        return OK if K.in_domain(y[: C.n], C.p) else OUT_OF_DOMAIN
 
     return check
 
@@ -72,7 +73,7 @@ def geodesic_ivp(C, K, x, v, ts, rtol, atol, max_steps, out):
 def exp_map_ivp(C, K, x, v, rtol, atol, max_steps):
     """``Exp_x(v)`` through scipy's DOP853: ``(status, y, t, why)`` as the jitted ``exp_map``."""
     res = geodesic_ivp(C, K, x, v, np.array([0.0, 1.0]), rtol, atol, max_steps, np.empty((2, 2 * C.n)))
-    status = K.OK if res.count == 2 else K.EXPMAP_FAILED
+    status = OK if res.count == 2 else EXPMAP_FAILED
     return status, res.y, res.t, res.why
 
 
@@ -137,7 +138,7 @@ def _batch_outcome(C, what, X, V, Y, status, T, why, max_steps, lo, hi):
     """The rows ``Y[:, lo:hi]`` of a batch of solves, or the ExpMapError of its first failed
     member, naming its row and carrying every member's result (NaN where one failed)."""
     result = Y[:, lo:hi].copy()
-    failed = np.flatnonzero(status != 0)
+    failed = np.flatnonzero(status != OK)
     result[failed] = np.nan
     if failed.size == 0:
         return result
@@ -211,7 +212,7 @@ def exp_map(problem, x, v, method="dop853", rtol=1e-12, atol=1e-14, max_steps=No
         status, y, t, why = K.exp_map_dopri(x, v, C.p, rtol, atol, max_steps)
     else:
         status, y, t, why = exp_map_ivp(C, K, x, v, rtol, atol, max_steps)
-    if status != K.OK:
+    if status != OK:
         raise_expmap(C, f"exp_map[{method}] failed", x, v, t, 1.0, y, why, max_steps, method=f"exp_map[{method}]")
     return y[: C.n].copy()
 
@@ -255,7 +256,7 @@ def parallel_transport(problem, x, v, w, rtol=1e-12, atol=1e-14, max_steps=None)
     C, K, x, v, rtol, atol, max_steps = _prepare(problem, x, v, "dop853", rtol, atol, max_steps)
     w = check_vector(C, w, "w")
     status, y, t, why = K.transport(x, v, w, C.p, rtol, atol, max_steps)
-    if status != K.OK:
+    if status != OK:
         raise_expmap(C, "parallel_transport failed", x, v, t, 1.0, y, why, max_steps, method="parallel_transport")
     return y[2 * C.n :].copy()
 

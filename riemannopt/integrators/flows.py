@@ -19,13 +19,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from riemannopt.integrators.outcomes import (
+    EXPMAP_FAILED,
+    OK,
+    WHY_DOMAIN,
+    WHY_NON_FINITE,
+    WHY_NOT_PD,
+    WHY_STEP_CAP,
+    WHY_TOLERANCE,
+    why_failed,
+)
+
+# The stop reasons are those of the jitted integrators (riemannopt.integrators.outcomes).
 __all__ = ["ivp_samples", "IvpResult", "WHY_TOLERANCE", "WHY_DOMAIN", "WHY_NON_FINITE", "WHY_STEP_CAP", "WHY_NOT_PD"]
-
-# Why a solve stopped short: the codes of the jitted Dormand–Prince integrators (kernels.py).
-WHY_TOLERANCE, WHY_DOMAIN, WHY_NON_FINITE, WHY_STEP_CAP, WHY_NOT_PD = 0, 1, 2, 3, 4
-
-# The kernels' status codes (kernels.py) that appear here.
-_OUT_OF_DOMAIN, _NOT_PD, _EXPMAP_FAILED = 1, 2, 4
 
 # DOP853 makes 12 evaluations per attempted step and 3 more for dense output; the margin allows
 # on average one rejected attempt per accepted step.
@@ -49,8 +55,8 @@ class IvpResult:
     y : ndarray
         That state.
     status : int
-        ``OK`` (0) on success; else the status of the offending state when ``check`` rejected
-        one, or ``EXPMAP_FAILED`` (4) when the solver could not continue.
+        ``OK`` on success; else the status of the offending state when ``check`` rejected one, or
+        ``EXPMAP_FAILED`` when the solver could not continue (:mod:`~riemannopt.integrators.outcomes`).
     why : int
         One of the ``WHY_*`` codes when the solver could not continue.
     message : str
@@ -62,7 +68,7 @@ class IvpResult:
     count: int
     t: float
     y: np.ndarray
-    status: int = 0
+    status: int = OK
     why: int = WHY_TOLERANCE
     message: str = ""
     bad: np.ndarray | None = None
@@ -77,8 +83,8 @@ def ivp_samples(rhs, check, y0, ts, rtol, atol, max_steps, out):
     rhs : callable
         ``rhs(y) -> ndarray``; NaN entries mark a point where the field is not defined.
     check : callable
-        ``check(y) -> int``: 0 for a valid state, else a status code (1 outside the domain, 2 a
-        metric that is not positive definite, 3 not finite).
+        ``check(y) -> int``: ``OK`` for a valid state, else its status (``OUT_OF_DOMAIN``,
+        ``NOT_PD``, ``NON_FINITE``).
     y0 : ndarray
         The start, assumed valid (callers check it first, with a clear error).
     ts : ndarray
@@ -110,7 +116,7 @@ def ivp_samples(rhs, check, y0, ts, rtol, atol, max_steps, out):
             raise _EvaluationCap
         f = rhs(y)
         if not np.all(np.isfinite(f)):
-            why = _why(check(y))
+            why = why_failed(check(y))
             # A NaN field value spreads to the next stages of the same attempt: keep the first cause.
             if why != WHY_NON_FINITE or invalid[0] == WHY_TOLERANCE:
                 invalid[0] = why
@@ -122,7 +128,7 @@ def ivp_samples(rhs, check, y0, ts, rtol, atol, max_steps, out):
             for _ in range(max_steps):
                 message = solver.step()
                 if solver.status == "failed":
-                    result.status, result.why, result.message = _EXPMAP_FAILED, invalid[0], message or ""
+                    result.status, result.why, result.message = EXPMAP_FAILED, invalid[0], message or ""
                     return result
                 invalid[0] = WHY_TOLERANCE  # the causes of rejections before this step are past
                 status = check(solver.y)
@@ -131,26 +137,22 @@ def ivp_samples(rhs, check, y0, ts, rtol, atol, max_steps, out):
                     samples = solver.dense_output()(ts[i:j]).T
                     for row in samples:
                         sample_status = check(row)
-                        if sample_status != 0:
+                        if sample_status != OK:
                             return _rejected(result, sample_status, row)
                         out[i] = row
                         i += 1
                         result.count, result.t, result.y = i, ts[i - 1], out[i - 1]
-                if status != 0:
+                if status != OK:
                     return _rejected(result, status, solver.y)
                 result.t, result.y = solver.t, solver.y.copy()
                 if i == len(ts):
                     return result
     except _EvaluationCap:
         pass
-    result.status, result.why = _EXPMAP_FAILED, WHY_STEP_CAP
+    result.status, result.why = EXPMAP_FAILED, WHY_STEP_CAP
     return result
 
 
-def _why(status):
-    return {_OUT_OF_DOMAIN: WHY_DOMAIN, _NOT_PD: WHY_NOT_PD}.get(status, WHY_NON_FINITE)
-
-
 def _rejected(result, status, state):
-    result.status, result.bad, result.why = status, np.array(state), _why(status)
+    result.status, result.bad, result.why = status, np.array(state), why_failed(status)
     return result

@@ -16,18 +16,35 @@ assignments of array expressions several times slower.
 
 Nothing here raises: every function is compiled with numba's numpy error model (a division by
 zero gives an infinity or a NaN instead of a ``ZeroDivisionError`` that would lose the
-trajectory), and every failure is a status code (``OK`` when a step succeeded) that
-:mod:`riemannopt.integrators.common` maps to an exception carrying what was computed.
+trajectory), and every failure is a status code (``OK`` when a step succeeded) of
+:mod:`riemannopt.integrators.outcomes`, which :mod:`riemannopt.integrators.common` maps to an
+exception carrying what was computed.
+
+The ODE solvers are one adaptive Runge–Kutta loop (:func:`_adaptive`) compiled for each tableau
+of :mod:`riemannopt.integrators.tableaus`.
 """
 
 import math
-from pathlib import Path
 
 import numpy as np
 from numba import njit, prange
 
 from riemannopt._numba_cache import compiles_whole
+from riemannopt.integrators import outcomes
 from riemannopt.integrators.binding import bind, bind_step
+from riemannopt.integrators.outcomes import (
+    EXPMAP_FAILED,
+    NON_FINITE,
+    NOT_PD,
+    OK,
+    OUT_OF_DOMAIN,
+    SINGULAR,
+    WHY_DOMAIN,
+    WHY_NON_FINITE,
+    WHY_STEP_CAP,
+    WHY_TOLERANCE,
+)
+from riemannopt.integrators.tableaus import DOP853, DOPRI5, EMBEDDED
 
 # Every dispatcher compiles whole (compiles_whole): a Ctrl-C during a cold first run would
 # otherwise break numba's cache write with "no compiled object yet".
@@ -44,22 +61,11 @@ _jit = compiles_whole(njit(cache=True, error_model="numpy"))
 # one-line calls of solve_at and nat_dir_at through their addresses.
 _inline = njit(cache=True, error_model="numpy", inline="always")
 
-# The layout of F these kernels are written for (riemannopt.integrators.binding.LAYOUT); numba's
-# cache sees changes to this file only, so a change of the layout must edit this line.
-LAYOUT = "1b0ab356ad29"
-
-OK = 0
-OUT_OF_DOMAIN = 1
-NOT_PD = 2
-NON_FINITE = 3
-EXPMAP_FAILED = 4
-SINGULAR = 5  # the Hessian of the loss is singular (newton)
-
-# Why an ODE solve stopped short (reported with EXPMAP_FAILED): every trial step was rejected
-# by the error control until the step size vanished, or the trial points left the domain, or they
-# were not finite; or the step cap was used up; or (the flow, whose field needs it) the metric at
-# the trial points was not positive definite.
-WHY_TOLERANCE, WHY_DOMAIN, WHY_NON_FINITE, WHY_STEP_CAP, WHY_NOT_PD = 0, 1, 2, 3, 4
+# What the machine code of these kernels takes from other modules: the layout of F and the step
+# signature (binding), the outcome codes (outcomes) and the Runge–Kutta tableaus (tableaus), as
+# digested by riemannopt.integrators.binding.LAYOUT.  numba's cache sees changes to this file
+# only, so a change of any of them must edit this line (link.py checks it).
+LAYOUT = "6e90a4b61bb6"
 
 
 @_jit
@@ -111,6 +117,20 @@ def combine(out, x, a, u, b=0.0, w=None, c=0.0, z=None):
             s += c * z[i]
         out[i] = s
     return out
+
+
+@_inline
+def pack(x, v, w=None):
+    """The state ``y = (x, v)`` of a geodesic, or ``(x, v, w)`` of a geodesic and a vector
+    transported along it, as one new vector (see :func:`ode_rhs`)."""
+    n = x.size
+    y = np.empty(2 * n if w is None else 3 * n)
+    for i in range(n):
+        y[i] = x[i]
+        y[n + i] = v[i]
+        if w is not None:
+            y[2 * n + i] = w[i]
+    return y
 
 
 @_jit
@@ -210,25 +230,18 @@ def ode_rhs(F, y, p, out):
     return OK
 
 
-@_inline
-def why_failed(status):
-    """The ``WHY_*`` code of a right-hand side that failed with the status ``status``."""
-    if status == NOT_PD:
-        return WHY_NOT_PD
-    if status == OUT_OF_DOMAIN:
-        return WHY_DOMAIN
-    return WHY_NON_FINITE
+# The WHY_* code of a right-hand side that failed with a status (one definition, in outcomes).
+why_failed = _inline(outcomes.why_failed)
 
 
 @_inline
 def stages(F, A, y, dt, p, k, ytmp):
-    """The stages ``k[1:]`` of an explicit Runge–Kutta step of size ``dt`` from ``y`` with
-    coefficients ``A`` (``k[0]``, f at ``y``, is given): ``(ok, why)``, with ``ok`` False and
-    ``why`` a ``WHY_*`` code when a stage point is not finite, outside the domain, or where the
+    """The stages ``k[1:s]`` of an explicit Runge–Kutta step of size ``dt`` from ``y`` with the
+    ``s × s`` coefficients ``A`` (``k[0]``, f at ``y``, is given): ``(ok, why)``, with ``ok`` False
+    and ``why`` a ``WHY_*`` code when a stage point is not finite, outside the domain, or where the
     right-hand side fails (the step is then rejected).  ``ytmp`` is scratch space."""
-    n = F.n
     m = y.size
-    for s in range(1, k.shape[0]):
+    for s in range(1, A.shape[0]):
         for i in range(m):
             acc = 0.0
             for j in range(s):
@@ -236,7 +249,7 @@ def stages(F, A, y, dt, p, k, ytmp):
             ytmp[i] = y[i] + dt * acc
         if not finite(ytmp):
             return False, WHY_NON_FINITE
-        if not F.in_domain(ytmp[:n], p):
+        if not F.in_domain(ytmp[: F.n], p):
             return False, WHY_DOMAIN
         status = ode_rhs(F, ytmp, p, k[s])
         if status != OK:
@@ -244,221 +257,151 @@ def stages(F, A, y, dt, p, k, ytmp):
     return True, WHY_TOLERANCE
 
 
-# Dormand–Prince 5(4) tableau (Dormand & Prince 1980); the 5th-order solution propagates.
-_C = np.array([0.0, 1 / 5, 3 / 10, 4 / 5, 8 / 9, 1.0, 1.0])
-_A = np.array(
-    [
-        [0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
-        [1 / 5, 0.0, 0.0, 0.0, 0.0, 0.0],
-        [3 / 40, 9 / 40, 0.0, 0.0, 0.0, 0.0],
-        [44 / 45, -56 / 15, 32 / 9, 0.0, 0.0, 0.0],
-        [19372 / 6561, -25360 / 2187, 64448 / 6561, -212 / 729, 0.0, 0.0],
-        [9017 / 3168, -355 / 33, 46732 / 5247, 49 / 176, -5103 / 18656, 0.0],
-        [35 / 384, 0.0, 500 / 1113, 125 / 192, -2187 / 6784, 11 / 84],
-    ]
-)
-_B = np.array([35 / 384, 0.0, 500 / 1113, 125 / 192, -2187 / 6784, 11 / 84, 0.0])
-_B4 = np.array([5179 / 57600, 0.0, 7571 / 16695, 393 / 640, -92097 / 339200, 187 / 2100, 1 / 40])
+def _adaptive(T):
+    """The one adaptive Runge–Kutta loop, for the tableau ``T`` (a
+    :class:`~riemannopt.integrators.tableaus.Tableau`): the Python function that :func:`dopri` and
+    :func:`dop853` compile.  ``T``'s coefficients and options are variables of the closure, which
+    numba freezes into the machine code as it does globals, and it drops the branches of the
+    options ``T`` does not have before compiling: each solver compiles as if written for its
+    tableau alone (the same code, and the same floating-point operations, as when they were two
+    copies of the loop)."""
+    A, b, e = T.A, T.b, T.e
+    s = b.size
+    # The stages; without FSAL one more row, f at the new point, the next step's first stage.
+    rows = s if T.fsal else s + 1
+    first = s - 1 if T.fsal else s
+    fsal = T.fsal
+    embedded = T.estimator == EMBEDDED
+    exponent, max_factor = T.exponent, T.max_factor
+
+    def adaptive(F, y, t0, t1, h, p, rtol, atol, max_steps):
+        m = y.size
+        k = np.zeros((rows, m))
+        ytmp = np.zeros(m)
+        ynew = np.zeros(m)
+        t = t0
+        span = t1 - t0
+        if span == 0.0:
+            return OK, y.copy(), h, t1, WHY_TOLERANCE, 0
+        direction_ = 1.0 if span > 0 else -1.0
+        h = min(abs(h), abs(span)) if h > 0 else min(0.01, abs(span))
+        y = y.copy()
+        status = ode_rhs(F, y, p, k[0])
+        if status != OK:
+            return EXPMAP_FAILED, y, h, t, why_failed(status), 0
+        why = WHY_TOLERANCE
+        for used in range(max_steps):
+            remaining = (t1 - t) * direction_
+            if remaining <= 0.0:
+                return OK, y, h, t1, why, used
+            last = h >= remaining
+            hs = remaining if last else h
+            dt = hs * direction_
+            ok, failure = stages(F, A, y, dt, p, k, ytmp)
+            if not ok:
+                why = failure
+            err = 0.0
+            if ok:
+                # sums of squares of the scaled error rows: one (the embedded difference) or two
+                # (DOP853's E5 and E3 differences)
+                s1 = 0.0
+                s2 = 0.0
+                for i in range(m):
+                    acc = 0.0
+                    acc1 = 0.0
+                    acc2 = 0.0
+                    for j in range(s):
+                        kj = k[j, i]
+                        acc += b[j] * kj
+                        acc1 += e[0, j] * kj
+                        if not embedded:
+                            acc2 += e[1, j] * kj
+                    ynew[i] = y[i] + dt * acc
+                    sc = atol + rtol * max(abs(y[i]), abs(ynew[i]))
+                    if embedded:
+                        d = dt * (acc - acc1) / sc
+                        s1 += d * d
+                    else:
+                        d = acc1 / sc
+                        s1 += d * d
+                        d = acc2 / sc
+                        s2 += d * d
+                if embedded:
+                    err = math.sqrt(s1 / m)
+                elif s1 != 0.0 or s2 != 0.0:
+                    err = hs * s1 / math.sqrt((s1 + 0.01 * s2) * m)
+                if not fsal:
+                    # The new point is where the next first stage is evaluated: it must be valid too.
+                    if not finite(ynew):
+                        ok, why = False, WHY_NON_FINITE
+                    elif not F.in_domain(ynew[: F.n], p):
+                        ok, why = False, WHY_DOMAIN
+                if ok and not math.isfinite(err):
+                    ok, why = False, WHY_NON_FINITE
+            if not fsal and ok and err <= 1.0 and not last:
+                # f at the new point, the next step's first stage, evaluated before the step is
+                # accepted: the flow's field can fail there (a metric that is not positive definite)
+                status = ode_rhs(F, ynew, p, k[s])
+                if status != OK:
+                    ok, why = False, why_failed(status)
+            if ok and err <= 1.0:
+                t = t1 if last else t + dt
+                for i in range(m):
+                    y[i] = ynew[i]
+                if fsal or not last:
+                    for i in range(m):
+                        k[0, i] = k[first, i]
+                fac = max_factor if err == 0.0 else min(max_factor, max(0.2, 0.9 * err**exponent))
+                if not last or fac < 1.0:
+                    h = hs * fac
+            else:
+                if ok:
+                    why = WHY_TOLERANCE
+                h = hs * (0.2 if not ok else max(0.2, 0.9 * err**exponent))
+                if h < 1e-14 * max(1.0, abs(t)):
+                    return EXPMAP_FAILED, y, h, t, why, used + 1
+        if (t1 - t) * direction_ <= 0.0:
+            return OK, y, h, t1, why, max_steps
+        return EXPMAP_FAILED, y, h, t, WHY_STEP_CAP, max_steps
+
+    return adaptive
 
 
-@_jit
-def dopri(F, y, t0, t1, h, p, rtol, atol, max_steps):
-    """Advance ``y`` (see :func:`ode_rhs`) from ``t0`` to ``t1`` with adaptive Dormand–Prince 5(4)
-    steps, at most ``max_steps`` of them (accepted or rejected).
+_SOLVER_DOC = """Advance ``y`` (see :func:`ode_rhs`) from ``t0`` to ``t1`` with adaptive {what} steps, at
+    most ``max_steps`` of them (accepted or rejected): the one loop of :func:`_adaptive`.
 
     Returns ``(status, y, h, t, why, used)``: ``y`` is the state reached at time ``t`` (``t1``
     on success), ``h`` the last accepted step (a good first guess for a following segment),
     ``why`` one of the ``WHY_*`` codes on failure and ``used`` the number of steps taken.  Error
-    control as in scipy: RMS of ``err / (atol + rtol·|y|)`` below 1.  Trial points outside the
-    domain, not finite or where the right-hand side fails are rejected like steps with too large
-    an error, so an accepted state is always valid.
+    control as in scipy and DOP853, with ``sc = atol + rtol·max(|y|, |ynew|)``: {control}, at
+    most 1.  Trial stage points, and the new point itself (where the next first stage is
+    evaluated, unless the last stage is already there: FSAL), that are outside the domain, not
+    finite or where the right-hand side fails are rejected like steps with too large an error, so
+    an accepted state is always valid.
     """
-    m = y.size
-    k = np.zeros((7, m))
-    ytmp = np.zeros(m)
-    ynew = np.zeros(m)
-    t = t0
-    span = t1 - t0
-    if span == 0.0:
-        return OK, y.copy(), h, t1, WHY_TOLERANCE, 0
-    direction_ = 1.0 if span > 0 else -1.0
-    h = min(abs(h), abs(span)) if h > 0 else min(0.01, abs(span))
-    y = y.copy()
-    status = ode_rhs(F, y, p, k[0])
-    if status != OK:
-        return EXPMAP_FAILED, y, h, t, why_failed(status), 0
-    why = WHY_TOLERANCE
-    for used in range(max_steps):
-        remaining = (t1 - t) * direction_
-        if remaining <= 0.0:
-            return OK, y, h, t1, why, used
-        last = h >= remaining
-        hs = remaining if last else h
-        dt = hs * direction_
-        ok, failure = stages(F, _A, y, dt, p, k, ytmp)
-        if not ok:
-            why = failure
-        err = 0.0
-        if ok:
-            for i in range(m):
-                acc5 = 0.0
-                acc4 = 0.0
-                for j in range(7):
-                    acc5 += _B[j] * k[j, i]
-                    acc4 += _B4[j] * k[j, i]
-                ynew[i] = y[i] + dt * acc5
-                sc = atol + rtol * max(abs(y[i]), abs(ynew[i]))
-                e = dt * (acc5 - acc4) / sc
-                err += e * e
-            err = math.sqrt(err / m)
-            if not math.isfinite(err):
-                ok, why = False, WHY_NON_FINITE
-        if ok and err <= 1.0:
-            t = t1 if last else t + dt
-            for i in range(m):
-                y[i] = ynew[i]
-                k[0, i] = k[6, i]  # first-same-as-last
-            fac = 5.0 if err == 0.0 else min(5.0, max(0.2, 0.9 * err**-0.2))
-            if not last or fac < 1.0:
-                h = hs * fac
-        else:
-            if ok:
-                why = WHY_TOLERANCE
-            h = hs * (0.2 if not ok else max(0.2, 0.9 * err**-0.2))
-            if h < 1e-14 * max(1.0, abs(t)):
-                return EXPMAP_FAILED, y, h, t, why, used + 1
-    if (t1 - t) * direction_ <= 0.0:
-        return OK, y, h, t1, why, max_steps
-    return EXPMAP_FAILED, y, h, t, WHY_STEP_CAP, max_steps
 
 
-# Dormand–Prince 8(5,3) tableau (Hairer, Nørsett & Wanner, the DOP853 code), the published numbers as scipy ships them:
-# 12 stages; the 8th-order solution propagates, and the error is estimated by the combined 5th-
-# and 3rd-order differences E5, E3.  Row 12 of scipy's extended A equals B: the 13th "stage" is
-# f at the new point, which DOP853 evaluates only after a step is accepted and reuses as the next
-# first stage (E5[12] = E3[12] = 0, so the error estimate needs only the 12 stages).
+def _solver(name, T, what, control):
+    """:func:`_adaptive` for ``T``, named ``name`` (numba's cache files are named after it) and
+    compiled."""
+    function = _adaptive(T)
+    function.__name__ = function.__qualname__ = name
+    function.__doc__ = _SOLVER_DOC.format(what=what, control=control)
+    return _jit(function)
 
 
-def _dop853_coefficients():
-    """scipy's table module, read on its own: importing it through ``scipy.integrate`` would cost
-    a third of a second of every process that runs a kernel."""
-    import importlib.util
-
-    import scipy
-
-    path = Path(scipy.__file__).parent / "integrate" / "_ivp" / "dop853_coefficients.py"
-    if not path.is_file():  # scipy moved it: the import costs time, not correctness
-        from scipy.integrate._ivp import dop853_coefficients
-
-        return dop853_coefficients
-    spec = importlib.util.spec_from_file_location("_riemannopt_dop853_coefficients", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_dop853 = _dop853_coefficients()
-_S8 = _dop853.N_STAGES
-_C8 = np.ascontiguousarray(_dop853.C[:_S8], dtype=np.float64)
-_A8 = np.ascontiguousarray(_dop853.A[:_S8, :_S8], dtype=np.float64)
-_B8 = np.ascontiguousarray(_dop853.B[:_S8], dtype=np.float64)
-_E5 = np.ascontiguousarray(_dop853.E5[:_S8], dtype=np.float64)
-_E3 = np.ascontiguousarray(_dop853.E3[:_S8], dtype=np.float64)
-del _dop853
-
-
-@_jit
-def dop853(F, y, t0, t1, h, p, rtol, atol, max_steps):
-    """Advance ``y`` (see :func:`ode_rhs`) from ``t0`` to ``t1`` with adaptive Dormand–Prince
-    8(5,3) steps (DOP853), at most ``max_steps`` of them (accepted or rejected).
-
-    Same contract as :func:`dopri`: returns ``(status, y, h, t, why, used)``.  Error control as
-    in DOP853 and scipy: with ``sc = atol + rtol·max(|y|, |ynew|)``, ``e5 = ‖E5·k / sc‖²`` and
-    ``e3 = ‖E3·k / sc‖²``, the step is accepted when ``|h|·e5 / sqrt(m·(e5 + 0.01·e3)) ≤ 1``.
-    Trial stage points, and the new point itself (where the next first stage is evaluated), that
-    are outside the domain, not finite or where the right-hand side fails are rejected like steps
-    with too large an error, so an accepted state is always valid.
-    """
-    m = y.size
-    n = F.n
-    k = np.zeros((_S8, m))
-    ytmp = np.zeros(m)
-    ynew = np.zeros(m)
-    knew = np.zeros(m)
-    t = t0
-    span = t1 - t0
-    if span == 0.0:
-        return OK, y.copy(), h, t1, WHY_TOLERANCE, 0
-    direction_ = 1.0 if span > 0 else -1.0
-    h = min(abs(h), abs(span)) if h > 0 else min(0.01, abs(span))
-    y = y.copy()
-    status = ode_rhs(F, y, p, k[0])
-    if status != OK:
-        return EXPMAP_FAILED, y, h, t, why_failed(status), 0
-    why = WHY_TOLERANCE
-    for used in range(max_steps):
-        remaining = (t1 - t) * direction_
-        if remaining <= 0.0:
-            return OK, y, h, t1, why, used
-        last = h >= remaining
-        hs = remaining if last else h
-        dt = hs * direction_
-        ok, failure = stages(F, _A8, y, dt, p, k, ytmp)
-        if not ok:
-            why = failure
-        err = 0.0
-        if ok:
-            err5 = 0.0
-            err3 = 0.0
-            for i in range(m):
-                acc = 0.0
-                acc5 = 0.0
-                acc3 = 0.0
-                for j in range(_S8):
-                    kj = k[j, i]
-                    acc += _B8[j] * kj
-                    acc5 += _E5[j] * kj
-                    acc3 += _E3[j] * kj
-                ynew[i] = y[i] + dt * acc
-                sc = atol + rtol * max(abs(y[i]), abs(ynew[i]))
-                e = acc5 / sc
-                err5 += e * e
-                e = acc3 / sc
-                err3 += e * e
-            if err5 != 0.0 or err3 != 0.0:
-                err = hs * err5 / math.sqrt((err5 + 0.01 * err3) * m)
-            # The new point is where the next first stage is evaluated: it must be valid too.
-            if not finite(ynew):
-                ok, why = False, WHY_NON_FINITE
-            elif not F.in_domain(ynew[:n], p):
-                ok, why = False, WHY_DOMAIN
-            elif not math.isfinite(err):
-                ok, why = False, WHY_NON_FINITE
-        if ok and err <= 1.0 and not last:
-            # f at the new point, the next step's first stage, evaluated before the step is
-            # accepted: the flow's field can fail there (a metric that is not positive definite)
-            status = ode_rhs(F, ynew, p, knew)
-            if status != OK:
-                ok, why = False, why_failed(status)
-        if ok and err <= 1.0:
-            t = t1 if last else t + dt
-            for i in range(m):
-                y[i] = ynew[i]
-            if not last:
-                for i in range(m):
-                    k[0, i] = knew[i]
-            fac = 10.0 if err == 0.0 else min(10.0, max(0.2, 0.9 * err**-0.125))
-            if not last or fac < 1.0:
-                h = hs * fac
-        else:
-            if ok:
-                why = WHY_TOLERANCE
-            h = hs * (0.2 if not ok else max(0.2, 0.9 * err**-0.125))
-            if h < 1e-14 * max(1.0, abs(t)):
-                return EXPMAP_FAILED, y, h, t, why, used + 1
-    if (t1 - t) * direction_ <= 0.0:
-        return OK, y, h, t1, why, max_steps
-    return EXPMAP_FAILED, y, h, t, WHY_STEP_CAP, max_steps
+dopri = _solver(
+    "dopri",
+    DOPRI5,
+    "Dormand–Prince 5(4)",
+    "the RMS of ``h·(b − b̂)·k / sc`` (the 5th-order solution propagates; kept for comparison)",
+)
+dop853 = _solver(
+    "dop853",
+    DOP853,
+    "Dormand–Prince 8(5,3) (DOP853, the default solver)",
+    "with ``e5 = ‖E5·k / sc‖²`` and ``e3 = ‖E3·k / sc‖²``, ``|h|·e5 / sqrt(m·(e5 + 0.01·e3))``",
+)
 
 
 @_jit
@@ -486,24 +429,14 @@ def exp_map(F, x, v, p, rtol, atol, max_steps):
     success) and, on failure, why the solver stopped (``WHY_*``).
     """
     F = bind(F)
-    n = x.size
-    y = np.empty(2 * n)
-    for i in range(n):
-        y[i] = x[i]
-        y[n + i] = v[i]
-    return solve(F, y, 1.0, p, rtol, atol, max_steps)
+    return solve(F, pack(x, v), 1.0, p, rtol, atol, max_steps)
 
 
 @_jit
 def exp_map_dopri(F, x, v, p, rtol, atol, max_steps):
     """:func:`exp_map` with the Dormand–Prince 5(4) pair (for comparison)."""
     F = bind(F)
-    n = x.size
-    y = np.empty(2 * n)
-    for i in range(n):
-        y[i] = x[i]
-        y[n + i] = v[i]
-    status, y, _, t, why, _ = dopri(F, y, 0.0, 1.0, 0.0, p, rtol, atol, max_steps)
+    status, y, _, t, why, _ = dopri(F, pack(x, v), 0.0, 1.0, 0.0, p, rtol, atol, max_steps)
     return status, y, t, why
 
 
@@ -513,13 +446,7 @@ def transport(F, x, v, w, p, rtol, atol, max_steps):
     integrated jointly from ``(x, v, w)`` to ``t = 1``; returns ``(status, y, t, why)`` as
     :func:`exp_map`."""
     F = bind(F)
-    n = x.size
-    y = np.empty(3 * n)
-    for i in range(n):
-        y[i] = x[i]
-        y[n + i] = v[i]
-        y[2 * n + i] = w[i]
-    return solve(F, y, 1.0, p, rtol, atol, max_steps)
+    return solve(F, pack(x, v, w), 1.0, p, rtol, atol, max_steps)
 
 
 @_pjit
@@ -554,10 +481,7 @@ def geodesic_path(F, x, v, ts, p, rtol, atol, max_steps, high_order, out):
     """
     F = bind(F)
     n = x.size
-    y = np.empty(2 * n)
-    for i in range(n):
-        y[i] = x[i]
-        y[n + i] = v[i]
+    y = pack(x, v)
     t, h = 0.0, 0.0
     budget = max_steps
     for i in range(ts.size):
@@ -756,11 +680,9 @@ def step_rmid(F, x, xprev, lr, k, p, rtol, atol, max_steps, out, bad):
         if status != OK:
             return status
         # Back along the same geodesic (start x½, velocity −u½), carrying d(x½) by parallel transport.
-        z = np.empty(3 * n)
-        for i in range(n):
-            z[i] = y[i]
-            z[n + i] = -y[n + i]
-            z[2 * n + i] = dh[i]
+        z = pack(y[:n], y[n : 2 * n], dh)
+        for i in range(n, 2 * n):
+            z[i] = -z[i]
         status, y, t, why = solve(F, z, 1.0, p, rtol, atol, max_steps)
     if status != OK:
         stopped(y, t, why, bad)

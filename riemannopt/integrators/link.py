@@ -19,7 +19,7 @@ from functools import partial
 
 from riemannopt._numba_cache import heal_numba_cache
 from riemannopt.codegen.compiled import SIGNATURES
-from riemannopt.integrators import binding, kernels
+from riemannopt.integrators import binding, kernels, outcomes
 from riemannopt.integrators.binding import (
     KERNEL_FUNCTIONS,
     bind_function,
@@ -103,7 +103,7 @@ def functions_used(kernel):
 
 class _Linked:
     """The kernels with one problem's address array bound (attributes are made on first use),
-    its ``in_domain`` and ``loss``, and the kernels' status codes."""
+    its ``in_domain`` and ``loss``, and the outcome codes (:mod:`riemannopt.integrators.outcomes`)."""
 
     chol_solve = staticmethod(kernels.chol_solve)
 
@@ -132,19 +132,20 @@ class _Linked:
         return kernel
 
 
-for _name, _value in vars(kernels).items():
-    if _name.isupper() and isinstance(_value, int):  # OK, NOT_PD, ..., WHY_STEP_CAP
-        setattr(_Linked, _name, _value)
+for _name, _value in {**outcomes.STATUSES, **outcomes.WHYS}.items():  # OK, NOT_PD, ..., WHY_STEP_CAP
+    setattr(_Linked, _name, _value)
 
 
 @functools.cache
 def _check_kernels():
-    # numba invalidates a cached kernel when kernels.py changes, not when the layout of F that it
-    # was compiled against does: kernels.py records that layout, so changing it means editing there.
+    # numba invalidates a cached kernel when kernels.py changes, not when what it froze from other
+    # modules does (the layout of F, the outcome codes, the tableaus): kernels.py records their
+    # digest, so changing one of them means editing there.
     if kernels.LAYOUT != binding.LAYOUT:
         raise RuntimeError(
-            f"riemannopt/integrators/kernels.py records the layout {kernels.LAYOUT!r} of the problem "
-            f"functions but binding.py defines {binding.LAYOUT!r}: set LAYOUT = {binding.LAYOUT!r} there"
+            f"riemannopt/integrators/kernels.py records the layout {kernels.LAYOUT!r} (of the problem "
+            f"functions, the outcome codes and the tableaus) but binding.py computes {binding.LAYOUT!r}: "
+            f"set LAYOUT = {binding.LAYOUT!r} there"
         )
     # Damaged cache files would break every later process (see heal_numba_cache); binding's are
     # those of its @overload implementations, which the kernels call.

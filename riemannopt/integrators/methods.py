@@ -11,14 +11,17 @@ How to add a method
 -------------------
 1. Write its step rule in ``kernels.py`` as a jitted function
    ``step_<name>(F, x, xprev, lr, k, p, rtol, atol, max_steps, out, bad) -> status`` that writes
-   ``x_{k+1}`` into ``out`` and returns ``OK`` or the status of what failed (never raises; see the
-   module docstring there).  It may call any of the problem's functions as ``F.<name>(...)``
+   ``x_{k+1}`` into ``out`` and returns ``OK`` or the status of what failed, a code of
+   ``outcomes.py`` (never raises; see the module docstring there).  It may call any of the problem's functions as ``F.<name>(...)``
    (``riemannopt.codegen.emit.FUNCTIONS``); a new geometric quantity is derived symbolically in
    ``riemannopt/codegen/emit.py`` (with its numba signature in ``binding.py``, a wrapper in
    ``CompiledProblem`` and a test against a closed form or finite differences in
    ``tests/codegen``).
 2. Register a :class:`Method` in :data:`METHODS` below: a one-line description with the paper's
-   equation, what it converges to and at which order, its order of invariance, and a colour.
+   equation, what it converges to and at which order, its order of invariance, and a colour.  A
+   method whose ODE solves are not exponential maps names how their failure is reported
+   (``solve_stop``); one that runs through a Python driver for some exponential map names it
+   (``drivers``).  :func:`~riemannopt.optimize` reads these; it branches on no method's name.
 3. Transcribe the update independently (plain numpy, from the formula) in
    ``tests/integrators/test_optimize.py``.  ``tests/integrators/test_registry.py`` then fits its
    declared convergence and invariance orders on two problems; the CLI, the order tables, the
@@ -63,6 +66,14 @@ class Method:
         the default tables.
     color : str
         Its colour in every figure.
+    solve_stop : str
+        The function of ``common.py`` that raises the error of one of its ODE solves that stopped
+        short (status ``EXPMAP_FAILED``): ``"raise_expmap_stop"`` (an exponential map, the
+        default) or ``"raise_flow_stop"`` (the flow ``ẋ = d(x)`` over a step, ``exact``).
+    drivers : tuple of (str, str)
+        ``(expmap, function of drivers.py)`` pairs: given that exponential map,
+        :func:`~riemannopt.optimize` runs the method through the Python driver instead of the
+        jitted loop (``re`` with scipy's ``solve_ivp``).
     """
 
     name: str
@@ -74,6 +85,13 @@ class Method:
     affine_invariant: bool = True
     uses_metric: bool = True
     contrast: bool = False
+    solve_stop: str = "raise_expmap_stop"
+    drivers: tuple = ()
+
+    def driver(self, expmap):
+        """The name of the function of ``drivers.py`` that runs the method with the exponential map
+        ``expmap``, or None (the jitted loop)."""
+        return dict(self.drivers).get(expmap)
 
     @property
     def exactly_invariant(self):
@@ -148,6 +166,7 @@ METHODS = _entries(
         invariance=None,
         kernel="step_re",
         color="#9467bd",
+        drivers=(("solve_ivp", "re_ivp"),),
     ),
     Method(
         "exact",
@@ -156,6 +175,7 @@ METHODS = _entries(
         invariance=None,
         kernel="step_exact",
         color="#000000",
+        solve_stop="raise_flow_stop",
     ),
     Method(
         "rk4",

@@ -1,26 +1,39 @@
 """``optimize``: run one of the paper's integrators of the natural-gradient flow."""
 
 import re
+from typing import NamedTuple
 
 import numpy as np
 
 from riemannopt._checks import allocate, as_count, as_float_array, check_finite, check_number
 from riemannopt.errors import MethodError, OptimizationError, ShapeError
-from riemannopt.integrators.common import (
-    as_compiled,
-    check_max_steps,
-    expmap_detail,
-    raise_flow_stop,
-    raise_status,
-)
-from riemannopt.integrators.drivers import re_ivp
+from riemannopt.integrators import common, drivers
+from riemannopt.integrators.common import as_compiled, check_max_steps, raise_status
 from riemannopt.integrators.link import kernels_for, loop_for
 from riemannopt.integrators.methods import METHODS, get_method
+from riemannopt.integrators.outcomes import EXPMAP_FAILED, OK
 from riemannopt.integrators.trajectory import TrajectoryBatch, make_trajectory
 
 __all__ = ["optimize", "METHODS"]
 
 _EXPMAPS = ("dop853", "solve_ivp")
+
+
+class Settings(NamedTuple):
+    """The checked settings of one run of :func:`optimize`, shared by every member of a batch.
+
+    The fields are in the order of the trajectory loop's parameters that follow ``x0``
+    (``kernels.run(F, S, x0, lr, steps, every, p, rtol, atol, max_steps, ...)``), so
+    ``loop.run(x0, *settings, ...)`` passes them; a Python driver reads them by name.
+    """
+
+    lr: float
+    steps: int
+    every: int
+    p: np.ndarray
+    rtol: float
+    atol: float
+    max_steps: int
 
 
 def check_method(method):
@@ -118,47 +131,52 @@ def optimize(
         raise MethodError(f"lr · steps, the run's time span, overflows: lr = {lr}, steps = {steps}")
     rtol = check_number(rtol, "rtol", low=0, strict=True, cls=MethodError)
     atol = check_number(atol, "atol", low=0, strict=True, cls=MethodError)
-    driver = re_ivp if method == "re" and expmap == "solve_ivp" else None
+    name = entry.driver(expmap)
+    driver = None if name is None else getattr(drivers, name)
     max_steps = check_max_steps(max_steps, scipy=driver is not None)
     every = as_count(record_every, "record_every")
     K = kernels_for(C)
-    args = (lr, steps, every, C.p, rtol, atol, max_steps)
+    run = Settings(lr, steps, every, C.p, rtol, atol, max_steps)
     if batch:
-        return _batch(C, K, entry, driver, x0, args)
+        return _batch(C, K, entry, driver, x0, run)
     X, L = _buffers(steps, every, C.n)
     if driver is not None:
-        return driver(C, K, x0, *args[:2], every, rtol, atol, max_steps, X, L)
+        return driver(C, K, entry.name, x0, run, X, L)
     bad = np.empty(C.n + 2)
-    status, k, computed, rows = loop_for(C, entry.kernel).run(x0, *args, entry.uses_metric, X, L, bad)
-    return _outcome(C, K, method, x0, args, status, k, computed, rows, X, L, bad)
+    status, k, computed, rows = loop_for(C, entry.kernel).run(x0, *run, entry.uses_metric, X, L, bad)
+    return _outcome(C, entry, run, status, k, computed, rows, X, L, bad)
 
 
-def _outcome(C, K, method, x0, args, status, k, computed, rows, X, L, bad):
-    """The Trajectory of one finished run, or the error of its failure carrying it."""
-    lr, _, every, _, _, _, max_steps = args
-    traj = make_trajectory(X, L, method, lr, rows, every, k if status == K.OK else k - 1)
-    if status == K.OK:
+def _outcome(C, entry, run, status, k, computed, rows, X, L, bad):
+    """The Trajectory of one finished run of the method ``entry``, or the error of its failure
+    carrying it."""
+    traj = make_trajectory(X, L, entry.name, run.lr, rows, run.every, k if status == OK else k - 1)
+    if status == OK:
         return traj
     point = bad[: C.n] if computed else X[rows - 1]
-    detail = ""
-    if status == K.EXPMAP_FAILED and method == "exact":
-        raise_flow_stop(
-            C, step=k, lr=lr, t=bad[C.n], y=bad[: C.n], why=bad[C.n + 1], max_steps=max_steps, trajectory=traj
+    if status == EXPMAP_FAILED:  # an ODE solve of the step stopped: bad holds where, when and why
+        n = C.n
+        report = getattr(common, entry.solve_stop)
+        report(
+            C,
+            method=entry.name,
+            step=k,
+            lr=run.lr,
+            point=point,
+            t=bad[n],
+            y=bad[:n],
+            why=bad[n + 1],
+            max_steps=run.max_steps,
+            trajectory=traj,
         )
-    if status == K.EXPMAP_FAILED:
-        d = np.empty(C.n)
-        C.function("direction")(point, C.p, d)  # the point may be invalid: no checks
-        v = lr * d
-        detail = expmap_detail(v, bad[C.n], bad[: C.n], bad[C.n + 1], max_steps)
-    raise_status(status, C, method=method, step=k, point=point, trajectory=traj, during=not computed, detail=detail)
+    raise_status(status, C, method=entry.name, step=k, point=point, trajectory=traj, during=not computed)
 
 
-def _batch(C, K, entry, driver, X0, args):
+def _batch(C, K, entry, driver, X0, run):
     """Run every row of ``X0``: in parallel threads through the method's loop, or one after
     another through its driver."""
-    lr, steps, every, _, rtol, atol, max_steps = args
     B = len(X0)
-    X, L = _buffers(steps, every, C.n, (B,))
+    X, L = _buffers(run.steps, run.every, C.n, (B,))
     X.fill(np.nan)
     L.fill(np.nan)
     results, failure = [None] * B, None
@@ -170,17 +188,15 @@ def _batch(C, K, entry, driver, X0, args):
             # Its sums over the data rows run in parallel threads already, and a parallel region
             # inside another is an error in numba's workqueue threading layer: one member at a time.
             for b in range(B):
-                out[b] = loop.run(X0[b], *args, entry.uses_metric, X[b], L[b], bad[b])
+                out[b] = loop.run(X0[b], *run, entry.uses_metric, X[b], L[b], bad[b])
         else:
-            loop.run_batch(X0, *args, entry.uses_metric, X, L, bad, out)
-        runs = [(b, lambda b=b: _outcome(C, K, entry.name, X0[b], args, *out[b], X[b], L[b], bad[b])) for b in range(B)]
+            loop.run_batch(X0, *run, entry.uses_metric, X, L, bad, out)
+        runs = [(b, lambda b=b: _outcome(C, entry, run, *out[b], X[b], L[b], bad[b])) for b in range(B)]
     else:
-        runs = [
-            (b, lambda b=b: driver(C, K, X0[b], lr, steps, every, rtol, atol, max_steps, X[b], L[b])) for b in range(B)
-        ]
-    for b, run in runs:
+        runs = [(b, lambda b=b: driver(C, K, entry.name, X0[b], run, X[b], L[b])) for b in range(B)]
+    for b, finish in runs:
         try:
-            results[b] = run()
+            results[b] = finish()
         except OptimizationError as exc:
             results[b] = exc.trajectory
             failure = failure or (b, exc)

@@ -60,6 +60,7 @@ TARGETS = {
     "riemannopt.codegen.special": ("special.loggamma", None),
     "riemannopt.integrators.kernels": ("kernels.chol_solve", None),
     "riemannopt.integrators.binding": ("binding._bind.locals.lambda", "kernels.nat_dir"),
+    "riemannopt.minimizers.kernels": ("kernels._minimize_loop", "kernels.nat_dir"),
     "riemannopt.nn.backends._numpy_kernels": ("_numpy_kernels.all_finite", None),
 }
 FAULTS = ("truncated", "random", "swapped")
@@ -125,6 +126,8 @@ with warnings.catch_warnings(record=True) as caught:
     out = np.empty(1)
     kernels_for(C).nat_dir(x, C.p, out)
     values["nat_dir"] = [out[0], -grad / (1 + 0.7**2)]
+    # the minimizers' loop: ncg-f's exact line search lands on the root of ∇L = t − c + 6t²
+    values["minimize"] = [ro.minimize(C, "ncg-f", [0.7], tol=1e-13).x[0], (math.sqrt(37) - 1) / 12]
     # Logistic regression over 5 rows: mean loss, gradient Xᵀ(σ − y)/m, direction −G⁻¹∇L with the
     # Fisher metric G = Xᵀ diag(σ(1 − σ)) X / m (the linear algebra of generated code).
     W, XS, Y = sp.symbols("w0:2", real=True), sp.symbols("x0:2", real=True), sp.Symbol("y", real=True)

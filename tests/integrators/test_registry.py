@@ -129,3 +129,60 @@ def test_invariant_second_order_methods_on_curved_manifolds(problem, method):
         P, x0 = ro.models.sphere(), np.array([1.0, 0.3])
     fitted = ro.convergence_order(P, method, "exact", x0, T, CONVERGENCE_STEPS).order
     assert abs(fitted - 2) <= TOL, f"{method} on {problem}: fitted {fitted:.3f}"
+
+
+def test_registry_hooks_resolve():
+    """What an entry names besides its step rule exists: the reporter of a stopped ODE solve in
+    common.py and each Python driver in drivers.py, for an exponential map optimize accepts."""
+    from riemannopt.integrators import common, drivers
+    from riemannopt.integrators.optimize import _EXPMAPS
+
+    for name, m in METHODS.items():
+        assert callable(getattr(common, m.solve_stop)), name
+        for expmap, driver in m.drivers:
+            assert expmap in _EXPMAPS and expmap != "dop853", name
+            assert callable(getattr(drivers, driver)) and m.driver(expmap) == driver, name
+        assert m.driver("dop853") is None
+    assert METHODS["re"].driver("solve_ivp") == "re_ivp" and METHODS["exact"].solve_stop == "raise_flow_stop"
+
+
+def test_settings_follow_the_loops_parameters():
+    """optimize passes its Settings to the jitted loops by position: the fields are the loops'
+    parameters after x0, in order."""
+    import inspect
+
+    from riemannopt.integrators import kernels
+    from riemannopt.integrators.optimize import Settings
+
+    for loop in (kernels.run, kernels.run_batch):
+        assert list(inspect.signature(loop.py_func).parameters)[3:10] == list(Settings._fields)
+
+
+def test_optimize_follows_the_entries_not_the_names(monkeypatch):
+    """A method registered under a new name with re's driver runs through it (the same iterates as
+    re with solve_ivp), and one with exact's step rule reports a stopped solve as its solve_stop
+    says: optimize reads the entry, not the name."""
+    import dataclasses
+
+    import sympy as sp
+
+    from riemannopt.errors import ExpMapError
+
+    def register(name, base, **changes):
+        entry = dataclasses.replace(METHODS[base], name=name, color=f"#0000{len(METHODS):02x}", **changes)
+        monkeypatch.setitem(METHODS, name, entry)
+
+    register("re2", "re")
+    register("flow", "exact")
+    register("flow-as-geodesic", "exact", solve_stop="raise_expmap_stop")
+    P, x0 = study_problem("half-plane")
+    C = P.compile()
+    ours = ro.optimize(C, "re2", x0, 0.3, 4, expmap="solve_ivp")
+    np.testing.assert_array_equal(ours.x, ro.optimize(C, "re", x0, 0.3, 4, expmap="solve_ivp").x)
+    assert ours.method == "re2"
+    a, b = sp.symbols("a b", real=True)
+    D = ro.Problem(ro.Metric([a, b], sp.diag(1, 1 - a**2)), -a + b**2).compile()
+    with pytest.raises(ExpMapError, match="method 'flow' failed at step 4: the ODE solver of the flow"):
+        ro.optimize(D, "flow", [0.0, 0.5], 0.3, 10)
+    with pytest.raises(ExpMapError, match="'flow-as-geodesic' failed at step 4: .*the geodesic ODE solver"):
+        ro.optimize(D, "flow-as-geodesic", [0.0, 0.5], 0.3, 10)
