@@ -69,4 +69,3 @@ class MinibatchNaturalGradient(HessianFree):
         return natural_direction(
             curvature.fvp, g, lam, ops=ops, x0=warm, precond=ops.damped_power(diag, lam, self.power), **self.cg
         )
-
