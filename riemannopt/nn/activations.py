@@ -10,14 +10,27 @@ A layer computes ``a = φ(s)``.  The R/S forward pass of paper Appendix C needs,
 (Proposition 3 applied to eq. 19).  For the element-wise activations here ``φ'`` and ``φ''`` are
 cheap functions of the *output* ``a``, so the forward pass stores only ``a`` and never ``s``:
 sigmoid ``φ' = a(1 − a)``, ``φ''/φ' = 1 − 2a``; tanh ``φ' = (1 − a)(1 + a)``, ``φ''/φ' = −2a``;
-linear ``φ' = 1``, ``φ'' = 0``.  Each is a product of two affine functions of ``a`` times an
-affine ``φ''/φ'`` (:attr:`Activation.coefficients`), which is how the numpy backend's fused
-kernels take them.
+linear ``φ' = 1``, ``φ'' = 0``.
+
+An activation is written once, as a class, and every backend takes it from there.
+:meth:`Activation.scalar` gives ``φ``, ``φ'`` and ``φ''/φ'`` on *one entry*, as plain Python
+functions of the restricted kind numba compiles: the numpy backend's fused kernels
+(:mod:`riemannopt.nn.backends._numpy_kernels`) compile them into their loops, the CUDA backend
+compiles them into device functions (:mod:`riemannopt.nn.backends.cuda.device`), and the array
+methods :meth:`Activation.d1` and :meth:`Activation.curv` here apply them to whole numpy arrays.
+Only ``φ`` itself also has an array method, :meth:`Activation.value`, for numpy's own
+vectorized ufuncs (``np.tanh``, scipy's ``expit``).
 
 Softmax acts on a whole row and is allowed on the output layer only (with the softmax
 cross-entropy loss); its Jacobian is ``diag(y) − y yᵀ``, symmetric, so its Jacobian-vector and
-vector-Jacobian products coincide: ``y ⊙ (r − ⟨y, r⟩)``.
+vector-Jacobian products coincide: ``y ⊙ (r − ⟨y, r⟩)``.  Its compiled form is a function of
+one row (:meth:`Softmax.rows`), and the row-wise loss that goes with it computes the products
+through its Jacobian (:meth:`riemannopt.nn.losses.Loss.rows`).
 """
+
+import functools
+import math
+from types import SimpleNamespace
 
 import numpy as np
 from scipy.special import expit
@@ -30,27 +43,57 @@ __all__ = ["Activation", "Sigmoid", "Tanh", "Linear", "Softmax", "get_activation
 class Activation:
     """An element-wise activation ``a = φ(s)``.
 
-    Subclasses define :meth:`value`, :meth:`d1` and :meth:`curv`; the product helpers below are
-    written once in terms of them.  Methods whose name ends in ``_`` may overwrite an argument.
+    A subclass sets :attr:`name`, writes :meth:`scalar` (``φ``, ``φ'``, ``φ''/φ'`` on one entry,
+    compiled by every backend) and :meth:`value` (``φ`` on a numpy array), and is entered in
+    :data:`ACTIVATIONS`; the array methods below are written once in terms of those.  Methods
+    whose name ends in ``_`` may overwrite an argument.
     """
 
     name = ""
     elementwise = True
-    #: ``(p0, p1, q0, q1, e0, e1)`` with ``φ' = (p0 + p1 a)(q0 + q1 a)`` and ``φ''/φ' = e0 + e1 a``;
-    #: with coefficients among 0, ±1 and ±2 these round exactly like :meth:`d1` and :meth:`curv`.
-    coefficients = ()
+    #: Whether the numpy backend applies ``φ`` with the compiled scalar ``value`` of
+    #: :meth:`scalar`, in the same pass as the bias add, instead of with the array method
+    #: :meth:`value` after it: true where the scalar form compiles to vectorized CPU code (no
+    #: library call per entry), as the sigmoid's does; false where a numpy ufunc is faster.
+    fused_value = False
+
+    @staticmethod
+    def scalar(ftype, lib):
+        """``φ``, ``φ'`` and ``φ''/φ'`` on one entry, as functions every backend compiles.
+
+        Parameters
+        ----------
+        ftype : numpy scalar type
+            ``numpy.float32`` or ``numpy.float64``: the type of the entries.  Every constant of
+            the functions is made with it (``one = ftype(1)``) outside them: numba types a
+            Python literal as float64, which would silently move float32 code to float64.
+        lib : namespace
+            The calling backend's fast primitives: ``lib.exp_nonpositive(u)`` is ``e^u`` for
+            ``u ≤ 0`` (or NaN) in ``u``'s type (vectorized on the CPU); anything from
+            :mod:`math` may be used as well.
+
+        Returns
+        -------
+        SimpleNamespace
+            ``value(s)`` (``φ(s)``), ``d1(a)`` (``φ'(s)`` as a function of ``a = φ(s)``) and
+            ``curv(a)`` (``φ''(s)/φ'(s)``, likewise): plain functions of one number using only
+            arithmetic, comparisons, ``abs``, :mod:`math` functions, ``lib`` and the constants
+            made outside them (no other calls: the CUDA backend compiles each one alone).  Write
+            them in the accurate form: no cancellation where units saturate.
+        """
+        raise NotImplementedError
 
     def value(self, s):
-        """``φ(s)``, computed in place in ``s`` (which is returned)."""
+        """``φ(s)`` of a numpy array, computed in place in ``s`` (which is returned)."""
         raise NotImplementedError
 
     def d1(self, a):
-        """``φ'(s)`` as a function of ``a = φ(s)``."""
-        raise NotImplementedError
+        """``φ'(s)`` as a function of ``a = φ(s)`` (the compiled form, applied to an array)."""
+        return _array_forms(type(self), a.dtype).d1(a)
 
     def curv(self, a):
         """``φ''(s) / φ'(s)`` as a function of ``a`` (``φ' > 0`` for these activations)."""
-        raise NotImplementedError
+        return _array_forms(type(self), a.dtype).curv(a)
 
     def d2(self, a):
         """``φ''(s)`` as a function of ``a = φ(s)``."""
@@ -89,43 +132,84 @@ class Activation:
 
 
 class Sigmoid(Activation):
-    """Logistic sigmoid ``1 / (1 + e^{−s})`` (scipy's ``expit``: no overflow for large ``|s|``)."""
+    """Logistic sigmoid ``1 / (1 + e^{−s})``.
+
+    The array method is scipy's ``expit``; the backends compute ``φ`` from ``z = e^{−|s|}`` as
+    ``1/(1 + z)`` or ``z/(1 + z)``, which never overflows, with the numpy backend's
+    vectorized ``e^u`` (within 2.5 units in the last place of the exact sigmoid).
+    """
 
     name = "sigmoid"
-    coefficients = (0.0, 1.0, 1.0, -1.0, 1.0, -2.0)
+    fused_value = True
+
+    @staticmethod
+    def scalar(ftype, lib):
+        one, two = ftype(1), ftype(2)
+        exp_nonpositive = lib.exp_nonpositive
+
+        def value(s):
+            z = exp_nonpositive(-abs(s))
+            num = z
+            if s >= 0:
+                num = one
+            return num / (one + z)
+
+        def d1(a):
+            return a * (one - a)
+
+        def curv(a):
+            return one - two * a
+
+        return SimpleNamespace(value=value, d1=d1, curv=curv)
 
     def value(self, s):
         return expit(s, out=s)
-
-    def d1(self, a):
-        return a * (1 - a)
-
-    def curv(self, a):
-        return 1 - 2 * a
 
 
 class Tanh(Activation):
     """Hyperbolic tangent."""
 
     name = "tanh"
-    coefficients = (1.0, -1.0, 1.0, 1.0, 0.0, -2.0)
+
+    @staticmethod
+    def scalar(ftype, lib):
+        one, two = ftype(1), ftype(2)
+
+        def value(s):
+            return math.tanh(s)
+
+        def d1(a):
+            # Factored, not 1 − a²: no cancellation when the unit saturates (a → ±1).
+            return (one - a) * (one + a)
+
+        def curv(a):
+            return -two * a
+
+        return SimpleNamespace(value=value, d1=d1, curv=curv)
 
     def value(self, s):
         return np.tanh(s, out=s)
-
-    def d1(self, a):
-        # Factored, not 1 − a²: no cancellation when the unit saturates (a → ±1).
-        return (1 - a) * (1 + a)
-
-    def curv(self, a):
-        return -2 * a
 
 
 class Linear(Activation):
     """Identity; its products skip the multiplications by ``φ' = 1`` and ``φ'' = 0``."""
 
     name = "linear"
-    coefficients = (1.0, 0.0, 1.0, 0.0, 0.0, 0.0)
+
+    @staticmethod
+    def scalar(ftype, lib):
+        zero, one = ftype(0), ftype(1)
+
+        def value(s):
+            return s
+
+        def d1(a):
+            return one
+
+        def curv(a):
+            return zero
+
+        return SimpleNamespace(value=value, d1=d1, curv=curv)
 
     def value(self, s):
         return s
@@ -157,6 +241,28 @@ class Softmax:
 
     name = "softmax"
     elementwise = False
+    fused_value = False
+
+    @staticmethod
+    def rows(ftype):
+        """The row form compiled by the backends (as :meth:`Activation.scalar` for entries):
+        ``value(s, y, i)`` writes ``y[i] = softmax(s[i])`` for row ``i`` of the 2-d arrays."""
+        zero = ftype(0)
+
+        def value(s, y, i):
+            m = s.shape[1]
+            top = s[i, 0]
+            for j in range(1, m):
+                top = max(top, s[i, j])
+            total = zero
+            for j in range(m):
+                e = math.exp(s[i, j] - top)
+                y[i, j] = e
+                total += e
+            for j in range(m):
+                y[i, j] /= total
+
+        return SimpleNamespace(value=value)
 
     def value(self, s):
         """Softmax of each row, in place in ``s``; the row maximum is subtracted first."""
@@ -189,7 +295,17 @@ class Softmax:
         return "<activation softmax>"
 
 
+#: Every activation: ``{name: class}``.  The backends, the loss checks and the tests enumerate it.
 ACTIVATIONS = {cls.name: cls for cls in (Sigmoid, Tanh, Linear, Softmax)}
+
+#: ``lib`` of :meth:`Activation.scalar` for numpy arrays.
+_ARRAY_LIB = SimpleNamespace(exp_nonpositive=np.exp)
+
+
+@functools.lru_cache(maxsize=None)
+def _array_forms(cls, dtype):
+    """``cls.scalar`` for arrays of ``dtype`` (its functions then act entry by entry)."""
+    return cls.scalar(np.dtype(dtype).type, _ARRAY_LIB)
 
 
 def get_activation(name):

@@ -7,7 +7,7 @@ from riemannopt.errors import InputError, MethodError, ShapeError
 from riemannopt.nn.activations import get_activation
 from riemannopt.nn.backends import get_backend
 from riemannopt.nn.layout import Layout
-from riemannopt.nn.losses import make_loss
+from riemannopt.nn.losses import LOSSES, make_loss
 
 __all__ = ["MLP", "Linearization", "float_dtype", "check_seed"]
 
@@ -50,10 +50,12 @@ class MLP:
     sizes : sequence of int
         Layer widths ``[n_0, n_1, ..., n_l]`` (input width first), at least two.
     activations : sequence of str
-        ``l`` names among ``"sigmoid"``, ``"tanh"``, ``"linear"``, ``"softmax"`` (output only).
-    loss : {"squared", "bce", "softmax_ce"}
-        ``squared``: ``½‖t − y‖²/σ²`` (output sigmoid, tanh or linear); ``bce``: binary
-        cross-entropy (output sigmoid); ``softmax_ce``: multi-class cross-entropy (output softmax).
+        ``l`` keys of :data:`riemannopt.nn.activations.ACTIVATIONS`: ``"sigmoid"``, ``"tanh"``,
+        ``"linear"``, ``"softmax"`` (output only, like every activation that is not element-wise).
+    loss : str
+        A key of :data:`riemannopt.nn.losses.LOSSES`: ``squared``: ``½‖t − y‖²/σ²`` (any
+        element-wise output); ``bce``: binary cross-entropy (output sigmoid); ``softmax_ce``:
+        multi-class cross-entropy (output softmax).
     sigma : float, optional
         σ of the ``squared`` loss (default 1).
     backend : str, optional
@@ -300,10 +302,12 @@ class MLP:
     def targets(self, T, n):
         """Targets for ``n`` examples as a backend array of the outputs' shape, checked.
 
-        ``softmax_ce`` also takes ``n`` integer labels.  Raises :class:`ShapeError` for a wrong
-        shape and :class:`InputError` for non-finite targets, ``bce`` targets outside
-        ``[0, 1]`` and ``softmax_ce`` rows that are not distributions.
+        A loss with ``labels`` (``softmax_ce``) also takes ``n`` integer labels.  Raises
+        :class:`ShapeError` for a wrong shape and :class:`InputError` for non-finite targets,
+        targets outside ``[0, 1]`` for a loss whose ``targets`` are ``"unit"`` (``bce``) and
+        rows that are not distributions for ``"distribution"`` (``softmax_ce``).
         """
+        loss = LOSSES[self.loss_name]
         n_out = self.sizes[-1]
         dtype = getattr(T, "dtype", None)
         if dtype is None:
@@ -312,7 +316,7 @@ class MLP:
         dtype = np.dtype(dtype)
         if not (np.issubdtype(dtype, np.number) or dtype.kind == "b"):
             raise InputError(f"targets T must be numeric, got an array of dtype {dtype}")
-        if self.loss_name == "softmax_ce" and len(T.shape) == 1 and np.issubdtype(dtype, np.integer):
+        if loss.labels and len(T.shape) == 1 and np.issubdtype(dtype, np.integer):
             labels = np.asarray(self.backend.to_numpy(T) if hasattr(T, "__cuda_array_interface__") else T)
             if labels.shape[0] != n:
                 raise ShapeError(f"got {labels.shape[0]} integer labels for {n} examples")
@@ -321,17 +325,19 @@ class MLP:
             return self.backend.one_hot(labels, n_out)
         if tuple(T.shape) != (n, n_out):
             accepted = f"({n}, {n_out})"
-            if self.loss_name == "softmax_ce":
+            if loss.labels:
                 accepted += f" or integer labels ({n},)"
             raise ShapeError(f"targets T must have shape {accepted} for loss {self.loss_name!r}, got {tuple(T.shape)}")
         T = self.finite(self.backend.asarray(T, "T"), "T")
-        if self.loss_name in ("bce", "softmax_ce"):
+        if loss.targets != "real":
             lo, hi, row_gap = self.backend.target_stats(T)
-            if self.loss_name == "bce" and (lo < 0 or hi > 1):
+            if loss.targets == "unit" and (lo < 0 or hi > 1):
                 host = self.backend.to_numpy(T)
                 bad = np.unravel_index(np.argmax((host < 0) | (host > 1)), host.shape)
-                raise InputError(f"bce targets T must lie in [0, 1], but T[{bad[0]}, {bad[1]}] = {host[bad]}")
-            if self.loss_name == "softmax_ce" and (lo < 0 or row_gap > np.sqrt(np.finfo(self.dtype).eps) * n_out):
+                raise InputError(
+                    f"{self.loss_name} targets T must lie in [0, 1], but T[{bad[0]}, {bad[1]}] = {host[bad]}"
+                )
+            if loss.targets == "distribution" and (lo < 0 or row_gap > np.sqrt(np.finfo(self.dtype).eps) * n_out):
                 host = self.backend.to_numpy(T)
                 sums = host.sum(axis=1)
                 i = int(
@@ -340,7 +346,7 @@ class MLP:
                     )[0]
                 )
                 raise InputError(
-                    f"softmax_ce targets T must be distributions (rows >= 0 summing to 1), "
+                    f"{self.loss_name} targets T must be distributions (rows >= 0 summing to 1), "
                     f"but row {i} = {host[i]} sums to {sums[i]:.6g}"
                 )
         return T

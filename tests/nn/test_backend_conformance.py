@@ -5,7 +5,11 @@ at run time.  Each backend runs through the public :class:`~riemannopt.nn.MLP` A
 compared with the numpy backend of the same dtype, whose products are themselves checked
 against complex-step derivatives and dense matrices in ``test_nn_products.py``:
 float64 ≤ 1e-12 and float32 ≤ 1e-5 relative (norm-wise).  Shapes are tiny and odd, so that they
-divide no tile size, and include a batch of one; every activation and loss appears.
+divide no tile size, and include a batch of one and a hidden width of one.  The architectures
+are enumerated from the registries (:func:`architectures`): every loss of ``LOSSES`` with every
+output activation of ``ACTIVATIONS`` it allows, and once as a one-layer network, with the
+element-wise activations taking turns on the hidden layers — a new activation or loss is
+checked here without being named.
 
 Backends that need a GPU run here only where one is present; the CUDA kernels also run through
 this module under numba's CUDA simulator (``tests/nn/cuda``), which makes them available
@@ -16,33 +20,67 @@ import numpy as np
 import pytest
 
 from riemannopt.nn import MLP, available_backends, get_backend, solve_damped
+from riemannopt.nn.activations import ACTIVATIONS
 from riemannopt.nn.backends.base import Backend
+from riemannopt.nn.losses import LOSSES
 
 BACKENDS = available_backends()
 
-#: (sizes, activations, loss): every activation and loss, one-layer nets, widths of 1.
-ARCHITECTURES = {
-    "squared-tanh-linear": ([5, 7, 3], ["tanh", "linear"], "squared"),
-    "squared-sigmoid": ([4, 6, 1, 2], ["sigmoid", "tanh", "sigmoid"], "squared"),
-    "bce": ([6, 5, 3, 6], ["sigmoid", "linear", "sigmoid"], "bce"),
-    "bce-one-layer": ([3, 2], ["sigmoid"], "bce"),
-    "softmax": ([5, 9, 4], ["tanh", "softmax"], "softmax_ce"),
-    "softmax-one-layer": ([3, 4], ["softmax"], "softmax_ce"),
-}
+#: The activations allowed on hidden layers.
+HIDDEN = [name for name, cls in ACTIVATIONS.items() if cls.elementwise]
+
+
+def architectures():
+    """``{id: (sizes, activations, loss)}`` from the registries: for each loss, each output
+    activation it allows after one or two hidden layers (the hidden activations in turn, a
+    hidden width of one every other time), and a one-layer network."""
+    out, turn = {}, 0
+    for loss, cls in LOSSES.items():
+        outputs = [name for name, act in ACTIVATIONS.items() if cls.allows(act)]
+        for output in outputs:
+            depth = 2 - turn % 2
+            hidden = [HIDDEN[(turn + i) % len(HIDDEN)] for i in range(depth)]
+            widths = [7, 1][:depth] if turn % 2 == 0 else [5]
+            out[f"{loss}-{'-'.join(hidden)}-{output}"] = ([4, *widths, 3], [*hidden, output], loss)
+            turn += 1
+        out[f"{loss}-one-layer-{outputs[0]}"] = ([3, 2], [outputs[0]], loss)
+    return out
+
+
+#: (sizes, activations, loss) of every product test.
+ARCHITECTURES = architectures()
+#: The network of the CG and training runs.
+TRAINED = ([6, 5, 3, 6], ["sigmoid", "linear", "sigmoid"], "bce")
 BATCHES = (1, 7)
 TOL = {np.float64: 1e-12, np.float32: 1e-5}
+
+
+def targets(loss, shape, rng):
+    """Valid targets of the loss (what ``MLP`` checks: its ``targets`` attribute)."""
+    kind = LOSSES[loss].targets
+    if kind == "unit":
+        return rng.uniform(0, 1, shape)
+    if kind == "distribution":
+        return rng.dirichlet(np.ones(shape[1]), shape[0])
+    return rng.standard_normal(shape)
 
 
 def data(sizes, loss, n, dtype, seed=0):
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((n, sizes[0])).astype(dtype)
-    if loss == "squared":
-        T = rng.standard_normal((n, sizes[-1]))
-    elif loss == "bce":
-        T = rng.uniform(0, 1, (n, sizes[-1]))
-    else:
-        T = rng.dirichlet(np.ones(sizes[-1]), n)
-    return X, T.astype(dtype), rng
+    return X, targets(loss, (n, sizes[-1]), rng).astype(dtype), rng
+
+
+def test_architectures_cover_the_registries():
+    """Every loss with every output activation it allows, every element-wise activation on a
+    hidden layer, a one-layer network of every loss, a hidden width of one."""
+    cases = ARCHITECTURES.values()
+    assert {(loss, acts[-1]) for _, acts, loss in cases} == {
+        (loss, name) for loss, cls in LOSSES.items() for name, act in ACTIVATIONS.items() if cls.allows(act)
+    }
+    assert {a for _, acts, _ in cases for a in acts[:-1]} == set(HIDDEN)
+    assert {loss for sizes, _, loss in cases if len(sizes) == 2} == set(LOSSES)
+    assert any(1 in sizes[1:-1] for sizes, _, _ in cases)
 
 
 def close(got, want, dtype):
@@ -143,7 +181,7 @@ def test_solve_damped_runs_on_backend_vectors(name):
     """Truncated CG with ``ops=net.backend`` (vectors in the backend's memory, preconditioned,
     damped, warm-started) takes the same steps as on numpy: same iteration count and stopping
     reason, iterates within 1e-10."""
-    sizes, acts, loss = ARCHITECTURES["bce"]
+    sizes, acts, loss = TRAINED
     X, T, rng = data(sizes, loss, 7, np.float64)
     ref_net, net = MLP(sizes, acts, loss), MLP(sizes, acts, loss, backend=name)
     theta = ref_net.init(1, scheme="gaussian")
@@ -173,7 +211,7 @@ def test_train_runs_on_backend(name, method):
     decision only at a tie)."""
     from riemannopt.nn import train
 
-    sizes, acts, loss = ARCHITECTURES["bce"]
+    sizes, acts, loss = TRAINED
     X, T, _ = data(sizes, loss, 9, np.float64)
     runs = []
     for backend in ("numpy", name):

@@ -174,6 +174,32 @@ def test_bad_values_raise_input_error(loss, acts, bad, match):
         net.gradient(theta, X, T)
 
 
+def test_a_new_loss_class_is_checked_and_computed_from_its_declarations(monkeypatch):
+    """A loss class entered in ``LOSSES`` (and named nowhere else) is validated by ``MLP`` from its
+    declared attributes (allowed outputs, unit targets) and computed by the numpy backend's
+    kernels from its compiled forms: here a copy of ``bce`` under another name, whose every
+    product equals bce's bit for bit."""
+    from riemannopt.nn.losses import BCE, LOSSES
+
+    class Logistic(BCE):
+        name = "logistic"
+
+    monkeypatch.setitem(LOSSES, "logistic", Logistic)
+    with pytest.raises(MethodError, match=r"loss 'logistic' needs an output activation in \['sigmoid'\]"):
+        MLP([3, 4, 2], ["tanh", "tanh"], "logistic")
+    net, ref = MLP([3, 4, 2], ["tanh", "sigmoid"], "logistic"), MLP([3, 4, 2], ["tanh", "sigmoid"], "bce")
+    rng = np.random.default_rng(5)
+    theta, X, T = net.init(0), rng.standard_normal((5, 3)), rng.uniform(0, 1, (5, 2))
+    with pytest.raises(InputError, match=r"logistic targets T must lie in \[0, 1\]"):
+        net.gradient(theta, X, T + 1)
+    v = rng.standard_normal(net.n_params)
+    got, want = net.linearize(theta, X), ref.linearize(theta, X)
+    assert got.loss(T) == want.loss(T)
+    for product in ("gradient", "fisher_vp", "connection_vp"):
+        args = (T,) if product == "gradient" else (v,)
+        np.testing.assert_array_equal(getattr(got, product)(*args), getattr(want, product)(*args))
+
+
 def test_non_finite_direction_and_lam_are_rejected():
     net = small_net()
     theta, X = net.init(0), np.zeros((5, 3))

@@ -5,9 +5,10 @@ one subclass, registered here by name.  Backends are imported only when asked fo
 missing optional dependency (numba-cuda, a GPU) affects nobody who does not ask for it.
 
 To add a backend: subclass :class:`~riemannopt.nn.backends.base.Backend` in a module of this
-package, implement every abstract method (``tests/nn/test_backend_conformance.py`` then checks
-it against the numpy backend), and add its ``"name": "module:Class"`` entry to
-:data:`BACKENDS`.
+package, implement every abstract method, taking the activations and the loss from their
+classes' compiled forms rather than naming any (``tests/nn/test_backend_conformance.py`` then
+checks it against the numpy backend for every activation and loss), and add its
+``"name": "module:Class"`` entry to :data:`BACKENDS`.
 """
 
 import importlib

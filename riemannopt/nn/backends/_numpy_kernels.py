@@ -5,56 +5,68 @@ Between two matrix products, every pass of the numpy backend touches each entry 
 over memory with a fresh temporary.  Each kernel here is one pass: the bias add and the
 activation of a forward layer, the R and R/S epilogues (``R(a)``, ``S(a)`` from ``R(s)``, ``S(s)``),
 the backward epilogue ``φ' ⊙ D(a)`` together with the bias gradient (the column sums), and the
-output-layer signals of every loss together with the output bias gradient.
+output-layer signals of the loss together with the output bias gradient.
+
+No kernel knows any activation or loss.  An activation is passed as :func:`compiled` ``(act)``,
+a loss (bound to its output activation) as ``compiled(loss)``: numba types such an argument by
+the class (and a fingerprint of the code of its compiled forms), compiles — and caches — the
+kernel once per class, and the calls ``act_d1(act, a)``, ``loss_grad(loss, ...)``, ... inside
+the kernels become the functions of :meth:`riemannopt.nn.activations.Activation.scalar` and
+:meth:`riemannopt.nn.losses.Loss.scalar` (or :meth:`~riemannopt.nn.losses.Loss.rows`), inlined.
+A new activation or loss class therefore needs nothing here; editing one's compiled forms
+changes its fingerprint, so numba compiles afresh instead of loading the old code.
 
 Conventions:
 
 * Every kernel works in the dtype of its arrays (float32 stays float32): constants are cast
-  with :func:`typed`, since numba would promote ``float32 * 0.5`` to float64.
+  with :func:`typed` (the compiled forms make theirs with the dtype's scalar type), since numba
+  would promote ``float32 * 0.5`` to float64.
 * Kernels compile with ``error_model="numpy"``: with numba's default (Python) error model a
   float division checks for zero and raises, which stops LLVM from vectorizing the loop.
 * An array updated in place is passed once, as an argument the kernel both reads and writes;
   distinct arguments never overlap (LLVM checks that at run time before taking the vectorized
   loop, and would fall back to scalar code for overlapping ones).
-* An element-wise activation is passed as its coefficients ``(p0, p1, q0, q1, e0, e1)``, with
-  ``φ'(s) = (p0 + p1 a)(q0 + q1 a)`` and ``φ''(s)/φ'(s) = e0 + e1 a`` in terms of ``a = φ(s)``
-  (:attr:`riemannopt.nn.activations.Activation.coefficients`); with coefficients among 0, ±1
-  and ±2 the kernels round exactly like the expressions of :mod:`riemannopt.nn.activations`.
 """
 
+import functools
 import sys
+from hashlib import sha256
+from types import CodeType, SimpleNamespace
 
 import numpy as np
 from numba import njit, types
-from numba.extending import intrinsic, overload
+from numba.extending import NativeValue, intrinsic, models, overload, register_model, unbox
 from numba.np.numpy_support import as_dtype
 
 from riemannopt._numba_cache import compiles_whole, heal_numba_cache
+from riemannopt.nn.activations import Sigmoid
+from riemannopt.nn.losses import Loss
 
 __all__ = [
+    "compiled",
+    "forward_",
+    "forward_out",
     "sigmoid_",
     "sigmoid_out",
     "r_epilogue_",
     "rs_epilogue_",
     "backward_epilogue_",
-    "bce_gradient_",
-    "bce_fisher_",
-    "bce_connection_",
-    "squared_gradient_",
-    "squared_fisher_",
-    "squared_connection_",
-    "softmax_gradient_",
-    "softmax_fisher_",
-    "softmax_connection_",
+    "gradient_",
+    "fisher_",
+    "connection_",
+    "row_gradient_",
+    "row_fisher_",
+    "row_connection_",
     "all_finite",
 ]
 
 
 # Compilations hold Ctrl-C back (compiles_whole): an interrupted one breaks the cache write.
 kernel = compiles_whole(njit(cache=True, error_model="numpy"))
-#: The sigmoid kernels also let LLVM fuse ``p·r + c`` into FMAs: the exp polynomial is one long
-#: chain of them, which then runs in half the latency (and rounds once per step instead of twice).
-sigmoid_kernel = compiles_whole(njit(cache=True, error_model="numpy", fastmath={"contract"}))
+#: The forward kernels also let LLVM fuse ``p·r + c`` into FMAs: the sigmoid's exp polynomial is
+#: one long chain of them, which then runs in half the latency (and rounds once per step instead
+#: of twice).
+forward_kernel = compiles_whole(njit(cache=True, error_model="numpy", fastmath={"contract"}))
 
 
 def typed(value, like):
@@ -154,65 +166,235 @@ def _exp_nonpositive(u):
     return None
 
 
-@njit(inline="always")
-def _sigmoid(x):
-    """``1 / (1 + e^{−x})`` from ``z = e^{−|x|}``: ``1/(1 + z)`` or ``z/(1 + z)``, never overflowing."""
-    one = typed(1.0, x)
-    z = exp_nonpositive(-abs(x))
-    num = z
-    if x >= 0:
-        num = one
-    return num / (one + z)
+# -- activations and losses as kernel arguments ------------------------------------------------
+
+
+class FormsType(types.Type):
+    """The numba type of a :func:`compiled` activation or loss: one type per class (for a loss,
+    per pair of loss and output-activation classes) and fingerprint of their compiled forms.
+
+    It holds only strings, so that numba's cache index (which pickles the signatures) never
+    imports the classes; :data:`_CLASSES` finds them again when a kernel is compiled.
+    """
+
+    def __init__(self, role, keys):
+        self.role = role
+        self.keys = keys
+        super().__init__(name=f"nn_{role}({', '.join(keys)})")
+
+
+register_model(FormsType)(models.OpaqueModel)
+
+
+@unbox(FormsType)
+def _unbox_forms(typ, obj, c):
+    return NativeValue(c.context.get_dummy_value())  # nothing crosses: the type is everything
+
+
+#: ``{key: class}`` of every class made into a kernel argument in this process.
+_CLASSES = {}
+
+
+def _digest(code, h):
+    """Feed ``h`` the code object ``code`` and those nested in it: bytecode, names, constants
+    (not ``marshal.dumps``, whose bytes depend on reference counts, which differ by process)."""
+    h.update(code.co_code)
+    h.update(repr((code.co_names, code.co_varnames, code.co_freevars, code.co_cellvars)).encode())
+    for const in code.co_consts:
+        if isinstance(const, CodeType):
+            _digest(const, h)
+        else:
+            h.update(repr((type(const).__name__, const)).encode())
+
+
+def _fingerprint(cls):
+    """The class's qualified name and a hash of the code of its compiled forms."""
+    h = sha256()
+    for name in ("scalar", "rows"):
+        code = getattr(getattr(cls, name, None), "__code__", None)
+        if code is not None:
+            _digest(code, h)
+    key = f"{cls.__module__}.{cls.__qualname__}:{h.hexdigest()[:16]}"
+    _CLASSES[key] = cls
+    return key
+
+
+@functools.lru_cache(maxsize=None)
+def _forms_type(role, classes):
+    return FormsType(role, tuple(_fingerprint(cls) for cls in classes))
+
+
+class Compiled:
+    """An activation or a loss as a kernel argument (see :func:`compiled`)."""
+
+    __slots__ = ("obj", "_numba_type_")
+
+    def __init__(self, obj):
+        self.obj = obj
+        if isinstance(obj, Loss):
+            self._numba_type_ = _forms_type("loss", (type(obj), type(obj.act)))
+        else:
+            self._numba_type_ = _forms_type("act", (type(obj),))
+
+    def __repr__(self):
+        return f"<compiled {self.obj!r}>"
+
+
+def compiled(obj):
+    """``obj`` — an element-wise activation, or a loss bound to its output activation — as the
+    argument that the kernels here take for it."""
+    return Compiled(obj)
+
+
+#: ``lib`` of :meth:`~riemannopt.nn.activations.Activation.scalar` on the CPU.
+CPU_LIB = SimpleNamespace(exp_nonpositive=exp_nonpositive)
+
+
+@functools.lru_cache(maxsize=None)
+def _forms(key, role, ftype):
+    """The compiled forms of class ``key`` for entries of ``ftype``, each one jitted to inline."""
+    cls = _CLASSES[key]
+    if role == "act":
+        forms = cls.scalar(ftype, CPU_LIB)
+    else:
+        forms = cls.rows(ftype) if cls.rowwise else cls.scalar(ftype)
+    return SimpleNamespace(**{name: njit(inline="always")(fn) for name, fn in vars(forms).items()})
+
+
+def _ftype(typ):
+    """The numpy scalar type of a numba scalar or array type."""
+    return as_dtype(typ.dtype if isinstance(typ, types.Array) else typ).type
+
+
+def _resolve(token, which, field, first):
+    """The jitted ``field`` of the activation (``which = 0``: the token's own, or a loss's output
+    activation: ``which = 1``) or of the loss (``which = None``), typed by the argument ``first``."""
+    if not isinstance(token, FormsType):
+        return None
+    if which is None:
+        return getattr(_forms(token.keys[0], "loss", _ftype(first)), field)
+    return getattr(_forms(token.keys[which], "act", _ftype(first)), field)
+
+
+def _stub(name):
+    def stub(*args):
+        raise NotImplementedError("only callable from numba-compiled code")
+
+    stub.__name__ = stub.__qualname__ = name
+    return stub
+
+
+# One stub per compiled form, called as stub(token, args...); numba needs the typing function's
+# arguments to be named like the implementation's, hence one definition per number of them.
+
+
+def _bind1(name, which, field):
+    stub = _stub(name)
+
+    @overload(stub, inline="always")
+    def _typing(token, a):
+        fn = _resolve(token, which, field, a)
+        return None if fn is None else (lambda token, a: fn(a))
+
+    return stub
+
+
+def _bind4(name, field):
+    stub = _stub(name)
+
+    @overload(stub, inline="always")
+    def _typing(token, a, b, c, d):
+        fn = _resolve(token, None, field, a)
+        return None if fn is None else (lambda token, a, b, c, d: fn(a, b, c, d))
+
+    return stub
+
+
+def _bind5(name, field):
+    stub = _stub(name)
+
+    @overload(stub, inline="always")
+    def _typing(token, a, b, c, d, e):
+        fn = _resolve(token, None, field, a)
+        return None if fn is None else (lambda token, a, b, c, d, e: fn(a, b, c, d, e))
+
+    return stub
+
+
+def _bind8(name, field):
+    stub = _stub(name)
+
+    @overload(stub, inline="always")
+    def _typing(token, a, b, c, d, e, f, g, h):
+        fn = _resolve(token, None, field, a)
+        return None if fn is None else (lambda token, a, b, c, d, e, f, g, h: fn(a, b, c, d, e, f, g, h))
+
+    return stub
+
+
+act_value = _bind1("act_value", 0, "value")
+act_d1 = _bind1("act_d1", 0, "d1")
+act_curv = _bind1("act_curv", 0, "curv")
+out_d1 = _bind1("out_d1", 1, "d1")
+out_curv = _bind1("out_curv", 1, "curv")
+loss_grad = _bind4("loss_grad", "grad")
+loss_fisher = _bind4("loss_fisher", "fisher")
+loss_connection = _bind4("loss_connection", "connection")
+row_grad = _bind5("row_grad", "grad")
+row_fisher = _bind5("row_fisher", "fisher")
+row_connection = _bind8("row_connection", "connection")
 
 
 # -- forward layer ------------------------------------------------------------------------------
 
 
-@sigmoid_kernel
-def sigmoid_(s, b):
-    """``s ← sigmoid(s + b)`` row-wise broadcast of the bias ``b`` (a hidden layer)."""
+@forward_kernel
+def forward_(s, b, act):
+    """``s ← φ(s + b)``, row-wise broadcast of the bias ``b`` (a hidden layer)."""
     n, m = s.shape
     for i in range(n):
         for j in range(m):
-            s[i, j] = _sigmoid(s[i, j] + b[j])
+            s[i, j] = act_value(act, s[i, j] + b[j])
 
 
-@sigmoid_kernel
-def sigmoid_out(s, b, y):
-    """``s ← s + b`` and ``y ← sigmoid(s)`` (the output layer keeps its logits)."""
+@forward_kernel
+def forward_out(s, b, y, act):
+    """``s ← s + b`` and ``y ← φ(s)`` (the output layer keeps its logits)."""
     n, m = s.shape
     for i in range(n):
         for j in range(m):
             x = s[i, j] + b[j]
             s[i, j] = x
-            y[i, j] = _sigmoid(x)
+            y[i, j] = act_value(act, x)
+
+
+_SIGMOID = compiled(Sigmoid())
+
+
+def sigmoid_(s, b):
+    """``s ← sigmoid(s + b)``: :func:`forward_` of the sigmoid."""
+    forward_(s, b, _SIGMOID)
+
+
+def sigmoid_out(s, b, y):
+    """``s ← s + b`` and ``y ← sigmoid(s)``: :func:`forward_out` of the sigmoid."""
+    forward_out(s, b, y, _SIGMOID)
 
 
 # -- R and R/S epilogues of a hidden layer ------------------------------------------------------
 
 
-@njit(inline="always")
-def _d1(a, coef):
-    p0, p1, q0, q1 = coef[0], coef[1], coef[2], coef[3]
-    return (p0 + p1 * a) * (q0 + q1 * a)
-
-
-@njit(inline="always")
-def _curv(a, coef):
-    return coef[4] + coef[5] * a
-
-
 @kernel
-def r_epilogue_(a, r, c, coef):
+def r_epilogue_(a, r, c, act):
     """``r ← φ'(s) ⊙ (r + c)``: ``R(a)`` from the layer's products ``r`` and the bias direction ``c``."""
     n, m = r.shape
     for i in range(n):
         for j in range(m):
-            r[i, j] = _d1(a[i, j], coef) * (r[i, j] + c[j])
+            r[i, j] = act_d1(act, a[i, j]) * (r[i, j] + c[j])
 
 
 @kernel
-def rs_epilogue_(a, r, s, c, coef, has_s):
+def rs_epilogue_(a, r, s, c, act, has_s):
     """``r ← R(a) = φ' ⊙ R(s)`` and ``s ← S(a) = φ' ⊙ ((φ''/φ') ⊙ R(s)² + S(s))``, ``R(s) = r + c``.
 
     On entry ``s`` holds ``S(s)``, or anything when ``has_s`` is false (``S(s) = 0``: the first
@@ -222,9 +404,9 @@ def rs_epilogue_(a, r, s, c, coef, has_s):
     for i in range(n):
         for j in range(m):
             x = a[i, j]
-            d1 = _d1(x, coef)
+            d1 = act_d1(act, x)
             rs = r[i, j] + c[j]
-            t = _curv(x, coef) * rs * rs
+            t = act_curv(act, x) * rs * rs
             if has_s:
                 t += s[i, j]
             r[i, j] = d1 * rs
@@ -235,171 +417,105 @@ def rs_epilogue_(a, r, s, c, coef, has_s):
 
 
 @kernel
-def backward_epilogue_(a, d, coef, gb):
+def backward_epilogue_(a, d, act, gb):
     """``d ← φ'(s) ⊙ d`` (``D(s)`` from ``D(a)``) and ``gb ← Σ_rows d`` (the bias gradient)."""
     n, m = d.shape
     for j in range(m):
         gb[j] = 0
     for i in range(n):
         for j in range(m):
-            x = _d1(a[i, j], coef) * d[i, j]
+            x = act_d1(act, a[i, j]) * d[i, j]
             d[i, j] = x
             gb[j] += x
 
 
-# -- output signals (stable forms of riemannopt.nn.losses), scaled, with the bias gradient -----
+# -- output signals of the loss, scaled, with the bias gradient ---------------------------------
+#
+# ``scale`` is the loss's signal_scale / n.  An element-wise loss's signals are one pass over the
+# entries; a row-wise loss's forms write a row, whose column sums are then added to ``gb``.
 
 
 @kernel
-def bce_gradient_(y, t, scale, d, gb):
-    """``d ← scale (y − t)`` and ``gb ← Σ_rows d`` (binary cross-entropy, sigmoid output)."""
-    n, m = y.shape
-    for j in range(m):
-        gb[j] = 0
-    for i in range(n):
-        for j in range(m):
-            x = (y[i, j] - t[i, j]) * scale
-            d[i, j] = x
-            gb[j] += x
-
-
-@kernel
-def bce_fisher_(y, rs, scale, gb):
-    """``rs ← scale y(1 − y) R(s)`` and ``gb ← Σ_rows rs``."""
-    n, m = y.shape
-    one = typed(1.0, scale)
-    for j in range(m):
-        gb[j] = 0
-    for i in range(n):
-        for j in range(m):
-            p = y[i, j] * (one - y[i, j])
-            x = p * rs[i, j] * scale
-            rs[i, j] = x
-            gb[j] += x
-
-
-@kernel
-def bce_connection_(y, rs, ss, has_ss, scale, gb):
-    """``rs ← scale y(1 − y)((½ − y) R(s)² + S(s))`` and ``gb ← Σ_rows rs`` (``S(s) = 0`` unless
-    ``has_ss``)."""
-    n, m = y.shape
-    one, half = typed(1.0, scale), typed(0.5, scale)
-    for j in range(m):
-        gb[j] = 0
-    for i in range(n):
-        for j in range(m):
-            v = y[i, j]
-            r = rs[i, j]
-            h = (half - v) * (r * r)
-            if has_ss:
-                h += ss[i, j]
-            x = (v * (one - v)) * h * scale
-            rs[i, j] = x
-            gb[j] += x
-
-
-@kernel
-def squared_gradient_(y, t, coef, scale, d, gb):
-    """``d ← scale φ'(s) (y − t)`` (``scale`` includes ``1/σ²``) and ``gb ← Σ_rows d``."""
-    n, m = y.shape
-    for j in range(m):
-        gb[j] = 0
-    for i in range(n):
-        for j in range(m):
-            x = _d1(y[i, j], coef) * ((y[i, j] - t[i, j]) * scale)
-            d[i, j] = x
-            gb[j] += x
-
-
-@kernel
-def squared_fisher_(y, rs, coef, scale, gb):
-    """``rs ← scale φ' ⊙ (φ' ⊙ R(s))`` and ``gb ← Σ_rows rs``."""
-    n, m = y.shape
-    for j in range(m):
-        gb[j] = 0
-    for i in range(n):
-        for j in range(m):
-            d1 = _d1(y[i, j], coef)
-            x = d1 * ((d1 * rs[i, j]) * scale)
-            rs[i, j] = x
-            gb[j] += x
-
-
-@kernel
-def squared_connection_(y, rs, ss, has_ss, coef, scale, gb):
-    """``rs ← scale φ' ⊙ S(y)``, ``S(y) = φ' ⊙ ((φ''/φ') R(s)² + S(s))``; ``gb ← Σ_rows rs``."""
+def gradient_(y, t, loss, scale, d, gb):
+    """``d ← scale ∂ℓ/∂s`` and ``gb ← Σ_rows d``."""
     n, m = y.shape
     for j in range(m):
         gb[j] = 0
     for i in range(n):
         for j in range(m):
             v = y[i, j]
-            d1 = _d1(v, coef)
-            r = rs[i, j]
-            t = _curv(v, coef) * r * r
-            if has_ss:
-                t += ss[i, j]
-            x = d1 * ((d1 * t) * scale)
-            rs[i, j] = x
-            gb[j] += x
-
-
-@kernel
-def softmax_gradient_(y, t, scale, d, gb):
-    """``d ← scale (y Σ t − t)`` row by row (softmax cross-entropy) and ``gb ← Σ_rows d``."""
-    n, m = y.shape
-    for j in range(m):
-        gb[j] = 0
-    for i in range(n):
-        total = typed(0.0, scale)
-        for j in range(m):
-            total += t[i, j]
-        for j in range(m):
-            x = (y[i, j] * total - t[i, j]) * scale
+            x = loss_grad(loss, v, t[i, j], out_d1(loss, v), scale)
             d[i, j] = x
             gb[j] += x
 
 
 @kernel
-def softmax_fisher_(y, rs, scale, gb):
-    """``rs ← scale y ⊙ (R(s) − ⟨y, R(s)⟩)`` row by row and ``gb ← Σ_rows rs``."""
+def fisher_(y, rs, loss, scale, gb):
+    """``rs ← scale F_s R(s)`` and ``gb ← Σ_rows rs``."""
     n, m = y.shape
     for j in range(m):
         gb[j] = 0
     for i in range(n):
-        dot = typed(0.0, scale)
         for j in range(m):
-            dot += y[i, j] * rs[i, j]
-        for j in range(m):
-            x = y[i, j] * (rs[i, j] - dot) * scale
+            v = y[i, j]
+            x = loss_fisher(loss, v, rs[i, j], out_d1(loss, v), scale)
             rs[i, j] = x
             gb[j] += x
 
 
 @kernel
-def softmax_connection_(y, rs, ss, has_ss, scale, gb):
-    """``rs ← scale J_softmaxᵀ (S(s) + ½ r̃²)`` with ``r̃ = R(s) − ⟨y, R(s)⟩``; ``gb ← Σ_rows rs``."""
+def connection_(y, rs, ss, has_ss, loss, scale, gb):
+    """``rs ← scale F_s (h₀ + S(s))``, the signal of ``Γ_first(v, v)`` (``h₀`` the loss's
+    ``connection``; ``S(s) = 0`` unless ``has_ss``), and ``gb ← Σ_rows rs``."""
     n, m = y.shape
-    half = typed(0.5, scale)
     for j in range(m):
         gb[j] = 0
     for i in range(n):
-        dot = typed(0.0, scale)
         for j in range(m):
-            dot += y[i, j] * rs[i, j]
-        for j in range(m):
-            rt = rs[i, j] - dot
-            h = half * (rt * rt)
+            v = y[i, j]
+            g = out_d1(loss, v)
+            h = loss_connection(loss, v, rs[i, j], g, out_curv(loss, v))
             if has_ss:
                 h += ss[i, j]
-            rs[i, j] = h  # h, then J_softmaxᵀ h = y ⊙ (h − ⟨y, h⟩) in place
-        dot = typed(0.0, scale)
-        for j in range(m):
-            dot += y[i, j] * rs[i, j]
-        for j in range(m):
-            x = y[i, j] * (rs[i, j] - dot) * scale
+            x = loss_fisher(loss, v, h, g, scale)
             rs[i, j] = x
             gb[j] += x
+
+
+@kernel
+def row_gradient_(y, t, loss, scale, d, gb):
+    """:func:`gradient_` of a row-wise loss."""
+    n, m = y.shape
+    for j in range(m):
+        gb[j] = 0
+    for i in range(n):
+        row_grad(loss, y, t, i, scale, d)
+        for j in range(m):
+            gb[j] += d[i, j]
+
+
+@kernel
+def row_fisher_(y, rs, loss, scale, gb):
+    """:func:`fisher_` of a row-wise loss."""
+    n, m = y.shape
+    for j in range(m):
+        gb[j] = 0
+    for i in range(n):
+        row_fisher(loss, y, rs, i, scale, rs)
+        for j in range(m):
+            gb[j] += rs[i, j]
+
+
+@kernel
+def row_connection_(y, rs, ss, has_ss, loss, scale, gb):
+    """:func:`connection_` of a row-wise loss."""
+    n, m = y.shape
+    for j in range(m):
+        gb[j] = 0
+    for i in range(n):
+        row_connection(loss, y, rs, ss, has_ss, 0, i, scale, rs)
+        for j in range(m):
+            gb[j] += rs[i, j]
 
 
 # -- checks -------------------------------------------------------------------------------------

@@ -24,7 +24,11 @@ Conventions shared by every method:
 
 A backend is one subclass of :class:`Backend`, registered by name in
 :data:`riemannopt.nn.backends.BACKENDS`; ``tests/nn/test_backend_conformance.py`` runs every
-product of every available backend against the numpy backend.
+product of every available backend against the numpy backend, for every activation and loss of
+the registries.  A backend names no activation or loss: it takes each from its class — the
+array methods, or the compiled forms (:meth:`~riemannopt.nn.activations.Activation.scalar`,
+:meth:`~riemannopt.nn.losses.Loss.scalar` or :meth:`~riemannopt.nn.losses.Loss.rows`) compiled
+into its own kernels — so that a new activation or loss class runs on every backend.
 """
 
 from abc import ABC, abstractmethod
@@ -130,9 +134,11 @@ class Backend(VectorOps):
     layout : riemannopt.nn.layout.Layout
         The architecture's widths and flat-θ layout.
     activations : tuple of str
-        One activation name per layer (``sigmoid``, ``tanh``, ``linear``; ``softmax`` last only).
-    loss : {"squared", "bce", "softmax_ce"}
-        Already checked against the output activation by :class:`~riemannopt.nn.MLP`.
+        One key of :data:`riemannopt.nn.activations.ACTIVATIONS` per layer (one that is not
+        element-wise, ``softmax``, last only).
+    loss : str
+        A key of :data:`riemannopt.nn.losses.LOSSES`, already checked against the output
+        activation by :class:`~riemannopt.nn.MLP`.
     sigma : float
         σ of the ``squared`` loss.
     dtype : numpy.dtype

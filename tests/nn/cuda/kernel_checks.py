@@ -23,9 +23,10 @@ from numba import cuda
 
 from riemannopt.errors import BackendUnavailableError, InputError, MethodError
 from riemannopt.nn import MLP
+from riemannopt.nn.activations import ACTIVATIONS
 from riemannopt.nn.backends.cuda import config
 from riemannopt.nn.backends.cuda import gemm as gemm_module
-from riemannopt.nn.backends.cuda.device import ACT_CODES, LINEAR
+from riemannopt.nn.backends.cuda.device import ACT_CODES, IDENTITY
 from riemannopt.nn.backends.cuda.gemm import NumbaGemm, make_gemm
 from riemannopt.nn.backends.cuda.layers import FWD, R_KEEP, RS, LayerForward, R
 from riemannopt.nn.backends.cuda.signals import Signals
@@ -80,7 +81,7 @@ def test_gemm_vjp_epilogue(dtype, act):
     M, N, K = 9, 7, 5
     A, B = rng.standard_normal((M, K)).astype(dtype), rng.standard_normal((K, N)).astype(dtype)
     Z = rng.uniform(-0.9, 0.9, (M, N)).astype(dtype)  # a layer output: inside (−1, 1) and (0, 1)
-    d1 = {"sigmoid": Z * (1 - Z), "tanh": 1 - Z * Z, "linear": np.ones_like(Z)}[act].astype(np.float64)
+    d1 = ACTIVATIONS[act]().d1(Z).astype(np.float64)
     for splits in (None, 2):
         C = cuda.device_array((M, N), dtype=dtype)
         gemm(dev(A), dev(B), C, act=ACT_CODES[act], Z=dev(Z), splits=splits)
@@ -108,20 +109,19 @@ def test_gemm_gpu_tiles(dtype):
 
 def layer_reference(mode, inputs, act, last, A, W, V, bias, O0):
     """The outputs of one layer pass (module table of :mod:`~riemannopt.nn.backends.cuda.layers`)
-    in float64 numpy: ``A`` the input stack ``[a, R(a), S(a)/2]``, ``O0`` the stored output
-    ``a'`` of a hidden layer."""
+    in float64 numpy, with the array methods of the activation's class: ``A`` the input stack
+    ``[a, R(a), S(a)/2]``, ``O0`` the stored output ``a'`` of a hidden layer."""
     A, W, V, bias = (np.asarray(x, dtype=np.float64) for x in (A, W, V, bias))
+    phi = ACTIVATIONS[act]()
     if mode == FWD:
         s = A[0] @ W.T + bias
-        value = {"sigmoid": lambda x: 1 / (1 + np.exp(-x)), "tanh": np.tanh, "linear": lambda x: x}
-        return {0: s if last else value[act](s)}
+        return {0: s if last else phi.value(s.copy())}
     rs = A[0] @ V.T + bias + (A[1] @ W.T if inputs >= 2 else 0)
     ss_half = A[1] @ V.T + A[2] @ W.T if inputs == 3 else np.zeros_like(rs)
     if last:
         return {0: rs, 1: 2 * ss_half} if mode == RS else {0: rs}
     a = O0.astype(np.float64)
-    d1 = {"sigmoid": a * (1 - a), "tanh": 1 - a * a, "linear": np.ones_like(a)}[act]
-    curv = {"sigmoid": 1 - 2 * a, "tanh": -2 * a, "linear": np.zeros_like(a)}[act]
+    d1, curv = phi.d1(a), phi.curv(a)
     out = {1: d1 * rs}
     if mode == R_KEEP:
         out[2] = rs
@@ -154,7 +154,7 @@ def test_layer_passes(dtype, fused, act):
             O_host = np.zeros((3, n, m), dtype=dtype)
             O_host[0] = O0
             O = dev(O_host)
-            code = LINEAR if last else ACT_CODES[act]
+            code = IDENTITY if last else ACT_CODES[act]
             layer(inputs, dev(A if inputs > 1 else A[:1]), dev(W), dev(V), dev(bias), O, mode, code, last)
             got = O.copy_to_host()
             for slot, want in layer_reference(mode, inputs, act, last, A, W, V, bias, O0).items():
@@ -179,6 +179,52 @@ def test_layer_gpu_tiles(dtype):
     got = O.copy_to_host()
     for slot, want in layer_reference(RS, 3, "sigmoid", False, A, W, V, bias, O0).items():
         close(got[slot], want, dtype)
+
+
+# -- saturated units -----------------------------------------------------------------------------
+
+
+@DTYPES
+@pytest.mark.parametrize("sign", [1, -1], ids=["a-to-1", "a-to-minus-1"])
+def test_tanh_derivative_at_saturated_units(dtype, sign):
+    """Where tanh units saturate — pre-activations of magnitude 4 to 20, so that ``1 − |a|``
+    runs from 7e-4 down to ``a = ±1`` exactly (beyond 19 in float64, 9 in float32) — the
+    products through ``φ'`` agree with the numpy backend entry by entry, to a few units in the
+    last place: ``φ' = (1 − a)(1 + a)``, the factored form of :mod:`riemannopt.nn.activations`.
+    ``1 − a²`` cancels there: it is off by up to 2e-9 (float64) and 5e-5 (float32) relative,
+    which this test fails.
+
+    The first layer's gradient, Fisher and connection blocks are ``φ'(s_j)`` times a factor
+    shared by the units (one input ``x = 1``, one output, parameters and direction of one sign,
+    so no sum cancels), so each entry carries ``φ'``'s own error.  Both backends get the same
+    ``a``: the pre-activations ``s = x·w`` are exact, and the device's stored ``a`` is
+    overwritten with numpy's, since tanh itself may differ in the last bit between numpy and
+    the device, and ``φ'`` inherits that bit's error at saturation whatever its form.
+    """
+    s = sign * np.linspace(4.0, 20.0, 33)
+    sizes = [1, s.size, 1]
+    ref = MLP(sizes, ["tanh", "linear"], "squared", dtype=dtype)
+    net = MLP(sizes, ["tanh", "linear"], "squared", dtype=dtype, backend="cuda")
+    rng = np.random.default_rng(12)
+    w2 = rng.uniform(0.5, 1.5, s.size)
+    theta = np.concatenate([s, np.zeros(s.size), w2, [0.25]]).astype(dtype)
+    v = np.concatenate([rng.uniform(0.5, 1.5, 2 * s.size), np.zeros(s.size), [0.5]]).astype(dtype)
+    X, T = np.ones((1, 1), dtype=dtype), np.full((1, 1), -3.0 * sign, dtype=dtype)
+    want_state, got_state = ref.linearize(theta, X), net.linearize(theta, X)
+    a = want_state.forward.a[1]
+    assert np.abs(a).min() > 0.999
+    got_state.forward.slots[1][0].copy_to_device(np.ascontiguousarray(a))
+    first = slice(0, 2 * s.size)  # W_1 and b_1
+    rtol = {np.float64: 1e-13, np.float32: 2e-6}[dtype]
+    products = {
+        "gradient": lambda st: st.gradient(T),
+        "fisher_vp": lambda st: st.fisher_vp(v),
+        "connection_vp": lambda st: st.connection_vp(v),
+    }
+    for name, product in products.items():
+        want = product(want_state)[first]
+        got = net.backend.to_numpy(product(got_state))[first]
+        np.testing.assert_allclose(got, want, rtol=rtol, atol=0, err_msg=name)
 
 
 # -- bias reductions ---------------------------------------------------------------------------

@@ -5,12 +5,13 @@ switched on inside this session (which has imported numba already).  This test s
 ``python -m pytest`` with ``NUMBA_ENABLE_CUDASIM=1`` on
 
 * ``kernel_checks.py`` — each kernel against numpy formulas in float64 (GEMMs, layer passes,
-  bias reductions), the cuBLAS code path against a stand-in BLAS, input conversion;
+  bias reductions), the tanh derivative at saturated units against the numpy backend, the cuBLAS
+  code path against a stand-in BLAS, input conversion;
 * ``shared_array_checks.py`` — ``cuda.shared.array`` gives all threads of a block one array
   even when a thread switch lands inside the allocation (the plugin makes it atomic);
 * ``tests/nn/test_backend_conformance.py`` — every product, loss, error and vector operation
-  of the ``cuda`` backend against the numpy backend, for every activation and loss, on odd
-  shapes and a batch of one (float64 ≤ 1e-12, float32 ≤ 1e-5 relative);
+  of the ``cuda`` backend against the numpy backend, for every activation and loss of the
+  registries, on odd shapes and a batch of one (float64 ≤ 1e-12, float32 ≤ 1e-5 relative);
 
 and fails unless every one of those tests ran and passed (``simulator_plugin.py`` writes the
 outcomes).  It takes a few minutes: the simulator runs each CUDA thread as a Python thread.
@@ -56,7 +57,8 @@ def test_kernels_and_conformance_under_the_simulator(tmp_path):
     outcomes = json.loads(report.read_text())
     assert set(outcomes.values()) == {"passed"}, {k: v for k, v in outcomes.items() if v != "passed"}
     conformance = [k for k in outcomes if k.startswith("tests/nn/test_backend_conformance.py")]
-    # Every cuda case of the conformance module: 6 architectures × 2 batches × 2 dtypes, the
+    # Every cuda case of the conformance module: its architectures (one per loss and output
+    # activation of the registries, and a one-layer net per loss) × 2 batches × 2 dtypes, the
     # contract check, the vector operations in 2 dtypes, the CG run and three training runs.
     sys.path.insert(0, str(CONFORMANCE.parent))
     try:

@@ -21,9 +21,10 @@ import numpy as np
 from numba import cuda
 
 from riemannopt.errors import BackendUnavailableError
+from riemannopt.nn.activations import get_activation
 from riemannopt.nn.backends.base import Backend
 from riemannopt.nn.backends.cuda import config
-from riemannopt.nn.backends.cuda.device import act_code
+from riemannopt.nn.backends.cuda.device import IDENTITY, act_code
 from riemannopt.nn.backends.cuda.gemm import make_gemm
 from riemannopt.nn.backends.cuda.layers import FWD, R_KEEP, RS, LayerForward, R
 from riemannopt.nn.backends.cuda.signals import (
@@ -31,15 +32,14 @@ from riemannopt.nn.backends.cuda.signals import (
     EMPIRICAL,
     FISHER,
     GRAD,
-    LOSS_CODES,
     PERTURB,
     ROW_ERROR,
     ROW_GAP,
-    ROW_LOSS,
     TERM3,
     Signals,
 )
-from riemannopt.nn.backends.cuda.vectors import BCE_LOSS, SQDIFF, SUM, CudaVectors, layer_views, view
+from riemannopt.nn.backends.cuda.vectors import SQDIFF, SUM, CudaVectors, layer_views, view
+from riemannopt.nn.losses import make_loss
 
 __all__ = ["CudaBackend", "Forward"]
 
@@ -64,8 +64,8 @@ class Forward:
     slots : list of tuples
         Views of the stacks' slots: ``slots[i][q]`` is ``stacks[i][q]`` (``slots[0] = (X,)``).
     s, y : device arrays, shape (n, n_l)
-        The output pre-activation and the outputs (``y`` has memory of its own, so that it
-        outlives the forward pass; ``s`` is ``y`` for a linear output layer).
+        The output pre-activation (in the arena) and the outputs (``y`` has memory of its own,
+        so that it outlives the forward pass).
     n : int
         Number of examples.
 
@@ -73,7 +73,7 @@ class Forward:
     serve products running concurrently (from several host threads).
     """
 
-    def __init__(self, theta, params, X, y, arena, regions, linear_output):
+    def __init__(self, theta, params, X, y, arena, regions):
         self.theta = theta
         self.params = params
         self.n = n = X.shape[0]
@@ -89,7 +89,7 @@ class Forward:
             tuple(self.scratch(("stack", i), (n, w), q * n * w) for q in range(3))
             for i, w in enumerate(widths, start=1)
         ]
-        self.s = y if linear_output else self.scratch("s", tuple(y.shape))
+        self.s = self.scratch("s", tuple(y.shape))
 
     def scratch(self, key, shape, offset=0):
         """A ``shape`` view ``offset`` entries into the arena region ``key`` (made once)."""
@@ -139,12 +139,13 @@ class CudaBackend(CudaVectors, Backend):
         super().__init__(layout, activations, loss, sigma, np.dtype(dtype))
         self.gemm = make_gemm(gemm, self.dtype, self.tuning)
         self._layer = LayerForward(self.gemm, self.dtype, self.tuning)
-        self._signals = Signals(self.dtype, self.tuning)
-        self._loss = LOSS_CODES[loss]
-        self._prec = 1.0 / self.sigma**2 if loss == "squared" else 1.0
-        # Hidden activation codes; the output layer's pre-activation goes through "linear".
-        self._codes = [act_code(a) for a in self.activations[:-1]] + [act_code("linear")]
-        self._out_code = act_code(self.activations[-1]) if self.activations[-1] != "softmax" else -1
+        out = get_activation(self.activations[-1])
+        self.lossf = make_loss(loss, out, sigma)
+        self._signals = Signals(self.dtype, self.tuning, self.lossf)
+        self._prec = self.lossf.signal_scale
+        # Hidden activation codes; the output layer writes its pre-activation (no φ).
+        self._codes = [act_code(a) for a in self.activations[:-1]] + [IDENTITY]
+        self._out_code = act_code(out.name) if out.elementwise else IDENTITY
         self._arenas = []  # free forward-pass arenas (see forward)
 
     @classmethod
@@ -178,7 +179,7 @@ class CudaBackend(CudaVectors, Backend):
     def target_stats(self, T):
         lo, hi = self.min_max(T)
         gaps = self.empty(T.shape[0])
-        self._signals.row_stats(ROW_GAP, T, T, T, gaps)
+        self._signals.row_stats(ROW_GAP, T, T, gaps)
         return lo, hi, self.min_max(gaps)[1]
 
     def one_hot(self, labels, n_classes):
@@ -203,17 +204,16 @@ class CudaBackend(CudaVectors, Backend):
         regions, total = self._plan(n)
         arena = self._acquire(total)
         y = self.empty((n, self.layout.sizes[-1]))
-        linear_output = self.activations[-1] == "linear"
-        fwd = Forward(theta, layer_views(theta, self.layout), X, y, arena, regions, linear_output)
+        fwd = Forward(theta, layer_views(theta, self.layout), X, y, arena, regions)
         weakref.finalize(fwd, self._release, arena)
         last = len(fwd.params) - 1
         for i, (W, b) in enumerate(fwd.params):
             O = fwd.stacks[i + 1] if i < last else view(fwd.s, 0, (1,) + tuple(fwd.s.shape))
             self._layer(1, fwd.stacks[i], W, W, b, O, FWD, self._codes[i], i == last)
-        if self._out_code < 0:
-            self._signals.softmax(fwd.s, y)
-        elif not linear_output:
+        if self.lossf.act.elementwise:
             self._layer.activate(fwd.s, y, self._out_code)
+        else:
+            self._signals.activate_rows(fwd.s, y)
         return fwd
 
     def _plan(self, n):
@@ -244,20 +244,20 @@ class CudaBackend(CudaVectors, Backend):
         return fwd.y
 
     def loss(self, fwd, T):
-        if self.loss_name == "squared":
-            return 0.5 * self._prec * self._reduce(SQDIFF, fwd.y, T)[0] / fwd.n
-        if self.loss_name == "bce":
-            return self._reduce(BCE_LOSS, fwd.s, T)[0] / fwd.n
-        rows = fwd.scratch("rows", (fwd.n,))
-        self._signals.row_stats(ROW_LOSS, fwd.s, fwd.y, T, rows)
-        return self._reduce(SUM, rows)[0] / fwd.n
+        if self.lossf.rowwise:
+            rows = fwd.scratch("rows", (fwd.n,))
+            self._signals.row_values(fwd.s, fwd.y, T, rows)
+            total = self._reduce(SUM, rows)[0]
+        else:  # the loss's entries summed in float64
+            total = self._sum_with(self._signals.kernels["value"], fwd.s, fwd.y, T)
+        return self.lossf.value_scale * total / fwd.n
 
     def error(self, fwd, T, kind):
         if kind == "squared":
             return self._reduce(SQDIFF, fwd.y, T)[0] / fwd.n
         if kind == "classification":
             rows = fwd.scratch("rows", (fwd.n,))
-            self._signals.row_stats(ROW_ERROR, fwd.s, fwd.y, T, rows)
+            self._signals.row_stats(ROW_ERROR, fwd.y, T, rows)
             return self._reduce(SUM, rows)[0] / fwd.n
         raise ValueError(f"unknown error kind {kind!r}")
 
@@ -293,16 +293,14 @@ class CudaBackend(CudaVectors, Backend):
             lam = lam.reshape((1,) * (2 - lam.ndim) + tuple(lam.shape)) if lam.ndim < 2 else lam
         ds = self._buf(fwd, 0, fwd.y.shape)
         rds = self._buf(fwd, 1, fwd.y.shape)
-        self._signals.output(
-            TERM3, self._loss, self._out_code, fwd.y, None, rs, None, lam, ds, rds, self._prec, 1.0 / fwd.n
-        )
+        self._signals.output(TERM3, self._out_code, fwd.y, None, rs, None, lam, ds, rds, *self._scales(fwd))
         return self._backward_r(fwd, vparams, ds, rds)
 
     def perturb_vp(self, fwd, T, v):
         vparams = layer_views(v, self.layout)
         rs, _ = self._r_forward(fwd, v, R_KEEP, vparams)
         # R_v(J_sᵀ) w with w = ∂L/∂s + H_s R_v(s) held fixed: the R-backward from (w, R(w) = 0).
-        w = self._signal(fwd, PERTURB, T=T, RS=rs)
+        w = self._signal(fwd, PERTURB, T=T, RS=rs, scratch=self._buf(fwd, 1, fwd.y.shape))
         zero = self._buf(fwd, 1, fwd.y.shape)
         self._vk["fill"][self._grid(zero.size)](view(zero, 0, (zero.size,)), self.dtype.type(0))
         out = self._backward_r(fwd, vparams, w, zero)
@@ -318,12 +316,15 @@ class CudaBackend(CudaVectors, Backend):
         """Scratch matrix ``k`` (0–5) of ``shape``, big enough for any layer's ``n × width``."""
         return fwd.scratch(k, shape)
 
-    def _signal(self, fwd, kind, T=None, RS=None, SS=None, part=0):
-        """The output signal ``kind`` (divided by n) in scratch matrix 0."""
+    def _scales(self, fwd):
+        """``(signal_scale / n, signal_scale, 1 / n)`` of the signals."""
+        return self._prec / fwd.n, self._prec, 1.0 / fwd.n
+
+    def _signal(self, fwd, kind, T=None, RS=None, SS=None, part=0, scratch=None):
+        """The output signal ``kind`` (divided by n) in scratch matrix 0 (``scratch``: another
+        one the kind may use)."""
         D = self._buf(fwd, 0, fwd.y.shape)
-        self._signals.output(
-            kind, self._loss, self._out_code, fwd.y, T, RS, SS, None, D, None, self._prec, 1.0 / fwd.n, part
-        )
+        self._signals.output(kind, self._out_code, fwd.y, T, RS, SS, None, D, scratch, *self._scales(fwd), part)
         return D
 
     def _r_forward(self, fwd, v, mode, vparams=None):

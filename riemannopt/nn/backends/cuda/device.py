@@ -1,18 +1,17 @@
-"""Device functions shared by the kernels: activations and their derivatives, typed constants.
+"""Device functions shared by the kernels: the activations and their derivatives, typed constants.
 
-Activations are passed to kernels as integer codes (:data:`ACT_CODES`) rather than compiled
-into separate kernels: the code is the same for every thread of a launch, so the branch costs
-nothing measurable, and one kernel serves every layer.  As in
-:mod:`riemannopt.nn.activations`, derivatives are functions of the layer's *output*
-``a = φ(s)``, so the forward pass stores only ``a``:
+The activations are those of :data:`riemannopt.nn.activations.ACTIVATIONS`, compiled here from
+their classes: each element-wise activation's :meth:`~riemannopt.nn.activations.Activation.scalar`
+gives ``φ``, ``φ'`` and ``φ''/φ'`` on one entry, and each becomes a device function.  As in
+:mod:`riemannopt.nn.activations`, the derivatives are functions of the layer's *output*
+``a = φ(s)``, so the forward pass stores only ``a``.
 
-==========  =================  ==================  ====================
-activation  ``φ'``             ``φ''/φ'``          ``φ''``
-==========  =================  ==================  ====================
-sigmoid     ``a(1 − a)``       ``1 − 2a``          ``a(1 − a)(1 − 2a)``
-tanh        ``1 − a²``         ``−2a``             ``−2a(1 − a²)``
-linear      ``1``              ``0``               ``0``
-==========  =================  ==================  ====================
+Activations are passed to kernels as integer codes (:data:`ACT_CODES`: their order in the
+registry) rather than compiled into separate kernels: the code is the same for every thread of a
+launch, so the branch costs nothing measurable, and one kernel serves every layer.  The
+functions taking a code are built from the registry (:func:`_by_code`): a chain of
+``if code == k`` over the activations, so no kernel names one.  :data:`IDENTITY` (and any code
+that is not an activation's) is ``φ(s) = s``: the last layer's pre-activation.
 
 Numba types a Python literal such as ``1.0`` as float64, which would silently promote float32
 kernels to float64 arithmetic; every constant here is therefore a typed numpy scalar of the
@@ -26,16 +25,51 @@ from types import SimpleNamespace
 import numpy as np
 from numba import cuda
 
-__all__ = ["ACT_CODES", "SIGMOID", "TANH", "LINEAR", "act_code", "device_functions"]
+from riemannopt.nn.activations import ACTIVATIONS
 
-SIGMOID, TANH, LINEAR = 0, 1, 2
-#: Activation name → kernel code (softmax is handled by the row kernels of the output layer).
-ACT_CODES = {"sigmoid": SIGMOID, "tanh": TANH, "linear": LINEAR}
+__all__ = ["ACT_CODES", "IDENTITY", "act_code", "device_functions", "device"]
+
+#: Element-wise activation name → kernel code (row-wise ones, the softmax, have row kernels of
+#: their own: :func:`~riemannopt.nn.backends.cuda.signals.activation_kernels`).
+ACT_CODES = {name: code for code, name in enumerate(n for n, cls in ACTIVATIONS.items() if cls.elementwise)}
+#: The code of no activation (``φ(s) = s``, ``φ' = 1``, ``φ'' = 0``).
+IDENTITY = -1
 
 
 def act_code(name):
     """The kernel code of an element-wise activation."""
     return ACT_CODES[name]
+
+
+def device(fn):
+    """``fn`` as a device function inlined into its callers."""
+    return cuda.jit(device=True, inline=True)(fn)
+
+
+def _exp(u):
+    return math.exp(u)
+
+
+def _branch(code, fn, rest):
+    @cuda.jit(device=True, inline=True)
+    def select(c, x):
+        if c == code:
+            return fn(x)
+        return rest(c, x)
+
+    return select
+
+
+def _by_code(functions, default):
+    """The device function ``f(code, x) = functions[code](x)``, ``default(x)`` for other codes."""
+
+    @cuda.jit(device=True, inline=True)
+    def select(c, x):
+        return default(x)
+
+    for code in reversed(range(len(functions))):
+        select = _branch(code, functions[code], select)
+    return select
 
 
 @functools.lru_cache(maxsize=None)
@@ -45,46 +79,31 @@ def device_functions(dtype):
     Returns
     -------
     SimpleNamespace
-        ``zero, half, one, two`` (numpy scalars of ``dtype``) and the device functions
-        ``value(code, s)`` (``φ(s)``), ``d1(code, a)`` (``φ'``), ``curv(code, a)``
-        (``φ''/φ'``), ``d2(code, a)`` (``φ''``) and ``sigmoid(s)``.
+        ``zero, half, one, two`` (numpy scalars of ``dtype``), ``lib`` (the ``lib`` of
+        :meth:`~riemannopt.nn.activations.Activation.scalar` on the device) and the device
+        functions ``value(code, s)`` (``φ(s)``), ``d1(code, a)`` (``φ'``), ``curv(code, a)``
+        (``φ''/φ'``) and ``d2(code, a)`` (``φ''``).
     """
     t = np.dtype(dtype).type
     zero, half, one, two = t(0), t(0.5), t(1), t(2)
+    lib = SimpleNamespace(exp_nonpositive=device(_exp))
+    forms = [ACTIVATIONS[name].scalar(t, lib) for name in ACT_CODES]
 
-    @cuda.jit(device=True, inline=True)
-    def sigmoid(s):
-        # 1/(1 + e^{−s}): e^{−s} overflows to inf for very negative s, giving the correct 0.
-        return one / (one + math.exp(-s))
-
-    @cuda.jit(device=True, inline=True)
-    def value(code, s):
-        if code == SIGMOID:
-            return sigmoid(s)
-        if code == TANH:
-            return math.tanh(s)
+    def identity(s):
         return s
 
-    @cuda.jit(device=True, inline=True)
-    def d1(code, a):
-        if code == SIGMOID:
-            return a * (one - a)
-        if code == TANH:
-            return one - a * a
+    def unit(a):
         return one
 
-    @cuda.jit(device=True, inline=True)
-    def curv(code, a):
-        if code == SIGMOID:
-            return one - two * a
-        if code == TANH:
-            return -two * a
+    def flat(a):
         return zero
+
+    value = _by_code([device(f.value) for f in forms], device(identity))
+    d1 = _by_code([device(f.d1) for f in forms], device(unit))
+    curv = _by_code([device(f.curv) for f in forms], device(flat))
 
     @cuda.jit(device=True, inline=True)
     def d2(code, a):
         return d1(code, a) * curv(code, a)
 
-    return SimpleNamespace(
-        zero=zero, half=half, one=one, two=two, sigmoid=sigmoid, value=value, d1=d1, curv=curv, d2=d2
-    )
+    return SimpleNamespace(zero=zero, half=half, one=one, two=two, lib=lib, value=value, d1=d1, curv=curv, d2=d2)

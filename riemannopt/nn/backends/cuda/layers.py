@@ -29,7 +29,7 @@ A launch is described by ``inputs`` (how many stack slots it reads: 1 ``a``; 2 `
 ======================  ============================================================
 mode                    writes (hidden layer into its stack ``O``; last layer ``O``)
 ======================  ============================================================
-:data:`FWD`             ``O[0] = φ(s)`` (``φ`` linear on the last layer: ``O[0] = s``)
+:data:`FWD`             ``O[0] = φ(s)`` (the last layer: ``O[0] = s``)
 :data:`R`               hidden: ``O[1] = R(a')``; last: ``O[0] = R(s)``
 :data:`R_KEEP`          as :data:`R`, and hidden ``O[2] = R(s)`` (the R-backward needs it)
 :data:`RS`              hidden: ``O[1] = R(a')``, ``O[2] = S(a')/2``; last: ``O[0] = R(s)``,
@@ -49,7 +49,7 @@ import numpy as np
 from numba import cuda, from_dtype, int64
 
 from riemannopt.nn.backends.cuda.config import sm_count, tiles_for
-from riemannopt.nn.backends.cuda.device import LINEAR, device_functions
+from riemannopt.nn.backends.cuda.device import IDENTITY, device_functions
 from riemannopt.nn.backends.cuda.vectors import view
 
 __all__ = ["FWD", "R", "R_KEEP", "RS", "LayerForward", "layer_kernels", "layer_signatures"]
@@ -182,7 +182,7 @@ def _fused_kernel(tiles, dtype, inputs):
                             O[0, r, c] = acc0[i, j] + bias[c]
                         else:
                             epilogue(mode, act, last, acc0[i, j], acc1[i, j], bias[c], O, r, c)
-        if mode == FWD and act != LINEAR:  # φ over this thread's own outputs, just written
+        if mode == FWD and act != IDENTITY:  # φ over this thread's own outputs, just written
             for i in range(tm):
                 r = r0 + ty + i * ty_n
                 if r < n:
@@ -294,7 +294,7 @@ class LayerForward:
             module table.
         mode : {FWD, R, R_KEEP, RS}
         act : int
-            The activation code (LINEAR for the last layer: it writes pre-activations).
+            The activation code (IDENTITY for the last layer: it writes pre-activations).
         last : bool
         """
         n, k = A.shape[1], A.shape[2]

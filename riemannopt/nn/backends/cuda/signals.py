@@ -1,27 +1,30 @@
 r"""Output-layer signals, element-wise backward kernels and bias reductions.
 
 Every product starts its backward pass at the output pre-activation ``s`` with a signal
-``D(s)`` (one row per example, already divided by the number of examples ``n``), computed here
-in the stable forms of :mod:`riemannopt.nn.losses`, which cancel the ``1/(y(1−y))`` and
-``1/y²`` of ``c1``, ``c2`` analytically:
+``D(s)`` (one row per example, already divided by the number of examples ``n``), computed in
+the stable forms of :mod:`riemannopt.nn.losses`, which cancel the ``1/(y(1−y))`` and ``1/y²``
+of ``c1``, ``c2`` analytically.  The kernels are built for one loss class from its compiled
+forms (:func:`loss_kernels`), and know no loss by name.  For an element-wise loss
+(:meth:`~riemannopt.nn.losses.Loss.scalar`; ``g = φ'(s)``, ``k = φ''(s)/φ'(s)`` of the output
+activation, ``c = signal_scale / n``) one thread per entry computes:
 
-=====================  =================================  ===================================
-signal (``kind``)      ``bce`` (sigmoid output)           ``squared`` (``g = φ'(s)``, ``P = 1/σ²``)
-=====================  =================================  ===================================
-:data:`GRAD`           ``y − t``                          ``g (y − t) P``
-:data:`FISHER`         ``p R(s)``, ``p = y(1 − y)``       ``g² R(s) P``
-:data:`CONNECTION`     ``p (S(s) + (½ − y) R(s)²)``       ``g² ((φ''/φ') R(s)² + S(s)) P``
-:data:`PERTURB`        GRAD + FISHER                      GRAD + FISHER
-:data:`TERM3`          ``μ = R(s)`` or ``λ p R(s)``;      ``μ = g R(s) P`` or ``λ g R(s)``;
-                       ``D = p μ``, ``R(D) = φ'' R(s) μ``  ``D = g μ``, ``R(D) = φ'' R(s) μ``
-=====================  =================================  ===================================
+=====================  =====================================================================
+signal (``kind``)      ``D`` (and ``R(D)``)
+=====================  =====================================================================
+:data:`GRAD`           ``grad(y, t, g, c)``
+:data:`FISHER`         ``fisher(y, R(s), g, c)``
+:data:`CONNECTION`     ``fisher(y, h, g, c)``: ``h = connection(y, R(s), g, k) + S(s)``;
+                       ``part`` 1 (Algorithm 1) ``h = k R(s)² + S(s)``; ``part`` 2
+                       (Algorithm 2) ``h = term2(y, R(s), g, k)``
+:data:`PERTURB`        GRAD + FISHER
+:data:`TERM3`          ``μ = natural(y, R(s), g, 1/σ²)`` or ``λ g R(s)``; ``D = g μ / n``,
+                       ``R(D) = φ'' R(s) μ / n``
+=====================  =====================================================================
 
-(term 1 and term 2 of the connection, ``part`` 1 and 2: ``p(S(s) + (1 − 2y)R(s)²)`` and
-``p(y − ½)R(s)²`` for ``bce``; everything and zero for ``squared``.)  ``softmax_ce`` signals
-need row sums, so :func:`row kernel <_row_signal_kernel>` runs one thread per example: with
-``r̃ = R(s) − ⟨y, R(s)⟩`` and ``J h = y ⊙ (h − ⟨y, h⟩)``, GRAD is ``y Σt − t``, FISHER ``J R(s)``,
-CONNECTION ``J(S(s) + ½ r̃²)`` (parts: ``J(S(s) + r̃²)``, ``J(−½ r̃²)``).  The empirical-Fisher
-signal ``δ ⟨δ, R(s)⟩`` (``δ`` the GRAD signal) is a row kernel for every loss.
+A row-wise loss (:meth:`~riemannopt.nn.losses.Loss.rows`: ``softmax_ce``) needs row sums, so its
+:func:`row kernel <_rows_kernel>` runs one thread per example and calls the loss's row functions
+for every kind.  The empirical-Fisher signal ``δ ⟨δ, R(s)⟩`` (``δ`` the GRAD signal times
+``1/σ²``) is a row kernel for every loss.  The loss itself is summed by :func:`_value_kernel`.
 
 The backward pass then needs, per layer, ``D(b) = Σ_rows D(s)`` (:func:`column sums
 <_colsum_kernels>`, in a fixed order across blocks), ``D(s_{i−1}) = φ'(a) ⊙ D(a)``
@@ -33,217 +36,167 @@ import functools
 import math
 
 import numpy as np
-from numba import cuda, from_dtype, int64
+from numba import cuda, float64, from_dtype, int64
 
 from riemannopt.nn.backends.cuda.config import sm_count
-from riemannopt.nn.backends.cuda.device import device_functions
-from riemannopt.nn.backends.cuda.vectors import view
+from riemannopt.nn.backends.cuda.device import device, device_functions
+from riemannopt.nn.backends.cuda.vectors import partial_sum_kernel, view
 
 __all__ = [
-    "SQUARED",
-    "BCE",
-    "SOFTMAX_CE",
-    "LOSS_CODES",
     "GRAD",
     "FISHER",
     "CONNECTION",
     "PERTURB",
     "TERM3",
     "EMPIRICAL",
-    "ROW_LOSS",
     "ROW_ERROR",
     "ROW_GAP",
     "Signals",
     "signal_kernels",
     "signal_signatures",
+    "loss_kernels",
+    "loss_signatures",
+    "activation_kernels",
+    "activation_signatures",
 ]
 
-SQUARED, BCE, SOFTMAX_CE = 0, 1, 2
-#: Loss name → kernel code.
-LOSS_CODES = {"squared": SQUARED, "bce": BCE, "softmax_ce": SOFTMAX_CE}
 GRAD, FISHER, CONNECTION, PERTURB, TERM3, EMPIRICAL = 0, 1, 2, 3, 4, 5
-#: Row statistics: softmax cross-entropy per example, misclassification, ``|Σ_j t_j − 1|``.
-ROW_LOSS, ROW_ERROR, ROW_GAP = 0, 1, 2
+#: Row statistics: misclassification, ``|Σ_j t_j − 1|``.
+ROW_ERROR, ROW_GAP = 1, 2
 
 
-def _pieces(dtype):
-    """Device functions of the signals shared by the element-wise and row kernels."""
+def _compiled_forms(forms):
+    """Each function of a compiled-forms namespace as a device function."""
+    return type(forms)(**{name: device(fn) for name, fn in vars(forms).items()})
+
+
+def _entry_kernel(dtype, forms):
+    """The signals of an element-wise loss, one thread per entry (module table)."""
     f = device_functions(dtype)
-    zero, half, one, two, d1, curv, d2 = f.zero, f.half, f.one, f.two, f.d1, f.curv, f.d2
+    d1, curv = f.d1, f.curv
+    grad, fisher, connection, term2, natural = forms.grad, forms.fisher, forms.connection, forms.term2, forms.natural
 
-    @cuda.jit(device=True, inline=True)
-    def lam_at(lam, r, c):
-        # λ broadcast from shape (1 or n, 1 or n_out).
-        return lam[r if lam.shape[0] > 1 else 0, c if lam.shape[1] > 1 else 0]
-
-    @cuda.jit(device=True, inline=True)
-    def grad(loss, act, y, t, prec, tsum):
-        if loss == SQUARED:
-            return d1(act, y) * (y - t) * prec
-        if loss == BCE:
-            return y - t
-        return y * tsum - t
-
-    @cuda.jit(device=True, inline=True)
-    def elementwise(kind, loss, act, y, t, rs, ss, lam, prec, part, has_lam):
-        """``(D, R(D))`` at one entry for ``squared`` and ``bce`` (module table)."""
-        g = d1(act, y)
-        if kind == GRAD:
-            return grad(loss, act, y, t, prec, zero), zero
-        if kind == FISHER or kind == PERTURB:
-            fisher = g * g * rs * prec if loss == SQUARED else g * rs
-            if kind == PERTURB:
-                fisher += grad(loss, act, y, t, prec, zero)
-            return fisher, zero
-        if kind == CONNECTION:
-            r2 = rs * rs
-            if loss == SQUARED:
-                if part == 2:
-                    return zero, zero
-                return g * g * (curv(act, y) * r2 + ss) * prec, zero
-            if part == 1:
-                return g * ((one - two * y) * r2 + ss), zero
-            if part == 2:
-                return g * (y - half) * r2, zero
-            return g * ((half - y) * r2 + ss), zero
-        # TERM3
-        if has_lam:
-            mu = lam * g * rs
-        elif loss == SQUARED:
-            mu = g * rs * prec
-        else:
-            mu = rs
-        return g * mu, d2(act, y) * rs * mu
-
-    return lam_at, grad, elementwise
-
-
-def _signal_kernel(dtype):
-    lam_at, _, elementwise = _pieces(dtype)
-
-    def signal(kind, loss, act, y, T, RS, SS, lam, D, D2, prec, inv_n, part, has_lam):
-        """Element-wise signals (``squared``, ``bce``): ``D`` and, for TERM3, ``D2 = R(D)``,
-        both times ``inv_n``.  Arrays a kind does not use may be any array of the dtype."""
+    def signal(kind, act, y, T, RS, SS, lam, D, D2, scale, prec, inv_n, part, has_lam):
+        """``D`` and, for TERM3, ``D2 = R(D)``.  Arrays a kind does not use may be any array of
+        the dtype; ``lam`` is broadcast from shape ``(1 or n, 1 or n_out)``."""
         m = y.shape[1]
         for e in range(cuda.grid(1), y.size, cuda.gridsize(1)):
             r = e // m
             c = e - r * m
-            t = T[r, c] if kind == GRAD or kind == PERTURB else y[r, c]
-            rs = RS[r, c] if kind != GRAD else y[r, c]
-            ss = SS[r, c] if kind == CONNECTION else y[r, c]
-            lv = lam_at(lam, r, c) if has_lam else y[r, c]
-            d, rd = elementwise(kind, loss, act, y[r, c], t, rs, ss, lv, prec, part, has_lam)
-            D[r, c] = d * inv_n
-            if kind == TERM3:
-                D2[r, c] = rd * inv_n
+            v = y[r, c]
+            g = d1(act, v)
+            if kind == GRAD:
+                d = grad(v, T[r, c], g, scale)
+            elif kind == FISHER:
+                d = fisher(v, RS[r, c], g, scale)
+            elif kind == PERTURB:
+                d = fisher(v, RS[r, c], g, scale) + grad(v, T[r, c], g, scale)
+            elif kind == CONNECTION:
+                rs = RS[r, c]
+                k = curv(act, v)
+                if part == 0:
+                    h = connection(v, rs, g, k) + SS[r, c]
+                elif part == 1:
+                    h = k * rs * rs + SS[r, c]
+                else:
+                    h = term2(v, rs, g, k)
+                d = fisher(v, h, g, scale)
+            else:  # TERM3
+                rs = RS[r, c]
+                if has_lam:
+                    mu = lam[r if lam.shape[0] > 1 else 0, c if lam.shape[1] > 1 else 0] * g * rs
+                else:
+                    mu = natural(v, rs, g, prec)
+                d = g * mu * inv_n
+                D2[r, c] = g * curv(act, v) * rs * mu * inv_n
+            D[r, c] = d
 
     return signal
 
 
-def _row_signal_kernel(dtype):
+def _rows_kernel(dtype, forms, rowwise):
+    """One thread per example: every signal of a row-wise loss, EMPIRICAL of an element-wise one
+    (same arguments as the element-wise kernel)."""
     f = device_functions(dtype)
-    zero, half = f.zero, f.half
-    lam_at, grad, _ = _pieces(dtype)
+    zero, d1 = f.zero, f.d1
+    grad = forms.grad
 
-    def row_signal(kind, loss, act, y, T, RS, SS, lam, D, D2, prec, inv_n, part, has_lam):
-        """Row signals, one thread per example: every ``softmax_ce`` signal, and EMPIRICAL for
-        every loss (same arguments as the element-wise kernel)."""
+    if rowwise:
+        fisher, connection, term3 = forms.fisher, forms.connection, forms.term3
+
+        def rows(kind, act, y, T, RS, SS, lam, D, D2, scale, prec, inv_n, part, has_lam):
+            m = y.shape[1]
+            for r in range(cuda.grid(1), y.shape[0], cuda.gridsize(1)):
+                if kind == GRAD:
+                    grad(y, T, r, scale, D)
+                elif kind == FISHER:
+                    fisher(y, RS, r, scale, D)
+                elif kind == PERTURB:
+                    fisher(y, RS, r, scale, D)
+                    grad(y, T, r, scale, D2)
+                    for c in range(m):
+                        D[r, c] += D2[r, c]
+                elif kind == CONNECTION:
+                    connection(y, RS, SS, 1, part, r, scale, D)
+                elif kind == TERM3:
+                    term3(y, RS, lam, has_lam, r, prec, inv_n, D, D2)
+                else:  # EMPIRICAL: δ ⟨δ, R(s)⟩ / n
+                    grad(y, T, r, prec, D)
+                    dot = zero
+                    for c in range(m):
+                        dot += D[r, c] * RS[r, c]
+                    for c in range(m):
+                        D[r, c] = D[r, c] * dot * inv_n
+
+        return rows
+
+    def rows(kind, act, y, T, RS, SS, lam, D, D2, scale, prec, inv_n, part, has_lam):
         m = y.shape[1]
         for r in range(cuda.grid(1), y.shape[0], cuda.gridsize(1)):
-            tsum = zero
-            if kind == GRAD or kind == PERTURB or kind == EMPIRICAL:
-                for c in range(m):
-                    tsum += T[r, c]
-            if kind == EMPIRICAL:
-                dot = zero
-                for c in range(m):
-                    dot += grad(loss, act, y[r, c], T[r, c], prec, tsum) * RS[r, c]
-                for c in range(m):
-                    D[r, c] = grad(loss, act, y[r, c], T[r, c], prec, tsum) * dot * inv_n
-                continue
-            # softmax_ce: ⟨y, R(s)⟩, then the vector h to which J = diag(y) − y yᵀ applies.
-            yr = zero
-            if kind != GRAD:
-                for c in range(m):
-                    yr += y[r, c] * RS[r, c]
-            if kind == GRAD:
-                for c in range(m):
-                    D[r, c] = (y[r, c] * tsum - T[r, c]) * inv_n
-                continue
-            if kind == TERM3:
-                # μ = r̃ or λ y r̃ (r̃ = R(s) − ⟨y, R(s)⟩); D = J μ; R(D) = R(J) μ with
-                # R(J) μ = R(y) ⊙ (μ − ⟨y, μ⟩) − y ⟨R(y), μ⟩, R(y) = y r̃.
-                ymu = zero
-                rymu = zero
-                for c in range(m):
-                    rt = RS[r, c] - yr
-                    mu = lam_at(lam, r, c) * y[r, c] * rt if has_lam else rt
-                    ymu += y[r, c] * mu
-                    rymu += y[r, c] * rt * mu
-                for c in range(m):
-                    rt = RS[r, c] - yr
-                    mu = lam_at(lam, r, c) * y[r, c] * rt if has_lam else rt
-                    D[r, c] = y[r, c] * (mu - ymu) * inv_n
-                    D2[r, c] = (y[r, c] * rt * (mu - ymu) - y[r, c] * rymu) * inv_n
-                continue
-            # FISHER, PERTURB: h = R(s); CONNECTION: h = S(s) + ½ r̃² (parts: S(s) + r̃², −½ r̃²).
-            yh = zero
+            dot = zero
             for c in range(m):
-                h = RS[r, c]
-                if kind == CONNECTION:
-                    rt = h - yr
-                    if part == 0:
-                        h = SS[r, c] + half * rt * rt
-                    elif part == 1:
-                        h = SS[r, c] + rt * rt
-                    else:
-                        h = -half * rt * rt
-                yh += y[r, c] * h
+                v = y[r, c]
+                delta = grad(v, T[r, c], d1(act, v), prec)
+                D[r, c] = delta
+                dot += delta * RS[r, c]
             for c in range(m):
-                h = RS[r, c]
-                if kind == CONNECTION:
-                    rt = h - yr
-                    if part == 0:
-                        h = SS[r, c] + half * rt * rt
-                    elif part == 1:
-                        h = SS[r, c] + rt * rt
-                    else:
-                        h = -half * rt * rt
-                d = y[r, c] * (h - yh)
-                if kind == PERTURB:
-                    d += y[r, c] * tsum - T[r, c]
-                D[r, c] = d * inv_n
+                D[r, c] = D[r, c] * dot * inv_n
 
-    return row_signal
+    return rows
 
 
-def _softmax_kernel(dtype):
-    zero = device_functions(dtype).zero
+def _value_kernel(dtype, threads, forms64, forms, rowwise):
+    """The loss over :attr:`~riemannopt.nn.losses.Loss.value_scale`: per row into ``out``
+    (row-wise), or partial sums over blocks of the entries in float64 (element-wise: then
+    :func:`~riemannopt.nn.backends.cuda.vectors.partial_sum_kernel` of the loss's ``value``)."""
+    if not rowwise:
+        return partial_sum_kernel(threads, forms64.value)
+    value = forms.value
 
-    def softmax(s, y):
-        """``y = softmax(s)`` per row, the row maximum subtracted first."""
-        m = s.shape[1]
+    def row_values(s, y, T, out):
+        for r in range(cuda.grid(1), T.shape[0], cuda.gridsize(1)):
+            out[r] = value(s, y, T, r)
+
+    return row_values
+
+
+def _activate_rows_kernel(dtype, forms):
+    value = forms.value
+
+    def activate_rows(s, y):
+        """``y = φ(s)`` per row (a row-wise output activation: the softmax)."""
         for r in range(cuda.grid(1), s.shape[0], cuda.gridsize(1)):
-            top = s[r, 0]
-            for c in range(1, m):
-                top = max(top, s[r, c])
-            total = zero
-            for c in range(m):
-                e = math.exp(s[r, c] - top)
-                y[r, c] = e
-                total += e
-            for c in range(m):
-                y[r, c] /= total
+            value(s, y, r)
 
-    return softmax
+    return activate_rows
 
 
 def _row_stats_kernel(dtype):
     zero, one = device_functions(dtype).zero, device_functions(dtype).one
 
-    def row_stats(kind, s, y, T, out):
-        """Per example: ROW_LOSS ``(Σt)·logsumexp(s) − ⟨t, s⟩``; ROW_ERROR 1 if the first
-        largest output is not at the first largest target, else 0; ROW_GAP ``|Σ_j t_j − 1|``."""
+    def row_stats(kind, y, T, out):
+        """Per example: ROW_ERROR 1 if the first largest output is not at the first largest
+        target, else 0; ROW_GAP ``|Σ_j t_j − 1|``."""
         m = T.shape[1]
         for r in range(cuda.grid(1), T.shape[0], cuda.gridsize(1)):
             if kind == ROW_GAP:
@@ -251,7 +204,7 @@ def _row_stats_kernel(dtype):
                 for c in range(m):
                     total += T[r, c]
                 out[r] = abs(total - one)
-            elif kind == ROW_ERROR:
+            else:
                 iy = 0
                 it = 0
                 for c in range(1, m):
@@ -260,18 +213,6 @@ def _row_stats_kernel(dtype):
                     if T[r, c] > T[r, it]:
                         it = c
                 out[r] = one if iy != it else zero
-            else:
-                top = s[r, 0]
-                for c in range(1, m):
-                    top = max(top, s[r, c])
-                total = zero
-                tsum = zero
-                ts = zero
-                for c in range(m):
-                    total += math.exp(s[r, c] - top)
-                    tsum += T[r, c]
-                    ts += T[r, c] * s[r, c]
-                out[r] = tsum * (top + math.log(total)) - ts
 
     return row_stats
 
@@ -376,13 +317,10 @@ def _colsum_kernels(dtype, threads):
 
 @functools.lru_cache(maxsize=None)
 def signal_kernels(dtype, tuning):
-    """The CUDA dispatchers of this module for ``dtype`` and ``tuning``."""
+    """The CUDA dispatchers of this module that serve every loss, for ``dtype`` and ``tuning``."""
     dtype = np.dtype(dtype)
     partial, final = _colsum_kernels(dtype, tuning.threads)
     makers = {
-        "signal": _signal_kernel,
-        "row_signal": _row_signal_kernel,
-        "softmax": _softmax_kernel,
         "row_stats": _row_stats_kernel,
         "vjp": _vjp_kernel,
         "rvjp": _rvjp_kernel,
@@ -398,18 +336,63 @@ def signal_signatures(dtype):
     """Argument types of :func:`signal_kernels`' kernels, for PTX tests."""
     t = from_dtype(np.dtype(dtype))
     m2, m3, v = t[:, ::1], t[:, :, ::1], t[::1]
-    sig = (int64, int64, int64, m2, m2, m2, m2, m2, m2, m2, t, t, int64, int64)
     return {
-        "signal": sig,
-        "row_signal": sig,
-        "softmax": (m2, m2),
-        "row_stats": (int64, m2, m2, m2, v),
+        "row_stats": (int64, m2, m2, v),
         "vjp": (m2, m2, int64),
         "rvjp": (m2, m2, m2, m2, int64),
         "square": (m2, m2),
         "colsum_partial": (m2, m3, int64),
         "colsum_final": (m3, v, v, t, int64),
     }
+
+
+@functools.lru_cache(maxsize=None)
+def loss_kernels(dtype, tuning, loss):
+    """The CUDA dispatchers of the loss class ``loss`` (:mod:`riemannopt.nn.losses`) for
+    ``dtype`` and ``tuning``: ``"rows"`` (the row kernel), ``"value"`` (its sum) and, for an
+    element-wise loss, ``"signal"`` (the entry kernel)."""
+    dtype = np.dtype(dtype)
+    if loss.rowwise:
+        forms = _compiled_forms(loss.rows(dtype.type))
+        forms64 = None
+    else:
+        forms = _compiled_forms(loss.scalar(dtype.type))
+        forms64 = _compiled_forms(loss.scalar(np.float64))
+    kernels = {
+        "rows": cuda.jit(_rows_kernel(dtype, forms, loss.rowwise)),
+        "value": cuda.jit(_value_kernel(dtype, tuning.threads, forms64, forms, loss.rowwise)),
+    }
+    if not loss.rowwise:
+        kernels["signal"] = cuda.jit(_entry_kernel(dtype, forms))
+    return kernels
+
+
+def loss_signatures(dtype, loss):
+    """Argument types of :func:`loss_kernels`' kernels, for PTX tests."""
+    t = from_dtype(np.dtype(dtype))
+    m2, v = t[:, ::1], t[::1]
+    sig = (int64, int64, m2, m2, m2, m2, m2, m2, m2, t, t, t, int64, int64)
+    out = {"rows": sig}
+    if loss.rowwise:
+        out["value"] = (m2, m2, m2, v)
+    else:
+        out["signal"] = sig
+        out["value"] = (v, v, v, float64[:, ::1])
+    return out
+
+
+@functools.lru_cache(maxsize=None)
+def activation_kernels(dtype, tuning, act):
+    """``{"activate_rows"}`` → the CUDA dispatcher applying the row-wise activation class ``act``
+    (:meth:`riemannopt.nn.activations.Softmax.rows`) for ``dtype``."""
+    dtype = np.dtype(dtype)
+    return {"activate_rows": cuda.jit(_activate_rows_kernel(dtype, _compiled_forms(act.rows(dtype.type))))}
+
+
+def activation_signatures(dtype, act):
+    """Argument types of :func:`activation_kernels`' kernels, for PTX tests."""
+    m2 = from_dtype(np.dtype(dtype))[:, ::1]
+    return {"activate_rows": (m2, m2)}
 
 
 class Signals:
@@ -419,21 +402,32 @@ class Signals:
     ----------
     dtype : numpy.dtype
     tuning : Tuning
+    loss : riemannopt.nn.losses.Loss, optional
+        The loss (bound to its output activation) whose signals and value :meth:`output` and
+        :meth:`value` compute, and whose row-wise output activation :meth:`activate_rows`
+        applies.
     """
 
-    def __init__(self, dtype, tuning):
+    def __init__(self, dtype, tuning, loss=None):
         self.dtype = np.dtype(dtype)
         self.tuning = tuning
-        self.kernels = signal_kernels(self.dtype, tuning)
+        self.kernels = dict(signal_kernels(self.dtype, tuning))
+        self.loss = loss
+        if loss is not None:
+            self.kernels.update(loss_kernels(self.dtype, tuning, type(loss)))
+            if not loss.act.elementwise:
+                self.kernels.update(activation_kernels(self.dtype, tuning, type(loss.act)))
         self._cap = tuning.max_blocks * sm_count()
 
     def _grid(self, work):
         threads = self.tuning.threads
         return min(max(1, math.ceil(work / threads)), self._cap), threads
 
-    def output(self, kind, loss, act, y, T, RS, SS, lam, D, D2, prec, inv_n, part=0):
-        """Write the output signal ``kind`` (module table) into ``D`` (and ``D2``); arrays a
-        kind does not read may be ``None``."""
+    def output(self, kind, act, y, T, RS, SS, lam, D, D2, scale, prec, inv_n, part=0):
+        """Write the output signal ``kind`` (module table) into ``D`` (and ``D2``, also scratch
+        of PERTURB for a row-wise loss); arrays a kind does not read may be ``None``.  ``act``
+        is the output activation's code, ``prec`` the loss's ``signal_scale``, ``scale`` that
+        over the number of examples and ``inv_n`` one over it."""
         t = self.dtype.type
         fill = y
         args = (T, RS, SS)
@@ -441,16 +435,21 @@ class Signals:
         has_lam = lam is not None
         lam = fill if lam is None else lam
         D2 = D if D2 is None else D2
-        rows = loss == SOFTMAX_CE or kind == EMPIRICAL
-        name = "row_signal" if rows else "signal"
+        rows = self.loss.rowwise or kind == EMPIRICAL
+        name = "rows" if rows else "signal"
         grid = self._grid(y.shape[0] if rows else y.size)
-        self.kernels[name][grid](kind, loss, act, y, T, RS, SS, lam, D, D2, t(prec), t(inv_n), part, int(has_lam))
+        self.kernels[name][grid](kind, act, y, T, RS, SS, lam, D, D2, t(scale), t(prec), t(inv_n), part, int(has_lam))
 
-    def softmax(self, s, y):
-        self.kernels["softmax"][self._grid(s.shape[0])](s, y)
+    def row_values(self, s, y, T, out):
+        """``out[i]`` = the row-wise loss's compiled ``value`` of example ``i``."""
+        self.kernels["value"][self._grid(T.shape[0])](s, y, T, out)
 
-    def row_stats(self, kind, s, y, T, out):
-        self.kernels["row_stats"][self._grid(T.shape[0])](kind, s, y, T, out)
+    def activate_rows(self, s, y):
+        """``y = φ(s)`` per row for the row-wise output activation."""
+        self.kernels["activate_rows"][self._grid(s.shape[0])](s, y)
+
+    def row_stats(self, kind, y, T, out):
+        self.kernels["row_stats"][self._grid(T.shape[0])](kind, y, T, out)
 
     def vjp(self, G, A, act):
         self.kernels["vjp"][self._grid(G.size)](G, A, act)

@@ -20,9 +20,17 @@ from riemannopt.errors import InputError
 from riemannopt.nn.backends.base import VectorOps
 from riemannopt.nn.backends.cuda.config import default_tuning, sm_count
 
-__all__ = ["CudaVectors", "is_device_array", "view", "layer_views", "vector_kernels", "vector_signatures"]
+__all__ = [
+    "CudaVectors",
+    "is_device_array",
+    "view",
+    "layer_views",
+    "vector_kernels",
+    "vector_signatures",
+    "partial_sum_kernel",
+]
 
-DOT, SQDIFF, SUM, MINMAX, NONFINITE, BCE_LOSS = 0, 1, 2, 3, 4, 5
+DOT, SQDIFF, SUM, MINMAX, NONFINITE = 0, 1, 2, 3, 4
 MUL, DIV = 0, 1
 
 
@@ -73,11 +81,9 @@ def layer_views(flat, layout):
     return out
 
 
-def _reduce_kernels(dtype, threads):
-    """Two-stage reductions to two float64 values: ``(Σ, unused)`` or ``(min, max)``."""
-    one64 = np.float64(1)
-    zero64 = np.float64(0)
-    inf64 = np.float64(np.inf)
+@functools.lru_cache(maxsize=None)
+def _tree(threads):
+    """The device function ``tree(kind, sh0, sh1, t)`` combining a block's shared values."""
 
     @cuda.jit(device=True, inline=True)
     def tree(kind, sh0, sh1, t):
@@ -94,10 +100,45 @@ def _reduce_kernels(dtype, threads):
             stride //= 2
         cuda.syncthreads()
 
+    return tree
+
+
+def partial_sum_kernel(threads, term):
+    """The first stage of a float64 sum ``Σ_i term(s_i, y_i, t_i)`` over three flat arrays (a
+    loss, with ``term`` a device function of three float64 numbers): block ``b`` writes its
+    share to ``P[b, 0]`` (and 0 to ``P[b, 1]``); ``reduce_final`` of SUM finishes."""
+    one64 = np.float64(1)
+    zero64 = np.float64(0)
+    tree = _tree(threads)
+
+    def partial_sum(s, y, T, P):
+        t = cuda.threadIdx.x
+        a0 = zero64
+        for i in range(cuda.grid(1), s.size, cuda.gridsize(1)):
+            a0 += term(s[i] * one64, y[i] * one64, T[i] * one64)
+        sh0 = cuda.shared.array(threads, float64)
+        sh1 = cuda.shared.array(threads, float64)
+        sh0[t] = a0
+        sh1[t] = zero64
+        tree(SUM, sh0, sh1, t)
+        if t == 0:
+            P[cuda.blockIdx.x, 0] = sh0[0]
+            P[cuda.blockIdx.x, 1] = sh1[0]
+
+    return partial_sum
+
+
+def _reduce_kernels(dtype, threads):
+    """Two-stage reductions to two float64 values: ``(Σ, unused)`` or ``(min, max)``."""
+    one64 = np.float64(1)
+    zero64 = np.float64(0)
+    inf64 = np.float64(np.inf)
+    tree = _tree(threads)
+
     def reduce_partial(kind, x, y, P):
         """Block ``b`` writes ``P[b, 0], P[b, 1]``: its share of ``Σ x·y`` (DOT), ``Σ (x − y)²``
-        (SQDIFF), ``Σ x`` (SUM), ``(min x, max x)`` (MINMAX), the count of non-finite ``x``
-        (NONFINITE) or ``Σ log(1 + eˣ) − y·x`` (BCE_LOSS, ``x`` the logits)."""
+        (SQDIFF), ``Σ x`` (SUM), ``(min x, max x)`` (MINMAX) or the count of non-finite ``x``
+        (NONFINITE)."""
         t = cuda.threadIdx.x
         a0 = inf64 if kind == MINMAX else zero64
         a1 = -inf64 if kind == MINMAX else zero64
@@ -113,12 +154,9 @@ def _reduce_kernels(dtype, threads):
             elif kind == MINMAX:
                 a0 = min(a0, v)
                 a1 = max(a1, v)
-            elif kind == NONFINITE:
+            else:  # NONFINITE
                 if not math.isfinite(v):
                     a0 += one64
-            else:
-                # log(1 + e^s) = max(s, 0) + log1p(e^{−|s|}), finite for every s.
-                a0 += max(v, zero64) + math.log1p(math.exp(-abs(v))) - y[i] * v
         sh0 = cuda.shared.array(threads, float64)
         sh1 = cuda.shared.array(threads, float64)
         sh0[t] = a0
@@ -343,7 +381,20 @@ class CudaVectors(VectorOps):
         P, out, host = self._reduction_buffers
         P = view(P, 0, (blocks, 2))
         self._vk["reduce_partial"][blocks, threads](kind, x, y, P)
-        self._vk["reduce_final"][1, threads](kind, P, out)
+        return self._reduce_final(kind, P, out, host)
+
+    def _sum_with(self, partial, s, y, T):
+        """``Σ_i term(s_i, y_i, t_i)`` (a float) with the first stage ``partial`` of a
+        :func:`partial_sum_kernel`; the arrays (one shape) are read as flat vectors."""
+        s, y, T = _flat(s), _flat(y), _flat(T)
+        blocks, threads = self._grid(s.size)
+        P, out, host = self._reduction_buffers
+        P = view(P, 0, (blocks, 2))
+        partial[blocks, threads](s, y, T, P)
+        return self._reduce_final(SUM, P, out, host)[0]
+
+    def _reduce_final(self, kind, P, out, host):
+        self._vk["reduce_final"][1, self.tuning.threads](kind, P, out)
         out.copy_to_host(host)
         return float(host[0]), float(host[1])
 
