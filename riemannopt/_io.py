@@ -48,6 +48,39 @@ def deferred_interrupt():
                 signal.raise_signal(signal.SIGINT)
 
 
+@contextlib.contextmanager
+def terminate_as_interrupt():
+    """Within the block, SIGTERM (``kill``, a batch system or a session that ends) stops the
+    work as Ctrl-C does, so that a study killed this way keeps and writes what it computed.
+
+    The signal is passed to whatever handles SIGINT at that moment: Python's handler raises
+    ``KeyboardInterrupt``, and inside :func:`deferred_interrupt` the signal is held back like a
+    Ctrl-C.  Where SIGINT is ignored (a job started with ``&`` from a script, or under
+    ``nohup``), SIGTERM raises ``KeyboardInterrupt`` all the same: it is then the only way to
+    stop the work cleanly.  Outside the main thread the block runs as it is.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def forward(signum, frame):
+        handler = signal.getsignal(signal.SIGINT)
+        if callable(handler):
+            handler(signal.SIGINT, frame)
+        else:
+            raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, forward)
+    except ValueError:  # not the main interpreter
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def atomic_write(path, content, *, binary=True):
     """Write ``path`` atomically and safely against Ctrl-C: every file the package writes
     (checkpoints, histories, figures through :func:`save_figure`, generated modules, caches)

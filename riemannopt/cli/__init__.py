@@ -60,7 +60,10 @@ def main(argv=None):
         except UsageError as exc:
             print(f"{prog}: error: {exc}", file=sys.stderr)
             return 2
-        return args.run(args)
+        from riemannopt._io import terminate_as_interrupt
+
+        with terminate_as_interrupt():  # `kill` keeps a study's finished work as Ctrl-C does
+            return args.run(args)
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         return 130

@@ -180,7 +180,8 @@ def register(sub):
         type=output_path,
         default=None,
         metavar="FILE.json",
-        help="write every run's history to this JSON file",
+        help="write every run's history to this JSON file, rewritten after each run (a study "
+        "stopped by Ctrl-C, SIGTERM or even SIGKILL goes on with --resume FILE.json)",
     )
     p.add_argument(
         "--table-iters",
@@ -346,12 +347,23 @@ def run(args):
             backend=args.backend,
             resume=args.resume_study,
             method_options=_method_options(args),
+            on_run=_save_history(args),
             **options,
         )
     except InputError as exc:  # a saved study that is not this one: found before any training
         print(f"riemannopt nn: error: --resume {args.resume}: {exc}", file=sys.stderr)
         return 2
     return _report(study, args)
+
+
+def _save_history(args):
+    """The study's ``on_run``: rewrite ``--history`` after every finished run (a resumable
+    study: a run killed outright, beyond Ctrl-C or SIGTERM, loses only the run in progress)."""
+    if args.history is None:
+        return None
+    from riemannopt._io import atomic_write
+
+    return lambda study: atomic_write(args.history, json.dumps(study.to_json()))
 
 
 def _report(study, args):

@@ -433,6 +433,7 @@ def nn_study(
     progress=None,
     resume=None,
     method_options=None,
+    on_run=None,
     **options,
 ):
     """Train ``preset``'s network with each method for ``iters`` iterations, once per seed.
@@ -461,6 +462,11 @@ def nn_study(
     method_options : dict, optional
         ``{method: {option: value}}``: options of :func:`riemannopt.nn.train` for one method
         only, over ``options`` (e.g. ``{"adam": {"batch_size": 100}}``).
+    on_run : callable, optional
+        Called as ``on_run(study)`` each time a run has finished or failed and been recorded
+        (with Ctrl-C held back), e.g. to write the study so far: ``riemannopt nn --history``
+        rewrites its file after every run, so that a study of hours that is killed outright
+        loses at most the run in progress.
     **options
         Further options of :func:`riemannopt.nn.train`, for every method; ``threshold``, ``chunks`` and
         ``weight_decay`` default to the preset's (:meth:`riemannopt.nn.Preset.training_options`:
@@ -539,6 +545,8 @@ def nn_study(
                         if exc.result is not None:
                             study.runs[m, s] = exc.result.history
                         study.stopped = None
+                        if on_run is not None:
+                            on_run(study)
                     continue
                 # Recorded with Ctrl-C held back: a run that train returned is never lost.
                 with deferred_interrupt():
@@ -547,6 +555,8 @@ def nn_study(
                         study.interrupted = True
                         return study
                     study.stopped = None
+                    if on_run is not None:
+                        on_run(study)
     except KeyboardInterrupt:
         study.interrupted = True
     return study

@@ -45,13 +45,15 @@ from riemannopt.nn.datasets import curves
 from riemannopt.nn.objective import Objective
 from riemannopt.nn.presets import PRESETS, Preset
 
-out, mode, at = sys.argv[1], sys.argv[2], int(sys.argv[3])
+out, mode, at, extra = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4:]
 events, current, first, t0 = [], [None, None], [False], [0.0]
+if mode == "term":  # started as `cmd &` from a script or under nohup: only SIGTERM can stop it
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 def event(kind):
     events.append(dict(kind=kind, method=current[0], seed=current[1], t=time.perf_counter() - t0[0]))
-    if mode == "event" and len(events) == at:
-        os.kill(os.getpid(), signal.SIGINT)
+    if len(events) == at:
+        os.kill(os.getpid(), {"event": signal.SIGINT, "term": signal.SIGTERM, "kill": signal.SIGKILL}[mode])
 
 def data(seed):
     current[:] = [None, seed]
@@ -84,7 +86,7 @@ def table(self, *args, **kwargs):
 
 riemannopt.nn.train, Objective.__init__, Objective.evaluate, NNStudy.table = train, init, evaluate, table
 argv = ["nn", "--dataset", "tiny", "--methods", "ng,adam", "--iters", "ITERS", "--seeds", "2", "--chunks", "2",
-        "--out", os.path.join(out, "nn.png"), "--history", os.path.join(out, "nn.json")]
+        "--out", os.path.join(out, "nn.png"), "--history", os.path.join(out, "nn.json")] + extra
 try:
     print("ready", flush=True)
     t0[0] = time.perf_counter()
@@ -98,17 +100,19 @@ sys.exit(status)
 """.replace("ITERS", str(ITERS))
 
 
-def child(out, mode="none", at=0, delay=None):
+def child(out, mode="none", at=0, delay=None, extra=()):
     """Run the study in a subprocess (SIGINT at event ``at``, or ``delay`` seconds after it is
-    ready); returns (what ``main`` returned or the exit status, the recorded events)."""
-    out.mkdir()
+    ready; ``mode="term"``: SIGTERM at event ``at`` with SIGINT ignored; ``mode="kill"``:
+    SIGKILL at event ``at``, then there is no record); returns (what ``main`` returned or the
+    exit status, the recorded events)."""
+    out.mkdir(exist_ok=True)
     env = dict(
         os.environ,
         MPLBACKEND="Agg",
         PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
     )
     proc = subprocess.Popen(
-        [sys.executable, "-c", _CHILD, str(out), mode, str(at)],
+        [sys.executable, "-c", _CHILD, str(out), mode, str(at), *extra],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -124,6 +128,9 @@ def child(out, mode="none", at=0, delay=None):
         proc.kill()
         proc.communicate()
         pytest.fail(f"riemannopt nn did not finish within {TIMEOUT} s after SIGINT (a hang?)")
+    if mode == "kill":
+        assert proc.returncode == -signal.SIGKILL, stderr[-3000:]
+        return proc.returncode, None
     returned = [line.split()[-1] for line in stdout.splitlines() if line.startswith("main returned")]
     assert returned or proc.returncode in (130, -signal.SIGINT), stderr[-3000:]
     assert "Traceback" not in stderr, stderr[-3000:]
@@ -213,3 +220,42 @@ def test_sigint_at_random_moments_keeps_exactly_what_finished(reference, tmp_pat
             assert not json.loads((out / "nn.json").read_text())["interrupted"], where
         else:
             assert stopped == {"method": event["method"], "seed": event["seed"]}, where
+
+
+def test_sigterm_with_sigint_ignored_keeps_what_finished(reference, tmp_path):
+    """A study started in the background (SIGINT ignored, as ``cmd &`` from a script or
+    ``nohup`` starts it) and stopped with SIGTERM, at a seeded random iteration and at a seeded
+    random set-up: the same as Ctrl-C (exit 130, finished runs on disk equal to the
+    uninterrupted study's, the stopped run named)."""
+    histories, events = reference
+    rng = random.Random(143)
+    for kind in ("iteration", "set-up"):
+        at, event = rng.choice([(i + 1, e) for i, e in enumerate(events) if e["kind"] == kind])
+        out = tmp_path / kind
+        status, seen = child(out, "term", at)
+        stopped = check_kept(out, status, seen, histories)
+        assert stopped == {"method": event["method"], "seed": event["seed"]}, f"SIGTERM at event {at} ({event})"
+
+
+def test_killed_outright_keeps_every_finished_run_and_resumes(reference, tmp_path):
+    """SIGKILL (no handler runs) at the set-up of the third run: ``--history`` already holds the
+    two runs that finished before it, written after each run, equal to the uninterrupted study's;
+    ``--resume`` trains only the missing runs and ends with the uninterrupted study's histories."""
+    histories, events = reference
+    setups = [i + 1 for i, e in enumerate(events) if e["kind"] == "set-up"]
+    out = tmp_path / "killed"
+    child(out, "kill", setups[2])
+    assert not [p for p in os.listdir(out) if p.endswith(".tmp")]
+    data = json.loads((out / "nn.json").read_text())
+    runs = {(m, int(s)): h for m, per in data["runs"].items() for s, h in per.items()}
+    assert sorted(runs, key=ORDER.index) == ORDER[:2]
+    for key, h in runs.items():
+        np.testing.assert_allclose(h["train_loss"], histories[key]["train_loss"], rtol=1e-5)
+    status, seen = child(out, extra=("--resume", str(out / "nn.json")))
+    assert status == 0
+    assert [(e["method"], e["seed"]) for e in seen if e["kind"] == "returned"] == ORDER[2:]
+    data = json.loads((out / "nn.json").read_text())
+    runs = {(m, int(s)): h for m, per in data["runs"].items() for s, h in per.items()}
+    assert set(runs) == set(ORDER)
+    for key, h in runs.items():
+        np.testing.assert_allclose(h["train_loss"], histories[key]["train_loss"], rtol=1e-5)
