@@ -71,6 +71,9 @@ class Loss:
     targets = "real"
     #: Whether integer class labels are accepted as targets (one-hot encoded).
     labels = False
+    #: The error studies report for the loss (§7.2, Figure 3): ``"squared"`` (the squared
+    #: reconstruction error per example) or ``"classification"`` (the share of argmax mismatches).
+    error = "squared"
     signal_scale = 1.0
     value_scale = 1.0
 
@@ -300,6 +303,7 @@ class SoftmaxCE(Loss):
     rowwise = True
     targets = "distribution"
     labels = True
+    error = "classification"
 
     @staticmethod
     def rows(ftype):

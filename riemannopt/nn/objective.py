@@ -15,13 +15,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from riemannopt.nn.losses import LOSSES
+
 __all__ = ["Objective", "Evaluation", "error_kind"]
 
 
 def error_kind(loss):
-    """The error the paper reports for a loss: ``"classification"`` for ``softmax_ce``, else
+    """The error the paper reports for the loss named ``loss`` (a key of
+    :data:`riemannopt.nn.losses.LOSSES`): its class's ``error``, ``"classification"`` or
     ``"squared"`` (the squared reconstruction error of §7.2)."""
-    return "classification" if loss == "softmax_ce" else "squared"
+    return LOSSES[loss].error
 
 
 @dataclass

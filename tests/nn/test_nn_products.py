@@ -396,3 +396,21 @@ def test_error_kinds(case):
     state = net.linearize(theta, X)
     assert state.error(T, "squared") == pytest.approx(np.sum((y - T) ** 2) / len(X), rel=1e-13)
     assert state.error(T, "classification") == np.mean(y.argmax(1) != T.argmax(1))
+
+
+@pytest.mark.parametrize("loss", ["squared", "bce", "softmax_ce"])
+def test_reported_error_follows_the_loss(loss):
+    """``nn.train`` reports the error the loss's class declares: on a softmax classifier the
+    recorded ``train_error`` is the share of argmax mismatches of the naive forward pass, on the
+    other losses the mean squared error per example."""
+    from riemannopt.nn import train
+
+    acts = {"squared": "linear", "bce": "sigmoid", "softmax_ce": "softmax"}[loss]
+    net = MLP([3, 5, 4], ["tanh", acts], loss)
+    rng = np.random.default_rng(7)
+    X = rng.standard_normal((12, 3))
+    T = np.eye(4)[rng.integers(0, 4, 12)] if loss != "squared" else rng.standard_normal((12, 4))
+    res = train(net, X, T, "adam", 2, seed=0, dtype=np.float64, progress=False)
+    y = ref_outputs(res.theta, X, [3, 5, 4], ["tanh", acts])
+    want = np.mean(y.argmax(1) != T.argmax(1)) if loss == "softmax_ce" else np.sum((y - T) ** 2) / len(X)
+    assert res.history["train_error"][-1] == pytest.approx(want, rel=1e-10)
