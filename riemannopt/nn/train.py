@@ -21,6 +21,7 @@ from riemannopt.errors import InputError, MethodError, NonFiniteError, TrainingE
 from riemannopt.nn.cg import check_cg_options
 from riemannopt.nn.checkpoint import check_checkpoint, load_checkpoint, save_checkpoint
 from riemannopt.nn.curvature import CURVATURES
+from riemannopt.nn.losses import LOSSES
 from riemannopt.nn.methods import METHODS, RunSettings, get_method
 from riemannopt.nn.mlp import MLP, float_dtype
 from riemannopt.nn.ncg import NCG_SEARCHES
@@ -367,7 +368,7 @@ def train(
         net, X, T, weight_decay, seed, decay_biases=bool(decay_biases), decay_in_curvature=bool(decay_in_curvature)
     )
     _check_scale(ops, objective.X, "X", dtype)
-    if net.loss_name == "squared":
+    if LOSSES[net.loss_name].targets == "real":  # bounded targets ("unit", "distribution") cannot overflow
         _check_scale(ops, objective.T, "T", dtype)
     kind = error_kind(net.loss_name)
     test = None
