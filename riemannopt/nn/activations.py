@@ -37,7 +37,7 @@ from scipy.special import expit
 
 from riemannopt.errors import MethodError
 
-__all__ = ["Activation", "Sigmoid", "Tanh", "Linear", "Softmax", "get_activation", "ACTIVATIONS"]
+__all__ = ["Activation", "Sigmoid", "Tanh", "Linear", "Softmax", "get_activation", "scalar_lib", "ACTIVATIONS"]
 
 
 class Activation:
@@ -68,18 +68,23 @@ class Activation:
             the functions is made with it (``one = ftype(1)``) outside them: numba types a
             Python literal as float64, which would silently move float32 code to float64.
         lib : namespace
-            The calling backend's fast primitives: ``lib.exp_nonpositive(u)`` is ``e^u`` for
-            ``u ≤ 0`` (or NaN) in ``u``'s type (vectorized on the CPU); anything from
-            :mod:`math` may be used as well.
+            The calling backend's element-wise primitives (:func:`scalar_lib`):
+            ``lib.exp_nonpositive(u)``, ``e^u`` for ``u ≤ 0`` (or NaN) in ``u``'s type
+            (vectorized on the CPU), and ``lib.sqrt``, ``lib.exp``, ``lib.log``,
+            ``lib.log1p``, ``lib.tanh`` — :mod:`math`'s in compiled code, numpy's ufuncs where
+            the array methods apply the functions to whole arrays.
 
         Returns
         -------
         SimpleNamespace
             ``value(s)`` (``φ(s)``), ``d1(a)`` (``φ'(s)`` as a function of ``a = φ(s)``) and
             ``curv(a)`` (``φ''(s)/φ'(s)``, likewise): plain functions of one number using only
-            arithmetic, comparisons, ``abs``, :mod:`math` functions, ``lib`` and the constants
-            made outside them (no other calls: the CUDA backend compiles each one alone).  Write
-            them in the accurate form: no cancellation where units saturate.
+            the constants made outside them and no calls but to ``lib`` (the CUDA backend
+            compiles each one alone).  ``value`` runs compiled only and may also use
+            comparisons and :mod:`math`; ``d1`` and ``curv`` are also applied to whole numpy
+            arrays (:meth:`d1`, :meth:`curv`), so they use arithmetic, ``**``, ``abs`` and
+            ``lib`` only.  Write them in the accurate form: no cancellation where units
+            saturate.
         """
         raise NotImplementedError
 
@@ -298,8 +303,19 @@ class Softmax:
 #: Every activation: ``{name: class}``.  The backends, the loss checks and the tests enumerate it.
 ACTIVATIONS = {cls.name: cls for cls in (Sigmoid, Tanh, Linear, Softmax)}
 
+#: The functions of ``lib`` besides ``exp_nonpositive`` (:meth:`Activation.scalar`).
+LIB_FUNCTIONS = ("sqrt", "exp", "log", "log1p", "tanh")
+
+
+def scalar_lib(exp_nonpositive, module=math):
+    """The ``lib`` of :meth:`Activation.scalar`: the backend's ``exp_nonpositive`` and the
+    functions :data:`LIB_FUNCTIONS` of ``module`` (:mod:`math` for compiled code, numpy for the
+    array methods)."""
+    return SimpleNamespace(exp_nonpositive=exp_nonpositive, **{f: getattr(module, f) for f in LIB_FUNCTIONS})
+
+
 #: ``lib`` of :meth:`Activation.scalar` for numpy arrays.
-_ARRAY_LIB = SimpleNamespace(exp_nonpositive=np.exp)
+_ARRAY_LIB = scalar_lib(np.exp, np)
 
 
 @functools.lru_cache(maxsize=None)

@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 
 from riemannopt.nn import MLP
+from riemannopt.nn.activations import ACTIVATIONS
+from riemannopt.nn.losses import LOSSES
 
 CASES = {
     # name: (sizes, activations, loss, sigma)  -- parameters in the comment
@@ -19,6 +21,20 @@ CASES = {
     "bce": ([2, 3, 3, 2], ["tanh", "sigmoid", "sigmoid"], "bce", 1.0),  # 29
     "softmax_ce": ([2, 3, 3, 3], ["tanh", "sigmoid", "softmax"], "softmax_ce", 1.0),  # 33
     "softmax_one_layer": ([3, 4], ["softmax"], "softmax_ce", 1.0),  # 16: S(s) = 0 throughout
+}
+# From the registries, so that a new activation or loss is checked here as soon as it is entered
+# (and its formula added to the reference below): every element-wise activation in two hidden
+# layers, and every loss with every output activation it allows.
+CASES |= {
+    f"hidden_{name}": ([2, 3, 3, 2], [name, name, "linear"], "squared", 1.0)  # 29
+    for name, cls in ACTIVATIONS.items()
+    if cls.elementwise
+}
+CASES |= {
+    f"{loss}_output_{name}": ([2, 3, 3], ["tanh", name], loss, 1.0)  # 21
+    for loss, cls in LOSSES.items()
+    for name, act in ACTIVATIONS.items()
+    if cls.allows(act)
 }
 
 
@@ -47,9 +63,11 @@ def ref_outputs(theta, X, sizes, acts):
             a = np.tanh(s)
         elif name == "linear":
             a = s
-        else:
+        elif name == "softmax":
             e = np.exp(s - s.real.max(axis=1, keepdims=True))
             a = e / e.sum(axis=1, keepdims=True)
+        else:
+            raise KeyError(f"no reference formula for activation {name!r}: add it to ref_outputs")
     return a
 
 
@@ -60,8 +78,10 @@ def ref_loss(theta, X, T, case):
         nll = 0.5 * np.sum((T - y) ** 2) / sigma**2
     elif loss == "bce":
         nll = -np.sum(T * np.log(y) + (1 - T) * np.log(1 - y))
-    else:
+    elif loss == "softmax_ce":
         nll = -np.sum(T * np.log(y))
+    else:
+        raise KeyError(f"no reference formula for loss {loss!r}: add it to ref_loss, c1_c2 and problem")
     return nll / len(X)
 
 

@@ -39,7 +39,7 @@ from numba.extending import NativeValue, intrinsic, models, overload, register_m
 from numba.np.numpy_support import as_dtype
 
 from riemannopt._numba_cache import compiles_whole, heal_numba_cache
-from riemannopt.nn.activations import Sigmoid
+from riemannopt.nn.activations import Sigmoid, scalar_lib
 from riemannopt.nn.losses import Loss
 
 __all__ = [
@@ -247,7 +247,7 @@ def compiled(obj):
 
 
 #: ``lib`` of :meth:`~riemannopt.nn.activations.Activation.scalar` on the CPU.
-CPU_LIB = SimpleNamespace(exp_nonpositive=exp_nonpositive)
+CPU_LIB = scalar_lib(exp_nonpositive)
 
 
 @functools.lru_cache(maxsize=None)

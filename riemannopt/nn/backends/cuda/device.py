@@ -25,7 +25,7 @@ from types import SimpleNamespace
 import numpy as np
 from numba import cuda
 
-from riemannopt.nn.activations import ACTIVATIONS
+from riemannopt.nn.activations import ACTIVATIONS, scalar_lib
 
 __all__ = ["ACT_CODES", "IDENTITY", "act_code", "device_functions", "device"]
 
@@ -86,7 +86,7 @@ def device_functions(dtype):
     """
     t = np.dtype(dtype).type
     zero, half, one, two = t(0), t(0.5), t(1), t(2)
-    lib = SimpleNamespace(exp_nonpositive=device(_exp))
+    lib = scalar_lib(device(_exp))
     forms = [ACTIVATIONS[name].scalar(t, lib) for name in ACT_CODES]
 
     def identity(s):
