@@ -6,8 +6,8 @@ import math
 
 import numpy as np
 import pytest
+from dense_hf import LAM, WD, bce, fisher, tiny_bce
 
-from riemannopt.nn import MLP
 from riemannopt.nn.curvature import Curvature
 from riemannopt.nn.damping import levenberg_marquardt
 from riemannopt.nn.ncg import NaturalConjugateGradient
@@ -15,16 +15,9 @@ from riemannopt.nn.ngd import MinibatchNaturalGradient
 from riemannopt.nn.objective import Objective
 from riemannopt.nn.sgd import SGD
 
-WD = 1e-2
-LAM = 0.5
-
 
 def problem(seed=0, n=12):
-    net = MLP([2, 1, 1], ["tanh", "sigmoid"], "bce", dtype=np.float64)
-    rng = np.random.default_rng(seed)
-    X = rng.standard_normal((n, 2))
-    T = rng.uniform(0.05, 0.95, (n, 1))
-    theta = rng.standard_normal(net.n_params)
+    net, X, T, theta = tiny_bce(seed, n)
     obj = Objective(net, X, T, WD, 0, decay_biases=True, decay_in_curvature=False)
     return net, obj, theta
 
@@ -33,14 +26,13 @@ def dense(net, obj):
     X, T = np.asarray(obj.X), np.asarray(obj.T)
 
     def f(th):
-        y = net.predict(th, X)
-        return float(np.mean(np.sum(-(T * np.log(y) + (1 - T) * np.log(1 - y)), axis=1)) + 0.5 * WD * th @ th)
+        return bce(net, th, X, T) + 0.5 * WD * th @ th
 
     def grad(th):
         return net.gradient(th, X, T) + WD * th
 
     def A(th, lam):
-        return np.column_stack([net.fisher_vp(th, X, e) for e in np.eye(net.n_params)]) + lam * np.eye(net.n_params)
+        return fisher(net, th, X) + lam * np.eye(net.n_params)
 
     return f, grad, A
 

@@ -13,8 +13,8 @@ import math
 
 import numpy as np
 import pytest
+from dense_hf import LAM, WD, bce, fisher, tiny_bce
 
-from riemannopt.nn import MLP
 from riemannopt.nn.adam import Adam
 from riemannopt.nn.curvature import Curvature
 from riemannopt.nn.damping import levenberg_marquardt
@@ -22,27 +22,6 @@ from riemannopt.nn.hf import HessianFree
 from riemannopt.nn.midpoint import TwoPassMidpoint
 from riemannopt.nn.objective import Objective
 from riemannopt.nn.rules import RULES
-
-WD = 1e-2
-LAM = 0.5
-
-
-def problem(seed=0, n=12):
-    net = MLP([2, 1, 1], ["tanh", "sigmoid"], "bce", dtype=np.float64)
-    rng = np.random.default_rng(seed)
-    X = rng.standard_normal((n, 2))
-    T = rng.uniform(0.05, 0.95, (n, 1))
-    theta = rng.standard_normal(net.n_params)
-    return net, X, T, theta
-
-
-def bce(net, theta, X, T):
-    y = net.predict(theta, X)
-    return float(np.mean(np.sum(-(T * np.log(y) + (1 - T) * np.log(1 - y)), axis=1)))
-
-
-def fisher(net, theta, X):
-    return np.column_stack([net.fisher_vp(theta, X, e) for e in np.eye(net.n_params)])
 
 
 def exact(**kw):
@@ -53,7 +32,7 @@ def test_paper_weight_decay_every_parameter_not_in_the_curvature():
     """decay_biases=True: f = L + ½w‖θ‖² and ∇f = ∇L + wθ on every parameter;
     decay_in_curvature=False: the curvature product is F v alone, while the preconditioner's
     diagonal still carries w."""
-    net, X, T, theta = problem()
+    net, X, T, theta = tiny_bce()
     obj = Objective(net, X, T, WD, 0, decay_biases=True, decay_in_curvature=False)
     ev = obj.evaluate(theta)
     assert ev.value == pytest.approx(bce(net, theta, X, T) + 0.5 * WD * theta @ theta, rel=1e-13)
@@ -70,7 +49,7 @@ def test_paper_weight_decay_every_parameter_not_in_the_curvature():
 def test_rho_on_the_curvature_chunk(in_curvature):
     """ρ = (f_c(θ + u) − f_c(θ)) / (∇fᵀu + ½uᵀF_c u): f_c the chunk's mean loss plus the decay,
     F_c the chunk's Fisher without the decay, ∇f the full gradient (Martens 2010 §4.1)."""
-    net, X, T, theta = problem(n=16)
+    net, X, T, theta = tiny_bce(n=16)
     obj = Objective(net, X, T, WD, 0, decay_biases=True, decay_in_curvature=in_curvature)
     curv = Curvature(obj, chunks=2)
     opt = HessianFree(obj, curv, RULES["ng"], damping=LAM, **exact(rho="chunk"))
@@ -114,7 +93,7 @@ def test_two_pass_midpoint_against_its_transcription(seed):
     """One iteration of the paper's mid, transcribed densely: pass 1 at θ (x₁, ρ of the half step,
     λ₁, Armijo on θ + r·x₁/2 → r₁), pass 2 at θ_m = θ + r₁/2·x₁ with λ₁ (x, ρ of r₁·x with the
     midpoint's gradient and curvature, λ₂, Armijo on θ + r·x from r₁ with slope ∇f(θ_m)ᵀx)."""
-    net, X, T, theta = problem(seed)
+    net, X, T, theta = tiny_bce(seed)
     obj = Objective(net, X, T, WD, 0, decay_biases=True, decay_in_curvature=False)
     opt = TwoPassMidpoint(obj, Curvature(obj), damping=LAM, threshold=np.inf, **exact())
     up = opt.step(1, obj.evaluate(theta))
@@ -144,7 +123,7 @@ def test_two_pass_midpoint_against_its_transcription(seed):
 
 
 def test_two_pass_midpoint_is_ng_above_the_threshold():
-    net, X, T, theta = problem()
+    net, X, T, theta = tiny_bce()
     obj = Objective(net, X, T, WD, 0)
     ev = obj.evaluate(theta)
     mid = TwoPassMidpoint(obj, Curvature(obj), damping=LAM, threshold=LAM, **exact()).step(1, ev)
@@ -156,7 +135,7 @@ def test_two_pass_midpoint_is_ng_above_the_threshold():
 def test_adam_full_batch_is_one_step_per_iteration():
     """batch_size=None: one Adam step with the full gradient (decay included) per iteration,
     transcribed from Kingma & Ba (2015) Algorithm 1."""
-    net, X, T, theta = problem()
+    net, X, T, theta = tiny_bce()
     obj = Objective(net, X, T, WD, 0, decay_biases=True)
     opt = Adam(obj, lr=1e-2, seed=0)
     th, m, s = theta.copy(), np.zeros(5), np.zeros(5)
