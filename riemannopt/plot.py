@@ -391,6 +391,6 @@ def rl_figure(study, n_points=100):
         f"(last {study.window} episodes per point)"
     )
     if getattr(study, "interrupted", False):
-        title += "\ninterrupted by Ctrl-C: the runs finished before it"
+        title += "\ninterrupted (Ctrl-C or SIGTERM): the runs finished before it"
     fig.suptitle(title, fontsize="medium")
     return fig

@@ -257,7 +257,7 @@ def test_a_stopped_study_keeps_and_marks_what_finished(stop, reference, tmp_path
     if stop.error is KeyboardInterrupt:
         assert data["interrupted"] is True
         assert data["stopped"] == {"method": stop.run[0], "seed": stop.run[1]}
-        assert "! interrupted by Ctrl-C" in out
+        assert "! interrupted (Ctrl-C or SIGTERM)" in out
     else:
         assert data["interrupted"] is False and data["failures"] == {
             "ng/1": "ng: the objective became nan at iteration 3"
@@ -281,4 +281,4 @@ def test_table_marks_values_from_a_run_that_stopped_early():
     assert "| ng | 90 | 90‡ | 90‡ | 90 |" in text
     assert "| geo | 90 | 80 | 60 | 90 |" in text
     assert "‡ a run had stopped (failed or interrupted) before that point: its last value" in text
-    assert "! interrupted by Ctrl-C in ng (seed 0) after iteration 10 of 40" in text
+    assert "! interrupted (Ctrl-C or SIGTERM) in ng (seed 0) after iteration 10 of 40" in text

@@ -273,7 +273,7 @@ def _report(args, study):
         done = len(study.finished())
         total = len(study.env_ids) * len(study.methods) * len(study.seeds)
         print(
-            f"riemannopt rl: interrupted by Ctrl-C; {done} of {total} runs finished and are kept"
+            f"riemannopt rl: interrupted (Ctrl-C or SIGTERM); {done} of {total} runs finished and are kept"
             + (f" in {args.history} (go on with --resume {args.history})" if args.history else ""),
             file=sys.stderr,
         )

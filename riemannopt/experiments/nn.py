@@ -270,7 +270,7 @@ class NNStudy:
                 where = f"in {m} (seed {s}) before its first iteration"
             else:
                 where = f"in {m} (seed {s}) after iteration {int(h['iteration'][-1])} of {self.iters}"
-        return f"interrupted by Ctrl-C {where}"
+        return f"interrupted (Ctrl-C or SIGTERM) {where}"
 
     def curves(self, clock="cpu", n_times=200):
         """What :meth:`figure` draws: per method (in :attr:`methods` order), None if it has no
