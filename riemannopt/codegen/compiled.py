@@ -6,7 +6,7 @@ from numba import types
 from riemannopt._checks import as_float_array
 from riemannopt._io import deferred_interrupt
 from riemannopt.codegen.emit import FUNCTIONS
-from riemannopt.errors import DomainError, ShapeError
+from riemannopt.errors import DomainError, NotPositiveDefiniteError, ShapeError
 
 __all__ = ["CompiledProblem", "SIGNATURES"]
 
@@ -14,6 +14,8 @@ _f8 = types.float64
 # Inputs of any layout (the integrators pass slices of their state vectors), read-only (so that
 # read-only arrays may be passed too).
 _X = types.Array(_f8, 1, "A", readonly=True)
+# Inputs that are matrices (gamma_vv_chol's Cholesky factor).
+_MATRICES = {"chol": types.Array(_f8, 2, "A", readonly=True)}
 _SCALARS = {"loss": _f8, "in_domain": types.boolean}
 # The number of axes of ``out`` of each array-valued function.
 _AXES = {
@@ -28,6 +30,8 @@ _AXES = {
     "grad": 1,
     "hessian": 2,
     "direction": 1,
+    "state": 1,
+    "gamma_vv_chol": 1,
 }
 assert _AXES.keys() | _SCALARS.keys() == FUNCTIONS.keys(), "every generated function needs its type here"
 
@@ -35,8 +39,8 @@ assert _AXES.keys() | _SCALARS.keys() == FUNCTIONS.keys(), "every generated func
 def _signature(name):
     args = FUNCTIONS[name]
     if name in _SCALARS:
-        return _SCALARS[name](*(_X for _ in args))
-    return types.none(*(_X for _ in args[:-1]), types.Array(_f8, _AXES[name], "A"))
+        return _SCALARS[name](*(_MATRICES.get(a, _X) for a in args))
+    return types.none(*(_MATRICES.get(a, _X) for a in args[:-1]), types.Array(_f8, _AXES[name], "A"))
 
 
 #: The one numba signature each generated function is compiled with, whoever calls it: jitted
@@ -181,6 +185,40 @@ class CompiledProblem:
     def loss(self, x):
         """``L(x)`` as a float."""
         return float(self.function("loss")(self.point(x), self.p))
+
+    def state(self, x):
+        """``(L(x), ∇L(x), g(x))`` from one call of the generated ``state``: for a problem with
+        data, one pass over the rows (what the integrators' kernels evaluate at each iterate).
+
+        Returns
+        -------
+        loss : float
+        grad : ndarray, shape (n,)
+        metric : ndarray, shape (n, n)
+        """
+        n = self.n
+        out = np.empty(1 + n + n * n)
+        self.function("state")(self.point(x), self.p, out)
+        return float(out[0]), out[1 : 1 + n], out[1 + n :].reshape(n, n)
+
+    def gamma_vv_chol(self, x, v):
+        """``Γ(v, v)^m`` (as :meth:`gamma_vv`) from the Cholesky factor of the metric at ``x``,
+        shape (n,): a metric summed over data rows or quadrature nodes then needs the sums of
+        ``Γ_first(v, v)`` only.
+
+        Raises
+        ------
+        NotPositiveDefiniteError
+            If the metric at ``x`` is not positive definite (it has no Cholesky factor).
+        """
+        a = self.point(x)
+        try:
+            chol = np.linalg.cholesky(self.metric(a))
+        except np.linalg.LinAlgError:
+            raise NotPositiveDefiniteError(f"x = {a}: the metric there is not positive definite", point=a) from None
+        out = np.empty(self.n)
+        self.function("gamma_vv_chol")(a, self.vector(v), chol, self.p, out)
+        return out
 
 
 missing = set(FUNCTIONS) - set(vars(CompiledProblem))

@@ -19,7 +19,12 @@ __all__ = ["emit_module", "check_compilable", "FUNCTIONS"]
 _JIT = '@njit(cache=True, error_model="numpy")\n'
 
 #: The functions every generated module defines, with their argument lists (``out``, of shape
-#: (n,), (n, n) or (n, n, n), receives an array-valued result).
+#: (n,), (n, n) or (n, n, n), receives an array-valued result).  Two serve the integrators'
+#: kernels, which evaluate a problem once per point where they can (on a problem with data every
+#: evaluation is a pass over the rows): ``state`` writes the loss, the gradient and the metric at
+#: ``x`` into one flat ``out`` (``[L, ∇L (n), g (n × n, row by row)]``, the metric only when
+#: ``out`` has room for it), and ``gamma_vv_chol`` is ``Γ(v, v)`` given ``chol``, the Cholesky
+#: factor of the metric at ``x``, which only a metric summed numerically uses.
 FUNCTIONS = {
     "metric": ("x", "p", "out"),
     "inverse_metric": ("x", "p", "out"),
@@ -33,6 +38,8 @@ FUNCTIONS = {
     "hessian": ("x", "p", "out"),
     "loss": ("x", "p"),
     "direction": ("x", "p", "out"),
+    "state": ("x", "p", "out"),
+    "gamma_vv_chol": ("x", "v", "chol", "p", "out"),
     "in_domain": ("x", "p"),
 }
 
@@ -124,6 +131,8 @@ class _Emitter:
             self.function("hessian", (n, n), [sp.diff(gi, c) for gi in grad for c in P.coords]),
             self.function("loss", (), [P.loss]),
             _DIRECTION,
+            _STATE,
+            _GAMMA_VV_CHOL,
             self._in_domain(),
         ]
         return "\n\n".join(srcs)
@@ -150,6 +159,43 @@ _DIRECTION = (
         out[i] = 0.0
         for j in range(N):
             out[i] -= ginv[i, j] * g[j]
+'''
+)
+
+
+# What ``state(x, p, out)`` computes (the docstring of every generated one).
+_STATE_DOC = """The facts at x that a step of the integrators uses, from one call: out[0] = L(x),
+    out[1 : 1 + N] = grad L(x) and, when out has 1 + N + N * N entries, out[1 + N :] = g(x), row by row."""
+
+# Where the loss is no mean over data rows (every problem without data): the loss, gradient and metric
+# functions themselves, so that the numbers are theirs bit for bit.  The metric goes through a view of layout "A" (G[:, :]), the type of its own
+# signature, so that its compiled code is shared rather than compiled again for a C array.
+_STATE = (
+    _JIT
+    + f'''def state(x, p, out):
+    """{_STATE_DOC}"""
+    out[0] = loss(x, p)
+    grad(x, p, out[1 : 1 + N])
+    if out.shape[0] > 1 + N:
+        G = np.empty((N, N))
+        metric(x, p, G[:, :])
+        for i in range(N):
+            for j in range(N):
+                out[1 + N + i * N + j] = G[i, j]
+'''
+)
+
+# What ``gamma_vv_chol(x, v, chol, p, out)`` computes.
+_GAMMA_VV_CHOL_DOC = """Gamma(v, v) at x, given chol, the Cholesky factor of g(x) (its lower triangle).
+    A metric that is a sum over data rows or quadrature nodes sums Gamma_first(v, v) alone (N sums rather than
+    the N (N + 1) / 2 more of the metric) and solves with chol; a symbolic one evaluates gamma_vv, whose
+    numbers these are, and does not read chol."""
+
+_GAMMA_VV_CHOL = (
+    _JIT
+    + f'''def gamma_vv_chol(x, v, chol, p, out):
+    """{_GAMMA_VV_CHOL_DOC}"""
+    gamma_vv(x, v, p, out)
 '''
 )
 

@@ -23,13 +23,31 @@ blocks do not depend on the number of threads, so the result is the same, bit fo
 number of threads; a data set of at most one block is summed without starting threads.  Numbers
 of the form ``Γ_first(v, v)`` are derived in the compact form
 ``Σ_i v^i ∂_i (g v)_l − ½ ∂_l (vᵀ g v)`` rather than from the ``n³`` Christoffel symbols.
+
+Every call of a public function is then at least one pass over the rows, and what a step of the
+integrators costs is its number of passes.  The kernels evaluate ``state`` at each iterate — the
+loss, the gradient and the metric summed in one loop (one pass where ``loss``, ``grad`` and
+``metric`` make three) — and keep what it returns for the step from that iterate; a ``geo`` step
+then needs one more pass, ``gamma_vv_chol``: the sums of ``Γ_first(v, v)`` alone (``n`` a row,
+where ``gamma_vv`` sums the metric's ``n(n+1)/2`` again), solved with the Cholesky factor of the
+metric that the kernels hold.
 """
 
 import math
 
 import sympy as sp
 
-from riemannopt.codegen.emit import _DIRECTION, _JIT, FUNCTIONS, _Emitter, _names
+from riemannopt.codegen.emit import (
+    _DIRECTION,
+    _GAMMA_VV_CHOL,
+    _GAMMA_VV_CHOL_DOC,
+    _JIT,
+    _STATE,
+    _STATE_DOC,
+    FUNCTIONS,
+    _Emitter,
+    _names,
+)
 from riemannopt.codegen.quadrature import de_rule
 
 __all__ = ["emit_data_module", "BLOCK"]
@@ -295,6 +313,9 @@ class _DataEmitter(_Emitter):
             srcs["grad"] = self.function("grad", (n,), grad)
             srcs["loss"] = self.function("loss", (), [P.loss])
             srcs["hessian"] = self.function("hessian", (n, n), [sp.diff(gi, c) for gi in grad for c in xs])
+        # the metric's per-example entries join the loss's sums where both are means over the rows
+        fused = G if dm and not quad else None
+        srcs["state"], srcs["gamma_vv_chol"] = self._state(grad, fused, dl, dm)
         if dm and dl and not quad:
             self.reduction("direction", ("x",), G + grad)
             srcs["direction"] = _from_mean(
@@ -325,6 +346,51 @@ class _DataEmitter(_Emitter):
             jit=_JIT,
         ) + (_rules(P.metric) if quad else "")
         return "\n\n".join([header, *self.helpers, *(srcs[name] for name in FUNCTIONS)])
+
+    def _state(self, grad, G, dl, dm):
+        """The sources of ``state`` and ``gamma_vv_chol`` (see ``emit.FUNCTIONS``), which the
+        integrators' kernels evaluate at each iterate: every sum over the rows is a pass over the
+        data, so ``state`` sums the loss, the gradient and (``G``, the upper triangle of the
+        per-example metric, where it is a mean over the rows) the metric in one loop, and
+        ``gamma_vv_chol`` sums ``Γ_first(v, v)`` alone (``dm``: a metric summed numerically) and
+        solves with the factor of the metric it is given.  A loss without data (``dl`` false) is
+        evaluated by its own functions, as in a problem without data."""
+        if dl:
+            # the factors common to a gradient's terms pulled out (for a GLM, x_k times one residual
+            # that CSE then computes once a row): a fifth of the flops of a row of the logistic regression
+            exprs = [self.problem.loss, *map(_common, grad), *(G or [])]
+            K = self.reduction("state", ("x",), exprs)
+            body = "    for i in range(1 + N):\n        out[i] = acc[i]\n    if out.shape[0] > 1 + N:\n"
+            if G is not None:  # the metric's upper triangle, from the same sums
+                body += (
+                    "        k = 1 + N\n"
+                    "        for i in range(N):\n"
+                    "            for j in range(i, N):\n"
+                    "                out[1 + N + i * N + j] = acc[k]\n"
+                    "                out[1 + N + j * N + i] = acc[k]\n"
+                    "                k += 1\n"
+                )
+            else:  # a data-free metric, or a quadrature's sum over its nodes
+                body += (
+                    "        G = np.empty((N, N))\n"
+                    "        metric(x, p, G[:, :])\n"
+                    "        for i in range(N):\n"
+                    "            for j in range(N):\n"
+                    "                out[1 + N + i * N + j] = G[i, j]\n"
+                )
+            state = _from_mean("state", "x", K, body, doc=_STATE_DOC)
+        else:
+            state = _STATE
+        if not dm:
+            return state, _GAMMA_VV_CHOL
+        gamma = (
+            f"{_JIT}def gamma_vv_chol(x, v, chol, p, out):\n"
+            f'    """{_GAMMA_VV_CHOL_DOC}"""\n'
+            "    acc = np.empty(N)\n"
+            "    _mean_gamma_first_vv(x, v, p, acc)\n"
+            "    chol_solve(chol, acc, out)\n"
+        )
+        return state, gamma
 
     def _symbolic_metric(self, base, vs, us):
         """The metric's functions for a data-free metric (as for a problem without data)."""

@@ -64,14 +64,23 @@ _C1 = types.Array(_f8, 1, "C")
 #: numba links a jitted callee's code into every caller and optimises it again there, so the
 #: geodesic solver, called directly, was compiled once per kernel that solves a geodesic (4.7 s
 #: for ``step_re`` against 1.9 s for DOP853 itself), and the natural direction once per step
-#: rule.  They take the address array itself
+#: rule; so were the computation of the facts at an iterate (``facts``) and the solve with the
+#: metric's factor held there (``natural_here``), which most step rules call (inlined, they made
+#: each step rule 1–2 s slower to compile).  They take the address array itself
 #: (``F.addresses``) and bind it.  Name -> (function of the kernels module, signature).
 _X = types.Array(_f8, 1, "A", readonly=True)
 KERNEL_SIGNATURES = {
     "solve": types.Tuple((types.int64, _C1, _f8, types.int64))(_I1, _C1, _f8, _C1, _f8, _f8, types.int64),
     "nat_dir": types.int64(_I1, _X, _X, types.Array(_f8, 1, "A")),
+    "facts": types.int64(_I1, _X, _X, _C1, types.boolean),
+    "natural_here": types.int64(_I1, _X, _X, _C1, _X, types.Array(_f8, 1, "A")),
 }
-KERNEL_FUNCTIONS = {"solve": "solve_at", "nat_dir": "nat_dir_at"}
+KERNEL_FUNCTIONS = {
+    "solve": "solve_at",
+    "nat_dir": "nat_dir_at",
+    "facts": "facts_at",
+    "natural_here": "natural_here_at",
+}
 
 #: A problem's functions inside jitted code: ``n``, the address array they were bound from, one
 #: first-class function per FUNCTIONS entry and one per KERNEL_SIGNATURES entry.
@@ -80,8 +89,8 @@ Functions = namedtuple("Functions", ["n", "addresses", *SIGNATURES, *KERNEL_SIGN
 _SIGNATURES = {**SIGNATURES, **KERNEL_SIGNATURES}
 FUNCTIONS_TYPE = types.NamedTuple([types.int64, _I1, *(types.FunctionType(s) for s in _SIGNATURES.values())], Functions)
 #: The signature of every step rule ``step_<name>(F, x, xprev, lr, k, p, rtol, atol, max_steps,
-#: out, bad) -> status`` (see the kernels module).
-STEP_SIGNATURE = types.int64(FUNCTIONS_TYPE, _C1, _C1, _f8, types.int64, _C1, _f8, _f8, types.int64, _C1, _C1)
+#: here, out, bad) -> status`` (see the kernels module; ``here`` holds the facts at ``x``).
+STEP_SIGNATURE = types.int64(FUNCTIONS_TYPE, _C1, _C1, _f8, types.int64, _C1, _f8, _f8, types.int64, _C1, _C1, _C1)
 STEP_TYPE = types.FunctionType(STEP_SIGNATURE)
 
 #: A digest of what the kernels' machine code takes from outside ``kernels.py``: the types above,

@@ -23,14 +23,14 @@ def re_ivp(C, K, method, x0, run, X, L):
     """``re`` with ``expmap="solve_ivp"``: each ``Exp_x(η d(x))`` through scipy's DOP853."""
     n = C.n
     lr, steps, every, rtol, atol, max_steps = run.lr, run.steps, run.every, run.rtol, run.atol, run.max_steps
-    here = np.empty(1)
-    status = K.check_point(True, x0, C.p, here, 0)
+    here = K.new_facts(n)  # the facts at the current iterate: its check computes them, its step reads them
+    status = K.check_point(True, x0, C.p, here)
     if status != OK:
         raise_status(status, C, method=method, step=0, point=x0, trajectory=make_trajectory(X, L, method, lr, 0, every))
-    X[0], L[0] = x0, here[0]
-    rows, cur, L_cur, d = 1, x0, here[0], np.empty(n)
+    X[0], L[0] = x0, here[1]
+    rows, cur, L_cur, d = 1, x0, here[1], np.empty(n)
     for k in range(steps):
-        status = K.nat_dir(cur, C.p, d)
+        status = K.nat_dir_here(cur, C.p, here, d)
         computed, detail = False, ""
         if status == OK:
             status, y, t, why = exp_map_ivp(C, K, cur, lr * d, rtol, atol, max_steps)
@@ -38,7 +38,7 @@ def re_ivp(C, K, method, x0, run, X, L):
                 detail = expmap_detail(lr * d, t, y[:n], why, max_steps)
         if status == OK:
             nxt, computed = y[:n].copy(), True
-            status = K.check_point(True, nxt, C.p, here, 0)
+            status = K.check_point(True, nxt, C.p, here)
         if status != OK:
             if k % every:
                 X[rows], L[rows] = cur, L_cur
@@ -54,7 +54,7 @@ def re_ivp(C, K, method, x0, run, X, L):
                 during=not computed,
                 detail=detail,
             )
-        cur, L_cur = nxt, here[0]
+        cur, L_cur = nxt, here[1]
         if (k + 1) % every == 0 or k + 1 == steps:
             X[rows], L[rows] = cur, L_cur
             rows += 1

@@ -6,10 +6,19 @@ keeps for a compiled problem; inside, the named tuple ``bind(F)`` of first-class
 ``F.metric(x, p, out)``, ``F.loss(x, p)``, ... (``riemannopt.codegen.emit.FUNCTIONS``) and the
 dimension ``F.n``.  The kernels called from Python bind ``F`` on entry; binding bound functions
 is a no-op.  So nothing here depends on the problem: numba compiles each kernel once per machine
-and caches it, and whole trajectories still run inside one jitted loop.  The two kernels that
-many others call, the geodesic solver (:func:`solve_at`) and the natural direction
-(:func:`nat_dir_at`), are called through their addresses in ``F`` too (:func:`solve`,
-:func:`nat_dir`): numba would otherwise compile their code again into every caller.
+and caches it, and whole trajectories still run inside one jitted loop.  The kernels that many
+others call, the geodesic solver (:func:`solve_at`), the natural direction (:func:`nat_dir_at`),
+the facts at an iterate (:func:`facts_at`) and the solve with them (:func:`natural_here_at`), are
+called through their addresses in ``F`` too (:func:`solve`, :func:`nat_dir`, :func:`facts`,
+:func:`natural_here`): numba would otherwise compile their code again into every caller.
+
+The trajectory loop (:func:`run`) evaluates the problem once per iterate where it can: the check
+of a new iterate calls the problem's ``state`` there (loss, gradient and metric in one call), and
+the step from that iterate reads them (the *facts* at it, :func:`facts`) instead of evaluating the
+gradient and the metric again.  On a problem with data every evaluation is a pass over the rows,
+so this is what a step costs: a ``geo`` step makes two passes (``state`` at the new iterate and
+``Γ_first(d, d)`` for the correction, solved with the metric's factor from the facts), where
+evaluating each quantity where it is used made five.
 
 The code is written with explicit loops rather than array expressions: numba compiles slice
 assignments of array expressions several times slower.
@@ -57,22 +66,25 @@ _pjit = compiles_whole(njit(cache=True, error_model="numpy", parallel=True))
 _jit = compiles_whole(njit(cache=True, error_model="numpy"))
 
 # Inlined by numba into their callers: the helpers of every Runge-Kutta stage (called on their
-# own they cost a third of a geodesic solve, the named tuple F being passed on each call) and the
-# one-line calls of solve_at and nat_dir_at through their addresses.
+# own they cost a third of a geodesic solve, the named tuple F being passed on each call), the
+# one-line calls of solve_at, nat_dir_at, facts_at and natural_here_at through their addresses,
+# and for the same reason the check of an iterate in the trajectory loop (check_here) and the
+# reading of the facts at it in the step rules (facts, nat_dir_here): called, they made a step of
+# the cheapest methods slower than before the facts were kept.
 _inline = njit(cache=True, error_model="numpy", inline="always")
 
 # What the machine code of these kernels takes from other modules: the layout of F and the step
 # signature (binding), the outcome codes (outcomes) and the Runge–Kutta tableaus (tableaus), as
 # digested by riemannopt.integrators.binding.LAYOUT.  numba's cache sees changes to this file
 # only, so a change of any of them must edit this line (link.py checks it).
-LAYOUT = "6e90a4b61bb6"
+LAYOUT = "96ee19334930"
 
 
 @_jit
-def chol_solve(G, b, out):
-    """Solve ``G out = b`` by Cholesky; False if ``G`` is not (numerically) positive definite."""
-    n = b.size
-    L = np.zeros((n, n))
+def cholesky(G, L):
+    """``G = L Lᵀ`` into the lower triangle of ``L`` (the rest is not read or written); False if
+    ``G`` is not (numerically) positive definite."""
+    n = G.shape[0]
     for j in range(n):
         s = G[j, j]
         for k in range(j):
@@ -85,6 +97,13 @@ def chol_solve(G, b, out):
             for k in range(j):
                 s -= L[i, k] * L[j, k]
             L[i, j] = s / L[j, j]
+    return True
+
+
+@_jit
+def cholesky_solve(L, b, out):
+    """``out = (L Lᵀ)^{-1} b`` with the factor ``L`` of :func:`cholesky` (its lower triangle)."""
+    n = b.size
     for i in range(n):
         s = b[i]
         for k in range(i):
@@ -95,6 +114,16 @@ def chol_solve(G, b, out):
         for k in range(i + 1, n):
             s -= L[k, i] * out[k]
         out[i] = s / L[i, i]
+
+
+@_jit
+def chol_solve(G, b, out):
+    """Solve ``G out = b`` by Cholesky; False if ``G`` is not (numerically) positive definite."""
+    n = b.size
+    L = np.zeros((n, n))
+    if not cholesky(G, L):
+        return False
+    cholesky_solve(L, b, out)
     return True
 
 
@@ -497,11 +526,138 @@ def geodesic_path(F, x, v, ts, p, rtol, atol, max_steps, high_order, out):
     return OK, ts.size, y, t, WHY_TOLERANCE
 
 
+# The facts at an iterate: the trajectory loop checks each new iterate, and the check evaluates
+# there, in one call of the problem's ``state``, the loss, its gradient and (for a method that uses
+# it) the metric, whose Cholesky factor decides positive definiteness; the step from that iterate
+# reads them rather than evaluating them again.  On a problem with data every evaluation of a
+# problem function is a pass over the rows: a ``geo`` step made five (the gradient and the metric
+# for d, the metric again with Γ_first(d, d) for the correction, then the metric and the loss at
+# the new point) and makes two (Γ_first(d, d) for the correction, solved with the factor from
+# here, and ``state`` at the new point, which also serves the next step).  Layout of the workspace
+# ``here`` (length 2 + n + 2n², made by new_facts):
+#     [known, L, ∇L (n), g (n × n, row by row), its Cholesky factor (n × n, lower triangle)]
+# where ``known`` says how much of it holds for the point it was computed at:
+KNOWN_NOTHING = 0.0
+KNOWN_GRAD = 1.0  # the loss and its gradient
+KNOWN_METRIC = 2.0  # those, and the metric, positive definite, with its factor
+
+
+@_inline
+def new_facts(n):
+    """A workspace for the facts at a point of dimension ``n`` (see :func:`facts`) that knows
+    nothing yet."""
+    here = np.empty(2 + n + 2 * n * n)
+    here[0] = KNOWN_NOTHING
+    return here
+
+
+@_inline
+def grad_here(here, n):
+    """The gradient held by the facts ``here`` (a view)."""
+    return here[2 : 2 + n]
+
+
+@_inline
+def chol_here(here, n):
+    """The Cholesky factor of the metric held by the facts ``here`` (an ``n × n`` view, lower
+    triangle)."""
+    return here[2 + n + n * n : 2 + n + 2 * n * n].reshape((n, n))
+
+
+@_inline
+def evaluate_facts(F, x, p, here, with_metric):
+    """Make ``here`` hold the facts at ``x`` (the loss and its gradient and, ``with_metric``, the
+    metric and its Cholesky factor) from one call of the problem's ``state``: a status code, with
+    the checks of :func:`natural` in its order (``x`` finite, in the domain, a positive definite
+    metric).  Inlined where it is compiled once: the trajectory loop's check of an iterate
+    (:func:`check_here`) and :func:`facts_at`."""
+    here[0] = KNOWN_NOTHING
+    if not finite(x):
+        return NON_FINITE
+    if not F.in_domain(x, p):
+        return OUT_OF_DOMAIN
+    n = x.size
+    if not with_metric:
+        F.state(x, p, here[1 : 2 + n])
+        here[0] = KNOWN_GRAD
+        return OK
+    F.state(x, p, here[1 : 2 + n + n * n])
+    if not cholesky(here[2 + n : 2 + n + n * n].reshape((n, n)), chol_here(here, n)):
+        return NOT_PD
+    here[0] = KNOWN_METRIC
+    return OK
+
+
+@_jit
+def facts_at(F, x, p, here, with_metric):
+    """:func:`evaluate_facts` with the address array ``F``, called through its address
+    (:func:`facts`)."""
+    F = bind(F)
+    return evaluate_facts(F, x, p, here, with_metric)
+
+
+@_inline
+def facts(F, x, p, here, with_metric):
+    """Make ``here`` hold the facts at ``x`` (see :func:`evaluate_facts`) unless it holds them
+    already: a status code.  The trajectory loop passes each step the facts that its check of
+    the iterate computed, so a step evaluates nothing here; a caller without them (a step rule
+    called on its own) passes :func:`new_facts`, and they are computed by :func:`facts_at`
+    through its address (binding.KERNEL_SIGNATURES), compiled once rather than into every step
+    rule.  ``here`` must hold nothing or the facts at this very ``x``."""
+    if here[0] == KNOWN_METRIC or (here[0] == KNOWN_GRAD and not with_metric):
+        return OK
+    F = bind(F)
+    return F.facts(F.addresses, x, p, here, with_metric)
+
+
+@_jit
+def natural_here_at(F, x, p, here, b, out):
+    """:func:`natural` with the facts at ``x`` (``here``, computed if it does not hold them):
+    ``out = g(x)^{-1} b`` by the metric's Cholesky factor there, without evaluating the metric
+    again; a status code.  With the address array ``F``, called through its address
+    (:func:`natural_here`)."""
+    status = facts(F, x, p, here, True)
+    if status != OK:
+        return status
+    cholesky_solve(chol_here(here, x.size), b, out)
+    if not finite(out):  # an infinite gradient or correction, or a metric that overflowed
+        return NON_FINITE
+    return OK
+
+
+@_inline
+def natural_here(F, x, p, here, b, out):
+    """:func:`natural_here_at` through its address (binding.KERNEL_SIGNATURES): compiled once,
+    not into every step rule."""
+    F = bind(F)
+    return F.natural_here(F.addresses, x, p, here, b, out)
+
+
+@_inline
+def nat_dir_here(F, x, p, here, out):
+    """:func:`nat_dir` with the facts at ``x`` (``here``, computed if it does not hold them):
+    ``out = d(x) = -g(x)^{-1} ∇L(x)`` from the gradient and the metric's factor held there, the
+    same numbers as :func:`nat_dir_at`'s; a status code."""
+    F = bind(F)
+    status = facts(F, x, p, here, True)
+    if status != OK:
+        return status
+    n = x.size
+    g = np.empty(n)
+    grad = grad_here(here, n)
+    for i in range(n):
+        g[i] = -grad[i]
+    return natural_here(F, x, p, here, g, out)
+
+
 # Step rules x_k → x_{k+1} (paper eq. 5–9; docs/mathematics.rst), one function per method of the registry
 # (riemannopt.integrators.methods), all with the signature (binding.STEP_SIGNATURE, with which
 # they are compiled to be passed to the loop)
-#     step_<name>(F, x, xprev, lr, k, p, rtol, atol, max_steps, out, bad) -> status
-# ``xprev`` is x_{k-1} (x_0 at k = 0), ``out`` receives x_{k+1}.  When an ODE solve fails (an
+#     step_<name>(F, x, xprev, lr, k, p, rtol, atol, max_steps, here, out, bad) -> status
+# ``xprev`` is x_{k-1} (x_0 at k = 0), ``here`` the facts at x (see facts: what the check of x
+# computed), ``out`` receives x_{k+1}.  A rule takes the gradient and the metric at x from
+# ``here`` (nat_dir_here, natural_here, grad_here, chol_here) and evaluates the problem's
+# functions only at other points or for other quantities.  When an ODE solve fails (an
 # exponential map, or exact's flow), ``bad`` (length n + 2) receives (y(t), t, why): where its
 # solution stopped, when and why.
 
@@ -539,27 +695,27 @@ def expmap_into(F, x, v, p, rtol, atol, max_steps, out, bad):
 
 
 @_jit
-def step_gd(F, x, xprev, lr, k, p, rtol, atol, max_steps, out, bad):
-    g = np.empty(x.size)
-    F.grad(x, p, g)
-    combine(out, x, -lr, g)
-    return OK
+def step_gd(F, x, xprev, lr, k, p, rtol, atol, max_steps, here, out, bad):
+    status = facts(F, x, p, here, False)
+    if status == OK:
+        combine(out, x, -lr, grad_here(here, x.size))
+    return status
 
 
 @_jit
-def step_ng(F, x, xprev, lr, k, p, rtol, atol, max_steps, out, bad):
+def step_ng(F, x, xprev, lr, k, p, rtol, atol, max_steps, here, out, bad):
     d = np.empty(x.size)
-    status = nat_dir(F, x, p, d)
+    status = nat_dir_here(F, x, p, here, d)
     if status == OK:
         combine(out, x, lr, d)
     return status
 
 
 @_jit
-def step_mid(F, x, xprev, lr, k, p, rtol, atol, max_steps, out, bad):
+def step_mid(F, x, xprev, lr, k, p, rtol, atol, max_steps, here, out, bad):
     n = x.size
     d = np.empty(n)
-    status = nat_dir(F, x, p, d)
+    status = nat_dir_here(F, x, p, here, d)
     if status != OK:
         return status
     dm = np.empty(n)
@@ -570,51 +726,51 @@ def step_mid(F, x, xprev, lr, k, p, rtol, atol, max_steps, out, bad):
 
 
 @_jit
-def step_geo(F, x, xprev, lr, k, p, rtol, atol, max_steps, out, bad):
-    d = np.empty(x.size)
-    status = nat_dir(F, x, p, d)
+def step_geo(F, x, xprev, lr, k, p, rtol, atol, max_steps, here, out, bad):
+    n = x.size
+    d = np.empty(n)
+    status = nat_dir_here(F, x, p, here, d)
     if status == OK:
-        a = np.empty(x.size)
-        F.gamma_vv(x, d, p, a)
+        a = np.empty(n)
+        F.gamma_vv_chol(x, d, chol_here(here, n), p, a)
         combine(out, x, lr, d, -0.5 * lr * lr, a)
     return status
 
 
 @_jit
-def step_geof(F, x, xprev, lr, k, p, rtol, atol, max_steps, out, bad):
+def step_geof(F, x, xprev, lr, k, p, rtol, atol, max_steps, here, out, bad):
     n = x.size
     # eq. 8–9: the velocity of the previous step replaces d inside Γ, so one solve suffices.
     if k == 0:
         v = np.empty(n)
-        status = nat_dir(F, x, p, v)
-        if status != OK:
-            return status
+        status = nat_dir_here(F, x, p, here, v)
     else:
         v = combine(np.empty(n), np.zeros(n), 1.0 / lr, x, -1.0 / lr, xprev)
-    g = np.empty(n)
-    F.grad(x, p, g)
+        status = facts(F, x, p, here, True)
+    if status != OK:
+        return status
     c = np.empty(n)
     F.gamma_first_vv(x, v, p, c)
-    b = combine(np.empty(n), np.zeros(n), -1.0, g, -0.5 * lr, c)
+    b = combine(np.empty(n), np.zeros(n), -1.0, grad_here(here, n), -0.5 * lr, c)
     w = np.empty(n)
-    status = natural(F, x, p, b, w)
+    status = natural_here(F, x, p, here, b, w)
     if status == OK:
         combine(out, x, lr, w)
     return status
 
 
 @_jit
-def step_re(F, x, xprev, lr, k, p, rtol, atol, max_steps, out, bad):
+def step_re(F, x, xprev, lr, k, p, rtol, atol, max_steps, here, out, bad):
     n = x.size
     d = np.empty(n)
-    status = nat_dir(F, x, p, d)
+    status = nat_dir_here(F, x, p, here, d)
     if status != OK:
         return status
     return expmap_into(F, x, combine(d, np.zeros(n), lr, d), p, rtol, atol, max_steps, out, bad)
 
 
 @_jit
-def step_exact(F, x, xprev, lr, k, p, rtol, atol, max_steps, out, bad):
+def step_exact(F, x, xprev, lr, k, p, rtol, atol, max_steps, here, out, bad):
     # The flow ẋ = d(x) (eq. 5) from x_k over [0, η], solved afresh at each step: the iterates are
     # its samples at t_k = kη, to the solver's tolerance, and every solve is bounded work.
     status, y, t, why = solve(F, x, lr, p, rtol, atol, max_steps)
@@ -622,10 +778,10 @@ def step_exact(F, x, xprev, lr, k, p, rtol, atol, max_steps, out, bad):
 
 
 @_jit
-def step_rk4(F, x, xprev, lr, k, p, rtol, atol, max_steps, out, bad):
+def step_rk4(F, x, xprev, lr, k, p, rtol, atol, max_steps, here, out, bad):
     n = x.size
     d = np.empty(n)
-    status = nat_dir(F, x, p, d)
+    status = nat_dir_here(F, x, p, here, d)
     if status != OK:
         return status
     tmp = np.empty(n)
@@ -647,15 +803,15 @@ def step_rk4(F, x, xprev, lr, k, p, rtol, atol, max_steps, out, bad):
 
 
 @_jit
-def step_geo3(F, x, xprev, lr, k, p, rtol, atol, max_steps, out, bad):
+def step_geo3(F, x, xprev, lr, k, p, rtol, atol, max_steps, here, out, bad):
     n = x.size
     d = np.empty(n)
-    status = nat_dir(F, x, p, d)
+    status = nat_dir_here(F, x, p, here, d)
     if status != OK:
         return status
     # Third-order Taylor expansion of the geodesic: γ⃛ = -∂Γ(v,v,v) + 2Γ(Γ(v,v), v).
     a = np.empty(n)
-    F.gamma_vv(x, d, p, a)
+    F.gamma_vv_chol(x, d, chol_here(here, n), p, a)
     da = np.empty(n)
     F.dgamma_vvv(x, d, p, da)
     aa = np.empty(n)
@@ -666,10 +822,10 @@ def step_geo3(F, x, xprev, lr, k, p, rtol, atol, max_steps, out, bad):
 
 
 @_jit
-def step_rmid(F, x, xprev, lr, k, p, rtol, atol, max_steps, out, bad):
+def step_rmid(F, x, xprev, lr, k, p, rtol, atol, max_steps, here, out, bad):
     n = x.size
     d = np.empty(n)
-    status = nat_dir(F, x, p, d)
+    status = nat_dir_here(F, x, p, here, d)
     if status != OK:
         return status
     # The half step along the geodesic: x½ = Exp_x(η/2 · d(x)), arriving with velocity u½.
@@ -691,10 +847,11 @@ def step_rmid(F, x, xprev, lr, k, p, rtol, atol, max_steps, out, bad):
 
 
 @_jit
-def covariant_dd(F, x, d, p, out):
+def covariant_dd(F, x, d, p, here, out):
     """``out = ∇_d d``, the covariant derivative of the natural-gradient field along itself:
     differentiating ``g d = −∇L`` along ``d`` gives ``g ∇_d d = −H d − c`` with
-    ``c_k = ½ ∂_k g(d, d) = Γ_{jik} d^i d^j``."""
+    ``c_k = ½ ∂_k g(d, d) = Γ_{jik} d^i d^j`` (solved with the metric's factor from the facts at
+    ``x``, ``here``)."""
     n = x.size
     H = np.empty((n, n))
     F.hessian(x, p, H)
@@ -708,18 +865,18 @@ def covariant_dd(F, x, d, p, out):
             for j in range(n):
                 s -= Gf[j, i, m] * d[i] * d[j]
         b[m] = s
-    return natural(F, x, p, b, out)
+    return natural_here(F, x, p, here, b, out)
 
 
 @_jit
-def step_rtaylor(F, x, xprev, lr, k, p, rtol, atol, max_steps, out, bad):
+def step_rtaylor(F, x, xprev, lr, k, p, rtol, atol, max_steps, here, out, bad):
     n = x.size
     d = np.empty(n)
-    status = nat_dir(F, x, p, d)
+    status = nat_dir_here(F, x, p, here, d)
     if status != OK:
         return status
     a = np.empty(n)
-    status = covariant_dd(F, x, d, p, a)
+    status = covariant_dd(F, x, d, p, here, a)
     if status != OK:
         return status
     # The flow's second-order Taylor expansion, taken in normal coordinates: Exp_x(η d + ½η² ∇_d d).
@@ -727,13 +884,15 @@ def step_rtaylor(F, x, xprev, lr, k, p, rtol, atol, max_steps, out, bad):
 
 
 @_jit
-def step_newton(F, x, xprev, lr, k, p, rtol, atol, max_steps, out, bad):
+def step_newton(F, x, xprev, lr, k, p, rtol, atol, max_steps, here, out, bad):
     n = x.size
+    status = facts(F, x, p, here, False)
+    if status != OK:
+        return status
     s = np.empty(n)
     H = np.empty((n, n))
     F.hessian(x, p, H)
-    g = np.empty(n)
-    F.grad(x, p, g)
+    g = grad_here(here, n).copy()  # lu_solve overwrites it
     if not lu_solve(H, g, s):
         return SINGULAR
     if not finite(s):
@@ -744,8 +903,8 @@ def step_newton(F, x, xprev, lr, k, p, rtol, atol, max_steps, out, bad):
 
 @_jit
 def check(F, uses_metric, x, p):
-    """Status of an iterate: finite, in the domain, and (for methods that use it) a metric that is
-    positive definite there."""
+    """Status of a point: finite, in the domain, and (``uses_metric``) a metric that is positive
+    definite there (the checks of :func:`check_point` without the loss)."""
     F = bind(F)
     if not finite(x):
         return NON_FINITE
@@ -760,17 +919,26 @@ def check(F, uses_metric, x, p):
     return OK
 
 
-@_jit
-def check_point(F, uses_metric, x, p, L, row):
-    """:func:`check` plus a finite loss, which is stored in ``L[row]``."""
-    F = bind(F)
-    status = check(F, uses_metric, x, p)
+@_inline
+def check_here(F, uses_metric, x, p, here):
+    """Status of an iterate: finite, in the domain, (for methods that use it) a metric that is
+    positive definite there, and a finite loss, all from one call of the problem's ``state``,
+    whose values ``here`` receives (:func:`facts`; ``here[1]`` is the loss) for the step from
+    that iterate.  Inlined into the trajectory loop (:func:`check_point` from Python)."""
+    status = evaluate_facts(F, x, p, here, uses_metric)
     if status != OK:
         return status
-    L[row] = F.loss(x, p)
-    if not math.isfinite(L[row]):
+    if not math.isfinite(here[1]):
         return NON_FINITE
     return OK
+
+
+@_jit
+def check_point(F, uses_metric, x, p, here):
+    """:func:`check_here`, called from Python: the status of the iterate ``x``, and its facts in
+    ``here``."""
+    F = bind(F)
+    return check_here(F, uses_metric, x, p, here)
 
 
 @_jit
@@ -805,9 +973,10 @@ def run(F, S, x0, lr, steps, every, p, rtol, atol, max_steps, uses_metric, X, L,
 
     Rows of ``X`` and ``L`` receive ``x_0, x_every, x_2·every, ...`` and the last iterate (``x_steps``
     when the run completes, the last valid iterate when it fails), so they need
-    ``1 + ceil(steps / every)`` rows; only three iterates are held otherwise, so memory does not
-    grow with ``steps``.  ``bad`` (length ``n + 2``) receives the offending point of a failure
-    (and, when an exponential map failed, the time and the reason it stopped).
+    ``1 + ceil(steps / every)`` rows; only three iterates and the facts at the current one
+    (:func:`facts`: what its check computed, which the step from it reads) are held otherwise, so
+    memory does not grow with ``steps``.  ``bad`` (length ``n + 2``) receives the offending point
+    of a failure (and, when an exponential map failed, the time and the reason it stopped).
 
     Returns ``(status, k, computed, rows)``: ``k`` is the index of the iterate that failed
     (``steps`` on success), ``computed`` says whether ``x_k`` was produced (and is the offending
@@ -821,21 +990,23 @@ def run(F, S, x0, lr, steps, every, p, rtol, atol, max_steps, uses_metric, X, L,
     prev = x0.copy()
     cur = x0.copy()
     nxt = x0.copy()
+    here = new_facts(n)
     for i in range(n):
         bad[i] = x0[i]
-    status = check_point(F, uses_metric, cur, p, L, 0)
+    status = check_here(F, uses_metric, cur, p, here)
     if status != OK:
         return status, 0, True, 0
+    loss = here[1]
     for i in range(n):
         X[0, i] = cur[i]
+    L[0] = loss
     rows = 1
-    here = L[0]
     for k in range(steps):
-        status = step(F, cur, prev, lr, k, p, rtol, atol, max_steps, nxt, bad)
+        status = step(F, cur, prev, lr, k, p, rtol, atol, max_steps, here, nxt, bad)
         computed = status == OK
         if computed:
-            # the next row is scratch space for the loss until the iterate is known to be kept
-            status = check_point(F, uses_metric, nxt, p, L, rows)
+            # the facts at the new iterate replace those at the current one, which the step used
+            status = check_here(F, uses_metric, nxt, p, here)
         if status != OK:
             if computed:
                 for i in range(n):
@@ -843,14 +1014,15 @@ def run(F, S, x0, lr, steps, every, p, rtol, atol, max_steps, uses_metric, X, L,
             if k % every != 0:  # keep the last valid iterate even off the recording grid
                 for i in range(n):
                     X[rows, i] = cur[i]
-                L[rows] = here
+                L[rows] = loss
                 rows += 1
             return status, k + 1, computed, rows
         prev, cur, nxt = cur, nxt, prev
-        here = L[rows]
+        loss = here[1]
         if (k + 1) % every == 0 or k + 1 == steps:
             for i in range(n):
                 X[rows, i] = cur[i]
+            L[rows] = loss
             rows += 1
     return OK, steps, True, rows
 

@@ -7,8 +7,10 @@ Python code calls ``K.exp_map(x, v, p, ...)``; :func:`loop_for` the trajectory l
 method's step rule bound as well.
 
 A problem's functions are compiled when a kernel that calls them is first used, so that a run
-compiles only what it calls (a new problem's first ``optimize(..., "ng")`` compiles four small
-functions, not thirteen).  Which functions a kernel calls is read from its code: the
+compiles only what it calls (a new problem's first ``optimize(..., "ng")`` compiles ``state`` and
+``in_domain``, and the loss, gradient and metric that ``state`` calls, not fifteen functions; a
+``geo`` run on a problem with data compiles three: ``state``, ``gamma_vv_chol`` and
+``in_domain``).  Which functions a kernel calls is read from its code: the
 ``F.<name>`` it refers to, and those of the kernels it names, transitively, less the calls that
 the code holds but a run of that kernel does not make (:data:`_CONDITIONAL`).
 """
@@ -36,6 +38,7 @@ _ENTRY_POINTS = (
     "check_all",
     "check_point",
     "nat_dir",
+    "nat_dir_here",
     "exp_map",
     "exp_map_dopri",
     "exp_map_batch",
@@ -103,16 +106,16 @@ def functions_used(kernel):
 
 class _Linked:
     """The kernels with one problem's address array bound (attributes are made on first use),
-    its ``in_domain`` and ``loss``, and the outcome codes (:mod:`riemannopt.integrators.outcomes`)."""
+    its ``in_domain``, and the outcome codes (:mod:`riemannopt.integrators.outcomes`)."""
 
     chol_solve = staticmethod(kernels.chol_solve)
+    new_facts = staticmethod(kernels.new_facts)
 
     def __init__(self, compiled):
         self.compiled = compiled  # keeps the functions the addresses point to alive
         self.F = empty_functions(compiled.n)
         self._bound = set()
         self.in_domain = compiled.function("in_domain")
-        self.loss = compiled.function("loss")
 
     def bind(self, names):
         """Compile the problem functions ``names`` (if not yet) and store their addresses."""

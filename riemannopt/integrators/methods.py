@@ -10,10 +10,16 @@ declares its own order).
 How to add a method
 -------------------
 1. Write its step rule in ``kernels.py`` as a jitted function
-   ``step_<name>(F, x, xprev, lr, k, p, rtol, atol, max_steps, out, bad) -> status`` that writes
-   ``x_{k+1}`` into ``out`` and returns ``OK`` or the status of what failed, a code of
-   ``outcomes.py`` (never raises; see the module docstring there).  It may call any of the problem's functions as ``F.<name>(...)``
-   (``riemannopt.codegen.emit.FUNCTIONS``); a new geometric quantity is derived symbolically in
+   ``step_<name>(F, x, xprev, lr, k, p, rtol, atol, max_steps, here, out, bad) -> status`` that
+   writes ``x_{k+1}`` into ``out`` and returns ``OK`` or the status of what failed, a code of
+   ``outcomes.py`` (never raises; see the module docstring there).  ``here`` holds the facts at
+   ``x`` that the check of ``x`` computed in one call of the problem's ``state`` (the loss, the
+   gradient and, for a method that uses the metric, the metric's Cholesky factor): take the
+   gradient, the natural direction and solves with the metric at ``x`` from it
+   (``grad_here``, ``nat_dir_here``, ``natural_here``, ``chol_here``) rather than evaluating them
+   again, since on a problem with data every evaluation is a pass over the rows.  It may call any
+   of the problem's functions as ``F.<name>(...)`` (``riemannopt.codegen.emit.FUNCTIONS``), and
+   ``nat_dir`` at other points; a new geometric quantity is derived symbolically in
    ``riemannopt/codegen/emit.py`` (with its numba signature in ``binding.py``, a wrapper in
    ``CompiledProblem`` and a test against a closed form or finite differences in
    ``tests/codegen``).

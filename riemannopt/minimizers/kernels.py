@@ -35,7 +35,7 @@ __all__ = ["minimize_loop", "LAYOUT", "STATUSES", "COUNTERS"]
 # sees edits of this file only; when binding's layout differs, riemannopt.minimizers.api compiles
 # the loop afresh without the disk cache (correct, slower) and tests/test_minimize.py fails until
 # this line is updated.
-LAYOUT = "6e90a4b61bb6"
+LAYOUT = "96ee19334930"
 
 # The helpers: compiled into minimize_loop (numpy's error model: a division by zero gives inf/NaN,
 # never an exception that would lose the trajectory).

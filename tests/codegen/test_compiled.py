@@ -173,6 +173,28 @@ def test_direction_solves_metric_system(problems, name):
 
 
 @pytest.mark.parametrize("name", NAMES)
+def test_state_and_gamma_vv_chol_are_the_functions_they_stand_for(problems, name):
+    """What the integrators' kernels evaluate at each iterate, against the functions whose values
+    they replace, bit for bit (so that no trajectory on a problem without data changes):
+    ``state`` against ``loss``, ``grad`` and ``metric`` (with an ``out`` of ``1 + n`` entries,
+    the loss and the gradient only, the rest left as it was), ``gamma_vv_chol`` against
+    ``gamma_vv`` (a symbolic metric's Γ(v, v) does not read the factor)."""
+    P, C, box = problems[name]
+    n = P.n
+    rng = np.random.default_rng(11)
+    for x in _sample(box, rng, 4):
+        loss, grad, G = C.state(x)
+        assert loss == C.loss(x)
+        np.testing.assert_array_equal(grad, C.grad(x))
+        np.testing.assert_array_equal(G, C.metric(x))
+        out = np.full(1 + n + 1, 7.0)
+        C.function("state")(x, C.p, out[: 1 + n])
+        np.testing.assert_array_equal(out, [C.loss(x), *C.grad(x), 7.0])
+        v = rng.normal(size=n)
+        np.testing.assert_array_equal(C.gamma_vv_chol(x, v), C.gamma_vv(x, v))
+
+
+@pytest.mark.parametrize("name", NAMES)
 def test_output_types_and_shapes(problems, name):
     P, C, box = problems[name]
     n = P.n
@@ -189,11 +211,13 @@ def test_output_types_and_shapes(problems, name):
     for f, shape in shapes.items():
         out = getattr(C, f)(x)
         assert isinstance(out, np.ndarray) and out.dtype == np.float64 and out.shape == shape, f
-    for f in ("gamma_vv", "gamma_first_vv", "dgamma_vvv"):
+    for f in ("gamma_vv", "gamma_first_vv", "dgamma_vvv", "gamma_vv_chol"):
         out = getattr(C, f)(x, v)
         assert out.dtype == np.float64 and out.shape == (n,), f
     assert C.gamma_uv(x, v, v).shape == (n,)
     assert type(C.loss(x)) is float
+    loss, grad, G = C.state(x)
+    assert type(loss) is float and grad.shape == (n,) and G.shape == (n, n)
     assert C.n == n and C.key == P.key and C.problem is P
     np.testing.assert_array_equal(C.p, P.param_values)
     assert set(FUNCTIONS) <= set(vars(C.module))

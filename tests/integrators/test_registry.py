@@ -99,7 +99,7 @@ def test_registry_entries_are_complete():
         for name, f in vars(kernels).items()
         if hasattr(f, "py_func")
     }
-    signature = ["F", "x", "xprev", "lr", "k", "p", "rtol", "atol", "max_steps", "out", "bad"]
+    signature = ["F", "x", "xprev", "lr", "k", "p", "rtol", "atol", "max_steps", "here", "out", "bad"]
     colors = [m.color for m in METHODS.values()]
     assert len(set(colors)) == len(colors)
     for name, m in METHODS.items():

@@ -47,6 +47,14 @@ def _np_grad(X, y, w):
     return X.T @ (1 / (1 + np.exp(-X @ w)) - y) / len(X)
 
 
+def _np_gamma_vv(X, w, v):
+    """Γ(v, v) = g⁻¹ Γ_first(v, v) with Γ_first(v, v)_k = mean ½ x_k (x·v)² p(1 − p)(1 − 2p): the
+    three derivatives of g = mean x xᵀ p(1 − p) in Γ_kij are all x_k x_i x_j p(1 − p)(1 − 2p)."""
+    p = 1 / (1 + np.exp(-X @ w))
+    first = X.T @ (0.5 * (X @ v) ** 2 * p * (1 - p) * (1 - 2 * p)) / len(X)
+    return np.linalg.solve(_np_metric(X, w), first)
+
+
 def _rel(a, b):
     return np.max(np.abs(np.asarray(a) - b)) / np.max(np.abs(b))
 
@@ -74,6 +82,42 @@ def test_metric_gradient_loss_equal_numpy(logistic, w):
     assert C.loss(w) == pytest.approx(np.mean(np.logaddexp(0, z) - y * z), rel=1e-12)
     assert _rel(C.direction(w), -np.linalg.solve(G, grad)) < 1e-12
     assert _rel(C.hessian(w), G) < 1e-12  # canonical link: the Hessian is the Fisher metric
+
+
+@pytest.mark.parametrize("w", POINTS)
+def test_state_and_gamma_vv_chol_equal_numpy(logistic, w):
+    """What the integrators' kernels evaluate at each iterate, against numpy (1e-12 relative):
+    ``state``, the loss (mean NLL), the gradient Xᵀ(p − y)/m and the metric Xᵀ diag(p(1 − p)) X/m
+    from one sum over the rows (with an ``out`` of 1 + n entries, the loss and the gradient
+    only); ``gamma_vv_chol``, Γ(v, v) from the sums of Γ_first(v, v) solved with the metric's
+    Cholesky factor, against the closed form of :func:`_np_gamma_vv`."""
+    X, y, C = logistic
+    loss, grad, G = C.state(w)
+    z = X @ w
+    assert loss == pytest.approx(np.mean(np.logaddexp(0, z) - y * z), rel=1e-12)
+    assert _rel(grad, _np_grad(X, y, w)) < 1e-12
+    assert _rel(G, _np_metric(X, w)) < 1e-12
+    out = np.full(1 + D + 1, 7.0)
+    C.function("state")(w, C.p, out[: 1 + D])
+    np.testing.assert_array_equal(out, [loss, *grad, 7.0])
+    v = np.array([0.3, -0.2, 0.5])
+    assert _rel(C.gamma_vv_chol(w, v), _np_gamma_vv(X, w, v)) < 1e-12
+
+
+def test_geo_iterates_equal_a_numpy_transcription_of_eq7():
+    """``geo`` (eq. 7: x + η d − ½η² Γ(d, d), d = −g⁻¹∇L) on logistic regression over several
+    blocks of rows, against the update written in numpy with the closed forms above, iterate by
+    iterate (1e-13 relative), and its losses against numpy's mean NLL (1e-12)."""
+    X, y = _dataset(3 * BLOCK + 5, seed=4)
+    C = _logistic(X, y).compile()
+    lr, steps, w = 0.7, 6, np.array([0.2, -0.1, 0.3])
+    traj = ro.optimize(C, "geo", w, lr, steps)
+    for k in range(steps):
+        d = -np.linalg.solve(_np_metric(X, w), _np_grad(X, y, w))
+        w = w + lr * d - 0.5 * lr**2 * _np_gamma_vv(X, w, d)
+        assert _rel(traj.x[k + 1], w) < 1e-13, k
+        z = X @ w
+        assert traj.loss[k + 1] == pytest.approx(np.mean(np.logaddexp(0, z) - y * z), rel=1e-12)
 
 
 @pytest.mark.parametrize("w", POINTS)
@@ -159,9 +203,9 @@ def test_sums_are_the_same_on_any_number_of_threads(logistic):
     saved = numba.get_num_threads()
     try:
         numba.set_num_threads(1)
-        one = (C.metric(w), C.grad(w), C.gamma_vv(w, v), C.loss(w))
+        one = (C.metric(w), C.grad(w), C.gamma_vv(w, v), C.loss(w), *C.state(w), C.gamma_vv_chol(w, v))
         numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
-        two = (C.metric(w), C.grad(w), C.gamma_vv(w, v), C.loss(w))
+        two = (C.metric(w), C.grad(w), C.gamma_vv(w, v), C.loss(w), *C.state(w), C.gamma_vv_chol(w, v))
     finally:
         numba.set_num_threads(saved)
     for a, b in zip(one, two):
@@ -181,6 +225,11 @@ def test_data_free_metric_with_a_data_loss():
     assert _rel(C.direction(w), -grad) < 1e-12
     np.testing.assert_array_equal(C.metric(w), np.eye(D))
     assert C.loss(w) == pytest.approx(np.mean((X @ w - y) ** 2) / 2, rel=1e-12)
+    # state: the loss and the gradient in one sum over the rows, the metric from its closed form
+    loss, g, G = C.state(w)
+    assert loss == pytest.approx(np.mean((X @ w - y) ** 2) / 2, rel=1e-12) and _rel(g, grad) < 1e-12
+    np.testing.assert_array_equal(G, np.eye(D))
+    np.testing.assert_array_equal(C.gamma_vv_chol(w, grad), np.zeros(D))
 
 
 def test_reparameterized_data_problem_pulls_back_the_averaged_metric():

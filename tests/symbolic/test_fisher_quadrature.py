@@ -140,7 +140,8 @@ def _central_dg(C, th):
 def test_christoffel_symbols_match_central_differences(compiled, name):
     """Γ_kij from the same quadrature (differentiation under the integral) agrees with eq. (2)
     applied to central differences of the metric to 1e-8; the second kind and Γ(v, v) are the
-    solves with the metric."""
+    solves with the metric (``gamma_vv_chol``: the sums of Γ_first(v, v) alone, solved with the
+    metric's Cholesky factor; ``state`` holds the quadrature's metric, bit for bit)."""
     C = compiled(name)
     for th in FAMILIES[name][2][:3]:
         dg = _central_dg(C, th)
@@ -151,6 +152,9 @@ def test_christoffel_symbols_match_central_differences(compiled, name):
         np.testing.assert_allclose(C.christoffel(th), second, rtol=1e-10, atol=1e-12 * np.abs(second).max())
         v = np.array([0.3, -0.7])
         np.testing.assert_allclose(C.gamma_vv(th, v), np.einsum("mij,i,j->m", second, v, v), rtol=1e-9, atol=1e-12)
+        gamma = np.einsum("mij,i,j->m", second, v, v)
+        np.testing.assert_allclose(C.gamma_vv_chol(th, v), gamma, rtol=1e-9, atol=1e-12)
+        np.testing.assert_array_equal(C.state(th)[2], C.metric(th))
 
 
 @pytest.mark.parametrize("name", ["weibull", "negative_binomial"])
