@@ -58,6 +58,23 @@ N = {n}
 '''
 
 
+def _almost_everywhere(expr):
+    """``expr`` with each integer power of ``sign(u)`` replaced by its value almost everywhere:
+    ``1`` for an even power, ``sign(u)`` for an odd one.
+
+    Derivatives are taken almost everywhere (``DiracDelta`` prints as 0), and a smooth function
+    written with ``|u|`` for numerical stability — the logistic loss ``(z + |z|)/2 +
+    log(1 + e^{−|z|})`` — has second derivatives with ``sign(z)²``, which is 0 at ``z = 0``
+    although the function's second derivative is continuous there (its Hessian would be zero at
+    ``w = 0``).  Taking the power as its value off ``u = 0`` gives that continuous value; it
+    changes nothing elsewhere.
+    """
+    return expr.replace(
+        lambda e: e.is_Pow and isinstance(e.base, sp.sign) and e.exp.is_Integer,
+        lambda e: sp.Integer(1) if e.exp % 2 == 0 else e.base,
+    )
+
+
 def _names(prefix, n):
     return [sp.Symbol(f"_{prefix}{i}") for i in range(n)]
 
@@ -77,9 +94,14 @@ class _Emitter:
             lines += [f"    {s} = {arg}[{i}]" for i, s in enumerate(syms) if s in used]
         return lines
 
+    def prepare(self, exprs):
+        """``exprs`` in the generated code's symbols, each power of a ``sign`` taken at its value
+        almost everywhere (:func:`_almost_everywhere`)."""
+        return [_almost_everywhere(sp.sympify(e).xreplace(self.sub)) for e in exprs]
+
     def function(self, name, shape, exprs):
         """Source of one jitted function returning ``exprs`` (flat, C order) with ``shape``."""
-        exprs = [sp.sympify(e).xreplace(self.sub) for e in exprs]
+        exprs = self.prepare(exprs)
         repl, reduced = sp.cse(exprs, symbols=sp.numbered_symbols("_t"), order="none")
         used = set().union(*(e.free_symbols for e in exprs)) if exprs else set()
         args = ", ".join(FUNCTIONS[name])

@@ -107,7 +107,7 @@ class _DataEmitter(_Emitter):
         expression weighted by ``exp(ℓ)``); returns the number of accumulators."""
         if over == "nodes":
             return self._node_sum(name, args, exprs)
-        exprs = [sp.sympify(e).xreplace(self.sub) for e in exprs]
+        exprs = self.prepare(exprs)
         used = set().union(*(e.free_symbols for e in exprs))
         outer, inner, reduced = self._split(exprs, self.rowsyms, name)
         K = len(exprs)
@@ -168,7 +168,7 @@ class _DataEmitter(_Emitter):
         M = self.problem.metric
         z = self.z
         ell = M.log_weight
-        exprs = [sp.sympify(e).xreplace(self.sub) for e in [ell, *exprs]]
+        exprs = self.prepare([ell, *exprs])
         used = set().union(*(e.free_symbols for e in exprs))
         K = len(exprs) - 1
         depth = len(z)
