@@ -85,6 +85,10 @@ def dot(u, v):
     return s
 
 
+# A copy of integrators.kernels.chol_solve, on purpose: numba caches the loop below keyed by this
+# file alone, so a jitted helper imported from another cached module would be linked in from the
+# cache unchanged after an edit of that module (stale machine code, no error).  Sharing it needs
+# that module's source folded into this file's LAYOUT check first.
 @_jit
 def chol_solve(G, b, out):
     """Solve ``G out = b`` by Cholesky; False if ``G`` is not (numerically) positive definite."""
